@@ -1,0 +1,21 @@
+//! kseg: read Apache Kafka's on-disk log segments.
+//!
+//! The library knows the bytes and nothing of the terminal: a [`segment::Walker`]
+//! yields raw entries with Kafka's stop rules, an [`entry::Decoder`] turns each
+//! into a [`entry::BatchInfo`] and an iterator of [`record::Record`]s that
+//! borrow from the file buffer, and every failure is a value that names its
+//! byte position.
+#![forbid(unsafe_code)]
+
+pub mod batch;
+pub mod bytes;
+pub mod compression;
+pub mod control;
+pub mod entry;
+pub mod error;
+pub mod legacy;
+pub mod record;
+pub mod segment;
+
+pub use entry::{Batch, BatchInfo, Decoded, Decoder};
+pub use error::{DecodeError, ErrorKind};

@@ -1,0 +1,196 @@
+//! Magic v2 records: zigzag-varint framed, borrowed from the batch buffer.
+
+use crate::bytes::Reader;
+use crate::control::ControlRecord;
+use crate::error::{DecodeError, ErrorKind, Result};
+
+/// One record as a consumer sees it. Key, value and headers borrow from the
+/// segment (uncompressed batches) or from the batch's decompression buffer.
+#[derive(Clone, Debug)]
+pub struct Record<'a> {
+    pub offset: i64,
+    /// The timestamp a consumer reports: LogAppendTime batches report the
+    /// batch's max timestamp; magic v0 messages have none (-1).
+    pub timestamp: i64,
+    pub attributes: i8,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub headers: Headers<'a>,
+    /// Size of the record's bytes (v2: length varint included; legacy: the
+    /// whole message with its log overhead).
+    pub size: usize,
+    /// For control batches: the decoded key and value.
+    pub control: Option<ControlRecord>,
+}
+
+/// Record headers, checked when the record was read and iterated lazily.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Headers<'a> {
+    count: u32,
+    bytes: &'a [u8],
+}
+
+impl<'a> Headers<'a> {
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// (key, value) pairs in stored order; keys may repeat, values may be null.
+    pub fn iter(&self) -> HeaderIter<'a> {
+        HeaderIter { r: Reader::new(self.bytes, 0), left: self.count }
+    }
+}
+
+pub struct HeaderIter<'a> {
+    r: Reader<'a>,
+    left: u32,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = (&'a [u8], Option<&'a [u8]>);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // The bytes were validated by `read_headers`; a failure here cannot
+        // happen, and ends the iteration rather than panicking.
+        let key = self.r.varint_bytes().ok()??;
+        let value = self.r.varint_bytes().ok()?;
+        Some((key, value))
+    }
+}
+
+fn read_headers<'a>(r: &mut Reader<'a>) -> Result<Headers<'a>> {
+    let at = r.offset();
+    let count = r.varint()?;
+    if count < 0 || count as usize > r.remaining() {
+        return Err(r.error_at(at, ErrorKind::Other(format!("invalid header count {count}"))));
+    }
+    let start = r.offset();
+    let mut probe = r.clone();
+    for _ in 0..count {
+        let key_at = probe.offset();
+        match probe.varint_bytes()? {
+            Some(_) => {}
+            None => return Err(probe.error_at(key_at, ErrorKind::Other("null header key".into()))),
+        }
+        probe.varint_bytes()?;
+    }
+    let len = probe.offset() - start;
+    let bytes = r.take(len)?;
+    Ok(Headers { count: count as u32, bytes })
+}
+
+/// Iterator over the records of one v2 batch.
+pub struct RecordIter<'a> {
+    r: Reader<'a>,
+    base_offset: i64,
+    base_timestamp: i64,
+    log_append_time: Option<i64>,
+    declared: u32,
+    read: u32,
+    control: bool,
+    done: bool,
+}
+
+impl<'a> RecordIter<'a> {
+    pub(crate) fn new(
+        r: Reader<'a>,
+        base_offset: i64,
+        base_timestamp: i64,
+        log_append_time: Option<i64>,
+        declared: u32,
+        control: bool,
+    ) -> Self {
+        RecordIter { r, base_offset, base_timestamp, log_append_time, declared, read: 0, control, done: false }
+    }
+
+    fn read_one(&mut self) -> Result<Record<'a>> {
+        let at = self.r.offset();
+        let length = self.r.varint()?;
+        let header_len = self.r.offset() - at;
+        if length < 0 {
+            return Err(self.r.error_at(at, ErrorKind::BadLength(length.into())));
+        }
+        if length as usize > self.r.remaining() {
+            return Err(self.r.error_at(at, ErrorKind::PrematureEnd { read: self.read.into(), declared: self.declared.into() }));
+        }
+        let mut body = self.r.sub(length as usize)?;
+        let attributes = body.i8()?;
+        let timestamp_delta = body.varlong()?;
+        let offset_delta = body.varint()?;
+        let key = body.varint_bytes()?;
+        let value = body.varint_bytes()?;
+        let headers = read_headers(&mut body)?;
+        if !body.is_empty() {
+            return Err(self.r.error_at(
+                at,
+                ErrorKind::RecordSizeMismatch {
+                    expected: length as u64,
+                    actual: (length as usize - body.remaining()) as u64,
+                },
+            ));
+        }
+        let timestamp = match self.log_append_time {
+            Some(t) => t,
+            None => self.base_timestamp.wrapping_add(timestamp_delta),
+        };
+        let control = if self.control {
+            Some(ControlRecord::parse(key, value).map_err(|kind| self.r.error_at(at, kind))?)
+        } else {
+            None
+        };
+        Ok(Record {
+            offset: self.base_offset.wrapping_add(i64::from(offset_delta)),
+            timestamp,
+            attributes,
+            key,
+            value,
+            headers,
+            size: header_len + length as usize,
+            control,
+        })
+    }
+
+    /// Where the reader stands, for error positions after the last record.
+    fn error_here(&self, kind: ErrorKind) -> DecodeError {
+        self.r.error(kind)
+    }
+}
+
+impl<'a> Iterator for RecordIter<'a> {
+    type Item = Result<Record<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.read == self.declared {
+            self.done = true;
+            if !self.r.is_empty() {
+                return Some(Err(self.error_here(ErrorKind::RecordsRemaining(self.r.remaining() as u64))));
+            }
+            return None;
+        }
+        if self.r.is_empty() {
+            self.done = true;
+            return Some(Err(self.error_here(ErrorKind::PrematureEnd {
+                read: self.read.into(),
+                declared: self.declared.into(),
+            })));
+        }
+        match self.read_one() {
+            Ok(rec) => {
+                self.read += 1;
+                Some(Ok(rec))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

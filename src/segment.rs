@@ -1,0 +1,264 @@
+//! The walk over a `.log` (or `.checkpoint`) file: a concatenation of
+//! entries, each `offset:int64, size:int32` then `size` bytes, with the magic
+//! byte at entry offset 16. The stop rules are Kafka's (`FileLogInputStream`).
+//!
+//! Files are read in large chunks into one reused buffer, so memory stays
+//! bounded by the largest entry, never by the file.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use crate::error::{DecodeError, ErrorKind};
+use crate::legacy::MESSAGE_OVERHEAD_V0;
+
+/// Bytes up to and including the magic byte.
+pub const HEADER_UP_TO_MAGIC: u64 = 17;
+pub const LOG_OVERHEAD: u64 = 12;
+/// Largest entry we read into memory; larger ones are reported and skipped.
+pub const DEFAULT_MAX_ENTRY: usize = 256 << 20;
+const CHUNK: usize = 1 << 20;
+
+/// Random access to the bytes of a file or a buffer.
+pub trait Source {
+    fn len(&self) -> u64;
+    /// `n` bytes at `pos`; the caller guarantees `pos + n <= len()`.
+    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]>;
+}
+
+impl Source for &[u8] {
+    fn len(&self) -> u64 {
+        <[u8]>::len(self) as u64
+    }
+    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
+        let start = usize::try_from(pos).map_err(|_| io::ErrorKind::UnexpectedEof)?;
+        self.get(start..start + n).ok_or_else(|| io::ErrorKind::UnexpectedEof.into())
+    }
+}
+
+/// A read-only file read forward in large chunks.
+pub struct FileSource {
+    file: File,
+    len: u64,
+    buf: Vec<u8>,
+    /// File position of `buf[0]`.
+    buf_pos: u64,
+    /// Where the file's own cursor stands.
+    cursor: u64,
+}
+
+impl FileSource {
+    /// Open `path` for reading only: kseg never writes to a user's data.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(FileSource { file, len, buf: Vec::new(), buf_pos: 0, cursor: 0 })
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
+        let in_buf = pos >= self.buf_pos && pos + n as u64 <= self.buf_pos + self.buf.len() as u64;
+        if !in_buf {
+            if self.cursor != pos {
+                self.file.seek(SeekFrom::Start(pos))?;
+                self.cursor = pos;
+            }
+            let want = (n.max(CHUNK) as u64).min(self.len.saturating_sub(pos));
+            self.buf.clear();
+            // Keep the buffer from growing past what one read needs.
+            if self.buf.capacity() > (want as usize).max(CHUNK) * 2 {
+                self.buf.shrink_to((want as usize).max(CHUNK));
+            }
+            (&mut self.file).take(want).read_to_end(&mut self.buf)?;
+            self.cursor += self.buf.len() as u64;
+            self.buf_pos = pos;
+            if self.buf.len() < n {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being read"));
+            }
+        }
+        let start = (pos - self.buf_pos) as usize;
+        Ok(&self.buf[start..start + n])
+    }
+}
+
+/// One step of the walk.
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// A complete entry: `bytes` includes the 12-byte log overhead.
+    Entry { position: u64, bytes: &'a [u8] },
+    /// Bytes at the end that do not hold a complete entry (Kafka stops here
+    /// silently; DumpLogSegments reports them as trailing bytes).
+    Trailing { position: u64, len: u64 },
+    /// From `position` to the end every byte is zero: a preallocated file.
+    ZeroFill { position: u64, len: u64 },
+    /// An entry too large to read; the walk goes on after it.
+    TooLarge { position: u64, size: u64 },
+    /// A size field that cannot be right: the walk cannot go on.
+    Corrupt(DecodeError),
+}
+
+pub struct Walker<S> {
+    src: S,
+    pos: u64,
+    end: u64,
+    max_entry: usize,
+    done: bool,
+}
+
+impl Walker<FileSource> {
+    pub fn open(path: &Path) -> io::Result<Self> {
+        Ok(Walker::new(FileSource::open(path)?))
+    }
+}
+
+impl<S: Source> Walker<S> {
+    pub fn new(src: S) -> Self {
+        let end = src.len();
+        Walker { src, pos: 0, end, max_entry: DEFAULT_MAX_ENTRY, done: false }
+    }
+
+    /// Read no further than `max_bytes` (DumpLogSegments' `--max-bytes`).
+    pub fn limit_bytes(mut self, max_bytes: u64) -> Self {
+        self.end = self.end.min(max_bytes);
+        self
+    }
+
+    pub fn max_entry(mut self, max_entry: usize) -> Self {
+        self.max_entry = max_entry;
+        self
+    }
+
+    /// Start the walk at `position` (an index entry's position).
+    pub fn seek(&mut self, position: u64) {
+        self.pos = position;
+        self.done = false;
+    }
+
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    pub fn next_step(&mut self) -> io::Result<Option<Step<'_>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let pos = self.pos;
+        if pos + HEADER_UP_TO_MAGIC >= self.end {
+            self.done = true;
+            return Ok(if pos < self.end { Some(self.tail(pos)?) } else { None });
+        }
+        let head = self.src.read(pos, HEADER_UP_TO_MAGIC as usize)?;
+        let size = i32::from_be_bytes([head[8], head[9], head[10], head[11]]);
+        if size < MESSAGE_OVERHEAD_V0 {
+            self.done = true;
+            if head.iter().all(|&b| b == 0) && self.rest_is_zero(pos)? {
+                return Ok(Some(Step::ZeroFill { position: pos, len: self.end - pos }));
+            }
+            return Ok(Some(Step::Corrupt(DecodeError::new(pos + 8, ErrorKind::SizeTooSmall(size)))));
+        }
+        let total = LOG_OVERHEAD + size as u64;
+        if total > self.end - pos {
+            self.done = true;
+            return Ok(Some(self.tail(pos)?));
+        }
+        self.pos = pos + total;
+        if total > self.max_entry as u64 {
+            return Ok(Some(Step::TooLarge { position: pos, size: total }));
+        }
+        let bytes = self.src.read(pos, total as usize)?;
+        Ok(Some(Step::Entry { position: pos, bytes }))
+    }
+
+    fn tail(&mut self, pos: u64) -> io::Result<Step<'static>> {
+        let len = self.end - pos;
+        Ok(if self.rest_is_zero(pos)? {
+            Step::ZeroFill { position: pos, len }
+        } else {
+            Step::Trailing { position: pos, len }
+        })
+    }
+
+    fn rest_is_zero(&mut self, mut pos: u64) -> io::Result<bool> {
+        while pos < self.end {
+            let n = (self.end - pos).min(CHUNK as u64) as usize;
+            if self.src.read(pos, n)?.iter().any(|&b| b != 0) {
+                return Ok(false);
+            }
+            pos += n as u64;
+        }
+        Ok(true)
+    }
+}
+
+/// The base offset in a segment file name: the digits before the first dot.
+pub fn base_offset_from_name(path: &Path) -> Option<i64> {
+    let name = path.file_name()?.to_str()?;
+    let digits = name.split('.').next()?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(offset: i64, size: i32, magic: u8) -> Vec<u8> {
+        let mut v = offset.to_be_bytes().to_vec();
+        v.extend_from_slice(&size.to_be_bytes());
+        v.resize(12 + size.max(5) as usize, 0);
+        v[16] = magic;
+        v
+    }
+
+    fn steps(data: &[u8]) -> Vec<String> {
+        let mut w = Walker::new(data);
+        let mut out = Vec::new();
+        while let Some(s) = w.next_step().unwrap() {
+            out.push(match s {
+                Step::Entry { position, bytes } => format!("entry@{position}+{}", bytes.len()),
+                Step::Trailing { position, len } => format!("trailing@{position}+{len}"),
+                Step::ZeroFill { position, len } => format!("zero@{position}+{len}"),
+                Step::TooLarge { position, size } => format!("large@{position}+{size}"),
+                Step::Corrupt(e) => format!("corrupt@{}", e.position),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn kafka_stop_rules() {
+        let mut data = entry(0, 20, 2);
+        data.extend(entry(1, 20, 2));
+        assert_eq!(steps(&data), ["entry@0+32", "entry@32+32"]);
+        // An entry cut short is trailing; 17 bytes or fewer are too.
+        assert_eq!(steps(&data[..50]), ["entry@0+32", "trailing@32+18"]);
+        assert_eq!(steps(&data[..49]), ["entry@0+32", "trailing@32+17"]);
+        // A size below 14 stops the walk as corruption.
+        let mut bad = entry(0, 20, 2);
+        bad.extend(entry(1, 3, 2));
+        bad.extend([1u8; 20]);
+        assert_eq!(steps(&bad), ["entry@0+32", "corrupt@40"]);
+        // Zeros to the end are a preallocated tail.
+        let mut pre = entry(0, 20, 2);
+        pre.extend([0u8; 100]);
+        assert_eq!(steps(&pre), ["entry@0+32", "zero@32+100"]);
+    }
+
+    #[test]
+    fn base_offsets_from_names() {
+        assert_eq!(base_offset_from_name(Path::new("/x/00000000000000021236.log")), Some(21236));
+        assert_eq!(base_offset_from_name(Path::new("00000000000000000000.log.deleted")), Some(0));
+        assert_eq!(base_offset_from_name(Path::new("leader-epoch-checkpoint")), None);
+    }
+}
