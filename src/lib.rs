@@ -14,6 +14,7 @@ pub mod control;
 pub mod entry;
 pub mod error;
 pub mod legacy;
+pub mod partition;
 pub mod record;
 pub mod segment;
 

@@ -1,1 +1,24 @@
-fn main(){}
+//! The `kseg` command line: argument parsing, exit codes and output. All
+//! format knowledge lives in the library.
+
+mod cli;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            // `kseg dump … | head` closes the pipe early: end quietly, like ripgrep.
+            if err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("kseg: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! `kseg dump`: every batch (and record) of the given files, streamed.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use kseg::partition::{self, FileKind};
+use kseg::segment::{Step, Walker, base_offset_from_name};
+use kseg::{BatchInfo, DecodeError, Decoder};
+
+use super::exit;
+use crate::output::{self, Encoding, FileStart, Format, Problem, Sink, Summary};
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// `.log` or `.checkpoint` files, other log-framed record sets, or
+    /// partition directories (their segments in base-offset order).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Show every record, not only batch headers.
+    #[arg(long)]
+    pub records: bool,
+
+    /// Skip batches and records below this offset.
+    #[arg(long, value_name = "OFFSET")]
+    pub from_offset: Option<i64>,
+
+    /// Stop after this offset.
+    #[arg(long, value_name = "OFFSET")]
+    pub to_offset: Option<i64>,
+
+    /// Show at most this many items (records with --records, else batches).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Read at most this many bytes of each file.
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes: Option<u64>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// How record keys are shown.
+    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    pub key_encoding: Encoding,
+
+    /// How record values and header values are shown.
+    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    pub value_encoding: Encoding,
+
+    /// Largest decompressed size accepted for one batch, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
+    pub max_decompressed: usize,
+}
+
+struct Dumper<'w> {
+    sink: Box<dyn Sink + 'w>,
+    args: DumpArgs,
+    summary: Summary,
+    shown: u64,
+}
+
+enum Flow {
+    Continue,
+    /// The offset range or the limit is exhausted: stop everything.
+    Stop,
+}
+
+pub fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
+    let mut inputs = Vec::new();
+    let mut unreadable = false;
+    for path in &args.paths {
+        match expand(path) {
+            Ok(files) if files.is_empty() => {
+                eprintln!("kseg: {}: no .log segments in this directory", path.display());
+                unreadable = true;
+            }
+            Ok(files) => inputs.extend(files),
+            Err(e) => {
+                eprintln!("kseg: {}: {e}", path.display());
+                unreadable = true;
+            }
+        }
+    }
+    let opts = output::Options { key_encoding: args.key_encoding, value_encoding: args.value_encoding, records: args.records };
+    let sink = output::sink(args.format, super::stdout(), opts);
+    let decoder = Decoder::new(args.max_decompressed);
+    let mut decoder = decoder;
+    let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0 };
+    for path in &inputs {
+        match d.file(&mut decoder, path) {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Stop) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            Err(e) => {
+                eprintln!("kseg: {}: {e}", path.display());
+                unreadable = true;
+            }
+        }
+    }
+    d.sink.finish(&d.summary).context("writing output")?;
+    Ok(ExitCode::from(if unreadable {
+        exit::ERROR
+    } else if d.summary.problems > 0 {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }))
+}
+
+/// A directory becomes its segments in base-offset order; a file is itself.
+fn expand(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        Ok(partition::segments(path)?.into_iter().map(|s| s.log).collect())
+    } else {
+        Ok(vec![path.to_path_buf()])
+    }
+}
+
+impl Dumper<'_> {
+    fn problem(&mut self, file: &str, position: u64, kind: &'static str, message: String) -> std::io::Result<()> {
+        let p = Problem { file: file.to_string(), position, kind, message };
+        self.summary.problems += 1;
+        self.sink.problem(&p)?;
+        eprintln!("kseg: {}: at byte {}: {}", p.file, p.position, p.message);
+        Ok(())
+    }
+
+    fn decode_problem(&mut self, file: &str, e: &DecodeError) -> std::io::Result<()> {
+        let message = match e.decompressed_at {
+            Some(at) => format!("{} (at byte {at} of the decompressed records)", e.kind),
+            None => e.kind.to_string(),
+        };
+        self.problem(file, e.position, e.kind_name(), message)
+    }
+
+    fn limit_reached(&self) -> bool {
+        self.args.limit.is_some_and(|l| self.shown >= l)
+    }
+
+    fn file(&mut self, decoder: &mut Decoder, path: &Path) -> std::io::Result<Flow> {
+        let display = path.display().to_string();
+        let mut walker = Walker::open(path)?;
+        if let Some(max) = self.args.max_bytes {
+            walker = walker.limit_bytes(max);
+        }
+        let (kind, _) = partition::classify(path);
+        let kind = if kind == FileKind::Other { "records" } else { kind.name() };
+        self.sink.begin_file(&FileStart {
+            file: &display,
+            kind,
+            size: walker.end(),
+            base_offset: base_offset_from_name(path),
+        })?;
+        self.summary.files += 1;
+        let (from, to) = (self.args.from_offset.unwrap_or(i64::MIN), self.args.to_offset.unwrap_or(i64::MAX));
+        let mut flow = Flow::Continue;
+        while let Some(step) = walker.next_step()? {
+            if self.limit_reached() {
+                flow = Flow::Stop;
+                break;
+            }
+            let (position, bytes) = match step {
+                Step::Entry { position, bytes } => (position, bytes),
+                Step::Trailing { position, len } => {
+                    let msg = format!("{len} trailing bytes: an incomplete entry at the end of the file");
+                    self.problem(&display, position, "trailing_bytes", msg)?;
+                    continue;
+                }
+                Step::ZeroFill { position, len } => {
+                    let msg = format!("{len} zero bytes to the end of the file (a preallocated segment?)");
+                    self.problem(&display, position, "preallocated_tail", msg)?;
+                    continue;
+                }
+                Step::TooLarge { position, size } => {
+                    let msg = format!("entry of {size} bytes is larger than kseg reads into memory; skipped");
+                    self.problem(&display, position, "entry_too_large", msg)?;
+                    continue;
+                }
+                Step::Corrupt(e) => {
+                    self.decode_problem(&display, &e)?;
+                    continue;
+                }
+            };
+            self.summary.bytes += bytes.len() as u64;
+            let mut decoded = match decoder.decode(bytes, position) {
+                Ok(d) => d,
+                Err(e) => {
+                    let (file, e) = (display.clone(), e);
+                    self.decode_problem(&file, &e)?;
+                    continue;
+                }
+            };
+            let info: BatchInfo = decoded.info.clone();
+            if info.last_offset < from {
+                continue;
+            }
+            if info.base_offset > to {
+                flow = Flow::Stop;
+                break;
+            }
+            self.summary.batches += 1;
+            let wrapper_error = decoded.wrapper_error().cloned();
+            let mut header_problems: Vec<(&'static str, String)> = Vec::new();
+            if !info.crc_valid {
+                let computed = match decoded.batch {
+                    kseg::Batch::V2(b) => b.computed_crc(),
+                    kseg::Batch::Legacy(m) => m.computed_crc(),
+                };
+                header_problems.push(("crc_mismatch", format!("stored CRC {:08x} but the bytes give {computed:08x}", info.crc)));
+            }
+            if info.compression.is_none() || (info.magic < 2 && info.attributes & 7 == 4) {
+                header_problems.push(("bad_attributes", format!("invalid compression codec id {} for magic v{}", info.attributes & 7, info.magic)));
+            }
+            if !self.args.records {
+                self.shown += 1;
+            }
+            self.sink.batch(&display, &info)?;
+            for (kind, msg) in header_problems {
+                self.problem(&display, position, kind, msg)?;
+            }
+            if !self.args.records {
+                if let Some(e) = wrapper_error {
+                    self.decode_problem(&display, &e)?;
+                }
+                continue;
+            }
+            let mut failures = Vec::new();
+            for record in decoded.records() {
+                match record {
+                    Ok(r) => {
+                        self.summary.records += 1;
+                        if r.offset < from || r.offset > to {
+                            continue;
+                        }
+                        if self.args.limit.is_some_and(|l| self.shown >= l) {
+                            break;
+                        }
+                        self.shown += 1;
+                        self.sink.record(&display, &info, &r)?;
+                    }
+                    Err(e) => failures.push(e),
+                }
+            }
+            for e in failures {
+                self.decode_problem(&display, &e)?;
+            }
+        }
+        self.sink.end_file()?;
+        Ok(flow)
+    }
+}

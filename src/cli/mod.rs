@@ -1,0 +1,55 @@
+//! One module per subcommand; each turns arguments into library calls and
+//! events into a writer.
+
+pub mod dump;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Read Apache Kafka's on-disk log segments: dump them, find offsets and
+/// times in them, verify them.
+#[derive(Debug, Parser)]
+#[command(name = "kseg", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the batches (and with --records, the records) of .log files and
+    /// partition directories.
+    Dump(dump::DumpArgs),
+}
+
+/// Exit statuses shared by every subcommand.
+pub mod exit {
+    /// Everything read cleanly / the target was found.
+    pub const OK: u8 = 0;
+    /// Problems were found / the target was not found.
+    pub const FINDINGS: u8 = 1;
+    /// Nothing could be done: bad arguments or an unreadable path.
+    pub const ERROR: u8 = 2;
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Dump(args) => dump::run(args),
+    }
+}
+
+/// Buffered, locked stdout for data.
+pub fn stdout() -> Box<dyn Write> {
+    Box::new(io::BufWriter::with_capacity(256 << 10, io::stdout().lock()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}
