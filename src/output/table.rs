@@ -104,10 +104,15 @@ pub fn show_bytes(bytes: Option<&[u8]>, enc: Encoding) -> String {
         Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&bytes[..bytes.len().min(MAX_CELL)]),
         Encoding::Utf8 => match std::str::from_utf8(bytes) {
             Ok(text) => sanitize(text),
-            Err(_) => sanitize(&String::from_utf8_lossy(bytes)),
+            // Binary data reads better as hex than as replacement characters.
+            Err(_) => {
+                let mut s = String::from("0x");
+                super::json::hex_into(&bytes[..bytes.len().min(MAX_CELL)], &mut s);
+                s
+            }
         },
     };
-    if s.chars().count() > MAX_CELL || (enc != Encoding::Utf8 && bytes.len() > MAX_CELL) {
+    if s.chars().count() > MAX_CELL || (s.is_ascii() && bytes.len() > MAX_CELL && !s.contains(' ') && enc != Encoding::Utf8) {
         s = s.chars().take(MAX_CELL).collect::<String>() + &format!("… ({} bytes)", bytes.len());
     }
     s
