@@ -5,7 +5,7 @@
 //! into a [`entry::BatchInfo`] and an iterator of [`record::Record`]s that
 //! borrow from the file buffer, and every failure is a value that names its
 //! byte position.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod batch;
 pub mod bytes;
@@ -13,7 +13,10 @@ pub mod compression;
 pub mod control;
 pub mod entry;
 pub mod error;
+pub mod find;
+pub mod index;
 pub mod legacy;
+pub mod mmap;
 pub mod partition;
 pub mod record;
 pub mod segment;

@@ -45,6 +45,9 @@ pub struct FileSource {
     buf_pos: u64,
     /// Where the file's own cursor stands.
     cursor: u64,
+    chunk: usize,
+    /// Bytes read from the file so far.
+    read_total: u64,
 }
 
 impl FileSource {
@@ -52,7 +55,17 @@ impl FileSource {
     pub fn open(path: &Path) -> io::Result<Self> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
-        Ok(FileSource { file, len, buf: Vec::new(), buf_pos: 0, cursor: 0 })
+        Ok(FileSource { file, len, buf: Vec::new(), buf_pos: 0, cursor: 0, chunk: CHUNK, read_total: 0 })
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.read_total
+    }
+
+    /// Read ahead at most `chunk` bytes at a time (lookups read little).
+    pub fn with_chunk(mut self, chunk: usize) -> Self {
+        self.chunk = chunk.max(HEADER_UP_TO_MAGIC as usize);
+        self
     }
 }
 
@@ -68,14 +81,15 @@ impl Source for FileSource {
                 self.file.seek(SeekFrom::Start(pos))?;
                 self.cursor = pos;
             }
-            let want = (n.max(CHUNK) as u64).min(self.len.saturating_sub(pos));
+            let want = (n.max(self.chunk) as u64).min(self.len.saturating_sub(pos));
             self.buf.clear();
             // Keep the buffer from growing past what one read needs.
-            if self.buf.capacity() > (want as usize).max(CHUNK) * 2 {
-                self.buf.shrink_to((want as usize).max(CHUNK));
+            if self.buf.capacity() > (want as usize).max(self.chunk) * 2 {
+                self.buf.shrink_to((want as usize).max(self.chunk));
             }
             (&mut self.file).take(want).read_to_end(&mut self.buf)?;
             self.cursor += self.buf.len() as u64;
+            self.read_total += self.buf.len() as u64;
             self.buf_pos = pos;
             if self.buf.len() < n {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being read"));
@@ -141,6 +155,10 @@ impl<S: Source> Walker<S> {
 
     pub fn position(&self) -> u64 {
         self.pos
+    }
+
+    pub fn source(&self) -> &S {
+        &self.src
     }
 
     pub fn end(&self) -> u64 {

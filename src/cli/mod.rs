@@ -2,6 +2,7 @@
 //! events into a writer.
 
 pub mod dump;
+pub mod find;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -22,6 +23,13 @@ pub enum Command {
     /// Show the batches (and with --records, the records) of .log files and
     /// partition directories.
     Dump(dump::DumpArgs),
+    /// Find an offset as a broker does: segment by base offset, offset index
+    /// by binary search, then a short scan. Exit 0 when a record with this
+    /// offset exists, 1 when not.
+    FindOffset(find::FindOffsetArgs),
+    /// Find the earliest offset whose timestamp is at or after a time, as a
+    /// broker's ListOffsets does. Exit 0 when found, 1 when not.
+    FindTime(find::FindTimeArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -37,6 +45,8 @@ pub mod exit {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Dump(args) => dump::run(args),
+        Command::FindOffset(args) => find::run_offset(args),
+        Command::FindTime(args) => find::run_time(args),
     }
 }
 
