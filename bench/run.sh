@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Benchmark of `kseg dump` on generated Kafka segments. See bench/README.md.
+#
+# Environment:
+#   KSEG_BENCH_DIR    scratch directory for segments           (default /tmp/kseg-bench)
+#   KSEG_BENCH_RUNS   runs per measurement; the best one counts (default 3)
+#   KSEG_BENCH_CPU    core every measured command is pinned to  (default 0)
+#   KSEG_BENCH_CASES  space-separated CODEC:MIB segments        (default "none:1024 lz4:1024 none:256 lz4:256")
+#   KSEG_BENCH_NO_BUILD=1  use the binaries already in target/release
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIR=${KSEG_BENCH_DIR:-/tmp/kseg-bench}
+RUNS=${KSEG_BENCH_RUNS:-3}
+CPU=${KSEG_BENCH_CPU:-0}
+CASES=${KSEG_BENCH_CASES:-"none:1024 lz4:1024 none:256 lz4:256"}
+KSEG=$ROOT/target/release/kseg
+GEN=$ROOT/target/release/examples/gen_segment
+
+# Targets from the issue.
+TARGET_NONE_RPS=2000000
+TARGET_LZ4_RPS=1000000
+
+log() { printf '== %s\n' "$*" >&2; }
+
+setup() {
+    if [[ ! -x /usr/bin/time ]]; then
+        log "installing GNU time (/usr/bin/time)"
+        local sudo=""
+        [[ $(id -u) -eq 0 ]] || sudo=sudo
+        $sudo apt-get install -y time >&2
+    fi
+    command -v taskset >/dev/null || { echo "taskset (util-linux) is required" >&2; exit 2; }
+    if [[ ${KSEG_BENCH_NO_BUILD:-0} != 1 ]]; then
+        log "building release binaries"
+        (cd "$ROOT" && cargo build --release --quiet --bin kseg --example gen_segment)
+    fi
+    mkdir -p "$DIR"
+}
+
+# segment CODEC MIB: generates DIR/CODEC-MIB/00000000000000000000.log (+ .index, .timeindex)
+# unless it is already there, and prints its path. The generator's summary line is kept in
+# DIR/CODEC-MIB.meta so later runs know the record count without decoding the file.
+segment() {
+    local codec=$1 mib=$2
+    local d=$DIR/$codec-$mib
+    local log=$d/00000000000000000000.log
+    if [[ ! -s $log || ! -s $d.meta ]]; then
+        log "generating $codec segment of $mib MiB in $d"
+        mkdir -p "$d"
+        "$GEN" --out "$log" --size-mib "$mib" --codec "$codec" >"$d.meta.tmp"
+        mv "$d.meta.tmp" "$d.meta"
+    fi
+    echo "$log"
+}
+
+# meta FILE KEY: a value from the generator's summary line (records, batches, bytes, ...).
+meta() {
+    local m=$(dirname "$1").meta
+    sed -n "s/.*\\b$2=\\([0-9]*\\).*/\\1/p" "$m"
+}
+
+warm() {
+    cat "$1" >/dev/null
+}
+
+RESULTS=()
+
+# measure NAME CMD...
+#   Runs CMD (stdout to /dev/null) KSEG_BENCH_RUNS times pinned to core KSEG_BENCH_CPU under
+#   /usr/bin/time -v and records the best wall time and the largest peak RSS. Optional
+#   variables given on the call line: BENCH_BYTES (input size, for MB/s) and BENCH_RECORDS
+#   (for records/s), e.g.  BENCH_BYTES=$n BENCH_RECORDS=$r measure "dump none" "$KSEG" dump …
+measure() {
+    local name=$1
+    shift
+    local tv best="" cpu="" rss=0 status=0 i t0 t1 wall c r
+    tv=$(mktemp)
+    for ((i = 1; i <= RUNS; i++)); do
+        t0=$EPOCHREALTIME
+        taskset -c "$CPU" /usr/bin/time -v -o "$tv" "$@" >/dev/null || status=$?
+        t1=$EPOCHREALTIME
+        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
+        r=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tv")
+        c=$(awk -F': ' '/User time|System time/ { t += $2 } END { printf "%.2f", t }' "$tv")
+        if [[ -z $cpu ]] || awk -v c="$c" -v b="$cpu" 'BEGIN { exit !(c < b) }'; then
+            cpu=$c
+        fi
+        ((r > rss)) && rss=$r
+        if [[ -z $best ]] || awk -v w="$wall" -v b="$best" 'BEGIN { exit !(w < b) }'; then
+            best=$wall
+        fi
+    done
+    rm -f "$tv"
+    RESULTS+=("$name|${BENCH_BYTES:-}|${BENCH_RECORDS:-}|$best|$cpu|$rss|$status")
+    report_row "${RESULTS[-1]}" >&2
+}
+
+# report_row "NAME|BYTES|RECORDS|SECONDS|CPU_SECONDS|RSS_KB|STATUS"
+report_row() {
+    local IFS='|'
+    # shellcheck disable=SC2086
+    set -- $1
+    awk -v name="$1" -v bytes="$2" -v recs="$3" -v s="$4" -v cpu="$5" -v rss="$6" -v st="$7" 'BEGIN {
+        mbs = bytes != "" ? sprintf("%.0f", bytes / s / 1e6) : "-"
+        rps = recs != "" ? sprintf("%.2f M", recs / s / 1e6) : "-"
+        mib = bytes != "" ? sprintf("%.0f", bytes / 1048576) : "-"
+        recm = recs != "" ? sprintf("%.2f M", recs / 1e6) : "-"
+        printf "%-16s %5s %8s %8.3f %7.2f %10s %7s %8.1f %4s\n", name, mib, recm, s, cpu, rps, mbs, rss / 1024, st
+    }'
+}
+
+header() {
+    printf '%-16s %5s %8s %8s %7s %10s %7s %8s %4s\n' case MiB records "wall s" "cpu s" records/s MB/s "RSS MiB" exit
+}
+
+report() {
+    echo
+    header
+    local row
+    for row in "${RESULTS[@]}"; do report_row "$row"; done
+}
+
+# result NAME FIELD: a field of a recorded measurement (seconds, cpu, rss_kb, records, bytes).
+result() {
+    local row name bytes recs s cpu rss st
+    for row in "${RESULTS[@]}"; do
+        IFS='|' read -r name bytes recs s cpu rss st <<<"$row"
+        [[ $name == "$1" ]] || continue
+        case $2 in
+            seconds) echo "$s" ;;
+            cpu) echo "$cpu" ;;
+            rss_kb) echo "$rss" ;;
+            records) echo "$recs" ;;
+            bytes) echo "$bytes" ;;
+        esac
+        return
+    done
+}
+
+# check_rps NAME MIN: PASS/FAIL line for a records/s target.
+check_rps() {
+    local s cpu recs
+    s=$(result "$1" seconds) cpu=$(result "$1" cpu) recs=$(result "$1" records)
+    [[ -n $s ]] || return 0
+    awk -v n="$1" -v s="$s" -v c="$cpu" -v r="$recs" -v min="$2" 'BEGIN {
+        rps = r / s; verdict = (rps >= min) ? "PASS" : "FAIL"
+        printf "%-4s %s: %.2f M records/s wall, %.2f M per CPU second (target >= %.1f M)\n", verdict, n, rps / 1e6, r / c / 1e6, min / 1e6 }'
+}
+
+# check_rss SMALL LARGE: peak RSS must not grow with the segment (allow 10% + 4 MiB noise).
+check_rss() {
+    local a b
+    a=$(result "$1" rss_kb) b=$(result "$2" rss_kb)
+    [[ -n $a && -n $b ]] || return 0
+    awk -v sn="$1" -v ln="$2" -v a="$a" -v b="$b" 'BEGIN {
+        verdict = (b <= a * 1.10 + 4096) ? "PASS" : "FAIL"
+        printf "%-4s peak RSS %s %.1f MiB vs %s %.1f MiB\n", verdict, ln, b / 1024, sn, a / 1024 }'
+}
+
+# ---------------------------------------------------------------------------------------------
+# Cases. To benchmark another command, add a line like the `dump` one in bench_segment (or a
+# new function) calling `measure`.
+
+bench_segment() {
+    local codec=$1 mib=$2 log bytes recs
+    log=$(segment "$codec" "$mib")
+    bytes=$(stat -c %s "$log")
+    recs=$(meta "$log" records)
+    warm "$log"
+    BENCH_BYTES=$bytes measure "cat $codec-$mib" cat "$log"
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "dump $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
+}
+
+main() {
+    setup
+    log "kseg $("$KSEG" --version | awk '{print $2}') ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), best of $RUNS, pinned to core $CPU, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    local c
+    for c in $CASES; do
+        segment "${c%%:*}" "${c##*:}" >/dev/null
+    done
+    header >&2
+    for c in $CASES; do
+        bench_segment "${c%%:*}" "${c##*:}"
+    done
+    report
+    echo
+    check_rps "dump none-1024" "$TARGET_NONE_RPS"
+    check_rps "dump lz4-1024" "$TARGET_LZ4_RPS"
+    check_rss "dump none-256" "dump none-1024"
+    check_rss "dump lz4-256" "dump lz4-1024"
+}
+
+main "$@"
