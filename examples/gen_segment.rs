@@ -113,8 +113,7 @@ fn main() -> Result<()> {
         bail!("segments are limited to 2 GiB (positions are 32-bit)");
     }
 
-    let log =
-        File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let log = File::create(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut log = BufWriter::with_capacity(1 << 20, log);
     let mut g = Generator::new(&args);
     let mut idx = Indexes::new(args.base_offset);
@@ -211,10 +210,8 @@ impl Indexes {
             self.offset_of_max_timestamp = batch.last_offset;
         }
         if self.bytes_since_last_entry > INDEX_INTERVAL_BYTES {
-            self.offset
-                .extend_from_slice(&((batch.last_offset - self.base) as i32).to_be_bytes());
-            self.offset
-                .extend_from_slice(&(position as i32).to_be_bytes());
+            self.offset.extend_from_slice(&((batch.last_offset - self.base) as i32).to_be_bytes());
+            self.offset.extend_from_slice(&(position as i32).to_be_bytes());
             self.maybe_append_time();
             self.bytes_since_last_entry = 0;
         }
@@ -224,11 +221,8 @@ impl Indexes {
     /// `TimeIndex.maybeAppend`: only a strictly larger timestamp makes an entry.
     fn maybe_append_time(&mut self) {
         if self.max_timestamp > self.last_time_entry {
-            self.time
-                .extend_from_slice(&self.max_timestamp.to_be_bytes());
-            self.time.extend_from_slice(
-                &((self.offset_of_max_timestamp - self.base) as i32).to_be_bytes(),
-            );
+            self.time.extend_from_slice(&self.max_timestamp.to_be_bytes());
+            self.time.extend_from_slice(&((self.offset_of_max_timestamp - self.base) as i32).to_be_bytes());
             self.last_time_entry = self.max_timestamp;
         }
     }
@@ -288,28 +282,15 @@ impl Generator {
         let mut count: usize = 0;
         let mut max_timestamp = base_timestamp;
         loop {
-            if let Some(n) = self.records_per_batch {
-                if count == n {
-                    break;
-                }
+            if self.records_per_batch == Some(count) {
+                break;
             }
-            let ts = if count == 0 {
-                base_timestamp
-            } else {
-                self.timestamp + self.rng.below(3) as i64
-            };
+            let ts = if count == 0 { base_timestamp } else { self.timestamp + self.rng.below(3) as i64 };
             let mark = self.records.len();
-            self.record(
-                ts - base_timestamp,
-                count as i32,
-                base_offset + count as i64,
-            );
+            self.record(ts - base_timestamp, count as i32, base_offset + count as i64);
             // A producer closes the batch when the next record would not fit (it always
             // takes at least one record).
-            if self.records_per_batch.is_none()
-                && count > 0
-                && BATCH_HEADER + self.records.len() > self.batch_bytes
-            {
+            if self.records_per_batch.is_none() && count > 0 && BATCH_HEADER + self.records.len() > self.batch_bytes {
                 self.records.truncate(mark);
                 break;
             }
@@ -457,16 +438,7 @@ fn put_uvarint(b: &mut Vec<u8>, mut v: u64) {
     b.push(v as u8);
 }
 
-const EVENTS: &[&str] = &[
-    "page_view",
-    "add_to_cart",
-    "checkout",
-    "login",
-    "logout",
-    "search",
-    "click",
-    "purchase",
-];
+const EVENTS: &[&str] = &["page_view", "add_to_cart", "checkout", "login", "logout", "search", "click", "purchase"];
 const WORDS: &[&str] = &[
     "the",
     "order",

@@ -141,9 +141,9 @@ impl<'a> BatchV2<'a> {
         'a: 's,
     {
         let h = &self.header;
-        let codec = h
-            .compression()
-            .ok_or_else(|| crate::error::DecodeError::new(self.position + 21, ErrorKind::BadCodec(h.compression_id())))?;
+        let codec = h.compression().ok_or_else(|| {
+            crate::error::DecodeError::new(self.position + 21, ErrorKind::BadCodec(h.compression_id()))
+        })?;
         if h.records_count < 0 {
             return Err(crate::error::DecodeError::new(self.position + 57, ErrorKind::BadRecordCount(h.records_count)));
         }
@@ -155,6 +155,13 @@ impl<'a> BatchV2<'a> {
             Reader::decompressed(scratch, self.position)
         };
         let log_append_time = (h.timestamp_type() == TimestampType::LogAppendTime).then_some(h.max_timestamp);
-        Ok(RecordIter::new(reader, h.base_offset, h.base_timestamp, log_append_time, h.records_count as u32, h.is_control()))
+        Ok(RecordIter::new(
+            reader,
+            h.base_offset,
+            h.base_timestamp,
+            log_append_time,
+            h.records_count as u32,
+            h.is_control(),
+        ))
     }
 }

@@ -53,20 +53,15 @@ impl<'a> Reader<'a> {
     pub fn error_at(&self, offset: usize, kind: ErrorKind) -> DecodeError {
         match self.origin {
             Origin::File(base) => DecodeError::new(base + offset as u64, kind),
-            Origin::Decompressed { batch, at } => DecodeError {
-                position: batch,
-                decompressed_at: Some(at + offset as u64),
-                kind,
-            },
+            Origin::Decompressed { batch, at } => {
+                DecodeError { position: batch, decompressed_at: Some(at + offset as u64), kind }
+            }
         }
     }
 
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.remaining() {
-            return Err(self.error(ErrorKind::Truncated {
-                needed: n as u64,
-                available: self.remaining() as u64,
-            }));
+            return Err(self.error(ErrorKind::Truncated { needed: n as u64, available: self.remaining() as u64 }));
         }
         let out = &self.buf[self.pos..self.pos + n];
         self.pos += n;

@@ -81,8 +81,7 @@ pub fn decompress(
         Compression::Snappy => snappy(input, out, limit),
         Compression::Lz4 => lz4(input, out, limit, magic != 0),
         Compression::Zstd => {
-            let decoder = zstd::stream::read::Decoder::with_buffer(input)
-                .map_err(|e| fail(codec, e.to_string()))?;
+            let decoder = zstd::stream::read::Decoder::with_buffer(input).map_err(|e| fail(codec, e.to_string()))?;
             read_capped(decoder, out, limit, codec)
         }
     }
@@ -109,7 +108,10 @@ fn snappy(input: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<(), ErrorKind
     let version = i32::from_be_bytes([input[8], input[9], input[10], input[11]]);
     let compatible = i32::from_be_bytes([input[12], input[13], input[14], input[15]]);
     if version < compatible {
-        return Err(fail(codec, format!("xerial version {version} is below its minimum compatible version {compatible}")));
+        return Err(fail(
+            codec,
+            format!("xerial version {version} is below its minimum compatible version {compatible}"),
+        ));
     }
     let mut rest = &input[XERIAL_HEADER_LEN..];
     while !rest.is_empty() {

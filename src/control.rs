@@ -26,12 +26,31 @@ pub struct ControlRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum ControlValue {
-    EndTxn { version: i16, coordinator_epoch: i32 },
-    LeaderChange { version: i16, leader_id: i32, voters: Vec<i32>, granting_voters: Vec<i32> },
-    SnapshotHeader { version: i16, last_contained_log_timestamp: i64 },
-    SnapshotFooter { version: i16 },
-    KRaftVersion { version: i16, kraft_version: i16 },
-    KRaftVoters { version: i16, voters: Vec<Voter> },
+    EndTxn {
+        version: i16,
+        coordinator_epoch: i32,
+    },
+    LeaderChange {
+        version: i16,
+        leader_id: i32,
+        voters: Vec<i32>,
+        granting_voters: Vec<i32>,
+    },
+    SnapshotHeader {
+        version: i16,
+        last_contained_log_timestamp: i64,
+    },
+    SnapshotFooter {
+        version: i16,
+    },
+    KRaftVersion {
+        version: i16,
+        kraft_version: i16,
+    },
+    KRaftVoters {
+        version: i16,
+        voters: Vec<Voter>,
+    },
     /// An unknown control type: the value is not interpreted.
     Unknown {},
 }

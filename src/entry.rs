@@ -51,10 +51,7 @@ impl<'a> Batch<'a> {
     /// magic byte decides the layout: below 2 legacy, 2 a v2 batch.
     pub fn parse(bytes: &'a [u8], position: u64) -> Result<Self> {
         let Some(&magic) = bytes.get(16) else {
-            return Err(DecodeError::new(
-                position,
-                ErrorKind::Truncated { needed: 17, available: bytes.len() as u64 },
-            ));
+            return Err(DecodeError::new(position, ErrorKind::Truncated { needed: 17, available: bytes.len() as u64 }));
         };
         match magic as i8 {
             0 | 1 => Message::parse(bytes, position).map(Batch::Legacy),

@@ -97,11 +97,7 @@ impl DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.decompressed_at {
-            Some(at) => write!(
-                f,
-                "at byte {} (byte {} of the decompressed records): {}",
-                self.position, at, self.kind
-            ),
+            Some(at) => write!(f, "at byte {} (byte {} of the decompressed records): {}", self.position, at, self.kind),
             None => write!(f, "at byte {}: {}", self.position, self.kind),
         }
     }

@@ -158,22 +158,22 @@ pub fn find_offset(segments: &[Segment], target: i64) -> io::Result<OffsetAnswer
     for (i, seg) in segments.iter().enumerate().skip(first) {
         let log_len = std::fs::metadata(&seg.log)?.len();
         let mut start = 0;
-        if i == first {
-            if let Some(idx) = open_offset_index(seg, log_len, &mut a.warnings) {
-                let mut probes = Probes::default();
-                a.index_entry = idx.lookup(target, &mut probes);
-                start = a.index_entry.map_or(0, |e| u64::from(e.position));
-                a.explain.push(format!(
-                    "{}: {} entries, {} probes: {}",
-                    name(seg.index.as_deref().unwrap_or(Path::new(""))),
-                    idx.entries,
-                    probes.probes,
-                    match a.index_entry {
-                        Some(e) => format!("entry offset {} -> position {}", e.offset, e.position),
-                        None => "no entry at or below the target -> position 0".into(),
-                    }
-                ));
-            }
+        if i == first
+            && let Some(idx) = open_offset_index(seg, log_len, &mut a.warnings)
+        {
+            let mut probes = Probes::default();
+            a.index_entry = idx.lookup(target, &mut probes);
+            start = a.index_entry.map_or(0, |e| u64::from(e.position));
+            a.explain.push(format!(
+                "{}: {} entries, {} probes: {}",
+                name(seg.index.as_deref().unwrap_or(Path::new(""))),
+                idx.entries,
+                probes.probes,
+                match a.index_entry {
+                    Some(e) => format!("entry offset {} -> position {}", e.offset, e.position),
+                    None => "no entry at or below the target -> position 0".into(),
+                }
+            ));
         }
         let before = a.bytes_scanned;
         let hit = scan(seg, start, &mut decoder, &mut a.bytes_scanned, |last, _| last >= target, |o, _| o >= target)?;

@@ -183,8 +183,7 @@ impl<'a> LegacyRecords<'a> {
 
     pub fn inner(wrapper: &Message<'_>, set: &InnerSet, inner: &'a [u8]) -> Self {
         // Inner messages take the wrapper's timestamp type.
-        let wrapper_timestamp =
-            (wrapper.timestamp_type() == TimestampType::LogAppendTime).then_some(wrapper.timestamp);
+        let wrapper_timestamp = (wrapper.timestamp_type() == TimestampType::LogAppendTime).then_some(wrapper.timestamp);
         LegacyRecords::Inner {
             wrapper_timestamp,
             delta: set.delta,

@@ -14,7 +14,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // `kseg dump … | head` closes the pipe early: end quietly, like ripgrep.
-            if err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("kseg: {err:#}");

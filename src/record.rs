@@ -116,7 +116,9 @@ impl<'a> RecordIter<'a> {
             return Err(self.r.error_at(at, ErrorKind::BadLength(length.into())));
         }
         if length as usize > self.r.remaining() {
-            return Err(self.r.error_at(at, ErrorKind::PrematureEnd { read: self.read.into(), declared: self.declared.into() }));
+            return Err(self
+                .r
+                .error_at(at, ErrorKind::PrematureEnd { read: self.read.into(), declared: self.declared.into() }));
         }
         let mut body = self.r.sub(length as usize)?;
         let attributes = body.i8()?;
@@ -177,10 +179,9 @@ impl<'a> Iterator for RecordIter<'a> {
         }
         if self.r.is_empty() {
             self.done = true;
-            return Some(Err(self.error_here(ErrorKind::PrematureEnd {
-                read: self.read.into(),
-                declared: self.declared.into(),
-            })));
+            return Some(Err(
+                self.error_here(ErrorKind::PrematureEnd { read: self.read.into(), declared: self.declared.into() })
+            ));
         }
         match self.read_one() {
             Ok(rec) => {

@@ -20,6 +20,7 @@ pub const DEFAULT_MAX_ENTRY: usize = 256 << 20;
 const CHUNK: usize = 1 << 20;
 
 /// Random access to the bytes of a file or a buffer.
+#[allow(clippy::len_without_is_empty)]
 pub trait Source {
     fn len(&self) -> u64;
     /// `n` bytes at `pos`; the caller guarantees `pos + n <= len()`.

@@ -39,10 +39,7 @@ fn corpus_dir(test: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "{test}: skipped, the shared corpus is not at {}",
-            dir.display()
-        );
+        eprintln!("{test}: skipped, the shared corpus is not at {}", dir.display());
         None
     }
 }
@@ -66,16 +63,8 @@ macro_rules! ensure {
 }
 
 /// `Ok` when `got == want`, else a message naming `what` and both values.
-fn eq<T: PartialEq + Debug + ?Sized>(
-    what: impl std::fmt::Display,
-    got: &T,
-    want: &T,
-) -> Result<(), String> {
-    if got == want {
-        Ok(())
-    } else {
-        Err(format!("{what}: kseg says {got:?}, expected {want:?}"))
-    }
+fn eq<T: PartialEq + Debug + ?Sized>(what: impl std::fmt::Display, got: &T, want: &T) -> Result<(), String> {
+    if got == want { Ok(()) } else { Err(format!("{what}: kseg says {got:?}, expected {want:?}")) }
 }
 
 /// One run of `kseg dump --records --format jsonl [extra] PATH`.
@@ -125,25 +114,19 @@ fn dump_impl(path: &Path, extra: &[&str], counting: bool) -> Dump {
     let mut objs = Vec::new();
     for line in stdout.split('\n').filter(|l| !l.is_empty()) {
         if counting {
-            let bulk = ["batch", "record"]
-                .into_iter()
-                .find(|t| line.starts_with(&format!("{{\"type\":\"{t}\"")));
+            let bulk = ["batch", "record"].into_iter().find(|t| line.starts_with(&format!("{{\"type\":\"{t}\"")));
             if let Some(t) = bulk {
                 *counted.entry(t).or_default() += 1;
                 continue;
             }
         }
         // Lines that do not parse are kept so the checks can report them.
-        objs.push(serde_json::from_str(line).unwrap_or_else(
-            |e| json!({"type": "unparsable", "line": line, "error": e.to_string()}),
-        ));
+        objs.push(
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| json!({"type": "unparsable", "line": line, "error": e.to_string()})),
+        );
     }
-    Dump {
-        code: out.status.code(),
-        stderr,
-        objs,
-        counted,
-    }
+    Dump { code: out.status.code(), stderr, objs, counted }
 }
 
 impl Dump {
@@ -170,21 +153,13 @@ impl Dump {
             .take(3)
             .map(|p| format!("{} at {}: {}", p["kind"], p["position"], p["message"]))
             .collect();
-        if p.is_empty() {
-            "none".into()
-        } else {
-            p.join("; ")
-        }
+        if p.is_empty() { "none".into() } else { p.join("; ") }
     }
 
     /// Never a panic, a signal, or an exit code outside the contract; always well-formed
     /// JSON Lines ending in a summary.
     fn no_crash(&self) -> Result<(), String> {
-        ensure!(
-            !self.stderr.contains("panicked"),
-            "kseg panicked: {}",
-            self.stderr.trim()
-        );
+        ensure!(!self.stderr.contains("panicked"), "kseg panicked: {}", self.stderr.trim());
         ensure!(
             matches!(self.code, Some(0..=2)),
             "exit status {:?} (a crash?), stderr: {}",
@@ -222,15 +197,9 @@ impl Dump {
             self.code,
             self.problem_text()
         );
-        self.problems()
-            .into_iter()
-            .find(|p| p["position"].is_u64() && kind.is_none_or(|k| p["kind"] == k))
-            .ok_or_else(|| {
-                format!(
-                    "no problem of kind {kind:?} with a byte position; problems: {}",
-                    self.problem_text()
-                )
-            })
+        self.problems().into_iter().find(|p| p["position"].is_u64() && kind.is_none_or(|k| p["kind"] == k)).ok_or_else(
+            || format!("no problem of kind {kind:?} with a byte position; problems: {}", self.problem_text()),
+        )
     }
 
     /// Exit 1 and exactly one problem: `kind` at `position`.
@@ -253,10 +222,7 @@ struct Failures(Mutex<Vec<String>>);
 impl Failures {
     fn check(&self, file: &Path, result: Result<(), String>) {
         if let Err(e) = result {
-            self.0
-                .lock()
-                .unwrap()
-                .push(format!("{}: {e}", file.display()));
+            self.0.lock().unwrap().push(format!("{}: {e}", file.display()));
         }
     }
     fn finish(self, what: &str) {
@@ -270,9 +236,7 @@ impl Failures {
 
 /// Run `f` over `items` on a few threads.
 fn par_each<T: Sync>(items: &[T], f: impl Fn(&T) + Sync) {
-    let threads = std::thread::available_parallelism()
-        .map_or(4, |n| n.get())
-        .clamp(1, 8);
+    let threads = std::thread::available_parallelism().map_or(4, |n| n.get()).clamp(1, 8);
     let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -345,15 +309,10 @@ fn compare_sidecar_bytes(what: &str, got: &Value, want: &Value) -> Result<(), St
     let bytes = bytes_of(got).map_err(|e| format!("{what}: {e}"))?;
     match (want, bytes) {
         (Value::Null, None) => Ok(()),
-        (Value::Null, Some(b)) => Err(format!(
-            "{what}: kseg says {} ({} bytes), expected null",
-            show(&Some(b.clone())),
-            b.len()
-        )),
-        (Value::Object(_), None) => Err(format!(
-            "{what}: kseg says null, expected {} bytes",
-            want["len"]
-        )),
+        (Value::Null, Some(b)) => {
+            Err(format!("{what}: kseg says {} ({} bytes), expected null", show(&Some(b.clone())), b.len()))
+        }
+        (Value::Object(_), None) => Err(format!("{what}: kseg says null, expected {} bytes", want["len"])),
         (Value::Object(w), Some(b)) => {
             if let Some(len) = w.get("len") {
                 eq(format!("{what} length"), &json!(b.len()), len)?;
@@ -361,21 +320,12 @@ fn compare_sidecar_bytes(what: &str, got: &Value, want: &Value) -> Result<(), St
             if let Some(h) = w.get("hex") {
                 eq(what, &json!(hex(&b)), h)?;
             } else if let Some(sha) = w.get("sha256") {
-                eq(
-                    format!("{what} sha256"),
-                    &json!(hex(&Sha256::digest(&b))),
-                    sha,
-                )?;
+                eq(format!("{what} sha256"), &json!(hex(&Sha256::digest(&b))), sha)?;
                 if let Some(prefix) = w.get("hex_prefix").and_then(Value::as_str) {
-                    ensure!(
-                        hex(&b).starts_with(prefix),
-                        "{what}: does not start with {prefix}"
-                    );
+                    ensure!(hex(&b).starts_with(prefix), "{what}: does not start with {prefix}");
                 }
             } else {
-                return Err(format!(
-                    "{what}: sidecar value {want} has neither hex nor sha256"
-                ));
+                return Err(format!("{what}: sidecar value {want} has neither hex nor sha256"));
             }
             Ok(())
         }
@@ -394,14 +344,9 @@ fn control_matches(path: &str, want: &Value, got: &Value) -> Result<(), String> 
                     continue;
                 }
                 // An UNKNOWN type's value is not parsed, so only the key has a version.
-                let gk = if k == "version" && !g.contains_key(k) {
-                    "key_version"
-                } else {
-                    k.as_str()
-                };
-                let gv = g.get(gk).ok_or_else(|| {
-                    format!("control{path}.{k}: missing in kseg's output (expected {wv})")
-                })?;
+                let gk = if k == "version" && !g.contains_key(k) { "key_version" } else { k.as_str() };
+                let gv =
+                    g.get(gk).ok_or_else(|| format!("control{path}.{k}: missing in kseg's output (expected {wv})"))?;
                 control_matches(&format!("{path}.{k}"), wv, gv)?;
             }
             Ok(())
@@ -411,10 +356,7 @@ fn control_matches(path: &str, want: &Value, got: &Value) -> Result<(), String> 
         }
         (Value::Array(w), Value::Array(g)) => {
             eq(format!("control{path} length"), &g.len(), &w.len())?;
-            w.iter()
-                .zip(g)
-                .enumerate()
-                .try_for_each(|(i, (w, g))| control_matches(&format!("{path}[{i}]"), w, g))
+            w.iter().zip(g).enumerate().try_for_each(|(i, (w, g))| control_matches(&format!("{path}[{i}]"), w, g))
         }
         (w, g) => eq(format!("control{path}"), g, w),
     }
@@ -426,9 +368,7 @@ fn compare_sidecar_record(got: &Value, want: &Value) -> Result<(), String> {
     compare_sidecar_bytes("key", &got["key"], &want["key"])?;
     compare_sidecar_bytes("value", &got["value"], &want["value"])?;
     let gh = got["headers"].as_array().ok_or("no headers array")?;
-    let wh = want["headers"]
-        .as_array()
-        .ok_or("sidecar record has no headers array")?;
+    let wh = want["headers"].as_array().ok_or("sidecar record has no headers array")?;
     eq("header count", &gh.len(), &wh.len())?;
     for (i, (g, w)) in gh.iter().zip(wh).enumerate() {
         eq(format!("header {i} key"), &g["key"], &w["key"])?;
@@ -480,11 +420,7 @@ fn check_sidecar(sidecar: &Path) -> Result<(), String> {
     d.clean()?;
 
     let files = d.of_type("file");
-    ensure!(
-        files.len() == 1,
-        "expected one file object, got {}",
-        files.len()
-    );
+    ensure!(files.len() == 1, "expected one file object, got {}", files.len());
     eq("file size", &files[0]["size"], &sc["size"])?;
 
     // The flat record list first: its first difference is the most telling.
@@ -496,48 +432,30 @@ fn check_sidecar(sidecar: &Path) -> Result<(), String> {
         .collect();
     let got = d.records();
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        compare_sidecar_record(g, w)
-            .map_err(|e| format!("record #{i} (offset {}): {e}", w["offset"]))?;
+        compare_sidecar_record(g, w).map_err(|e| format!("record #{i} (offset {}): {e}", w["offset"]))?;
     }
     eq("record count", &got.len(), &want.len())?;
-    eq(
-        "sidecar record_count",
-        &json!(want.len()),
-        &sc["record_count"],
-    )?;
+    eq("sidecar record_count", &json!(want.len()), &sc["record_count"])?;
 
     // Batches by position.
-    let by_pos: BTreeMap<u64, &Value> = d
-        .batches()
-        .into_iter()
-        .map(|b| (b["position"].as_u64().unwrap_or(u64::MAX), b))
-        .collect();
+    let by_pos: BTreeMap<u64, &Value> =
+        d.batches().into_iter().map(|b| (b["position"].as_u64().unwrap_or(u64::MAX), b)).collect();
     let mut expected_batches = 0;
     for (i, w) in sc["batches"].as_array().into_iter().flatten().enumerate() {
-        let pos = w["position"]
-            .as_u64()
-            .ok_or("sidecar batch without position")?;
+        let pos = w["position"].as_u64().ok_or("sidecar batch without position")?;
         let ctx = |e: String| format!("batch #{i} at byte {pos}: {e}");
         if w["magic"] == 2 {
-            let b = by_pos
-                .get(&pos)
-                .ok_or_else(|| ctx("kseg shows no batch here".into()))?;
+            let b = by_pos.get(&pos).ok_or_else(|| ctx("kseg shows no batch here".into()))?;
             check_v2_batch(b, w).map_err(ctx)?;
             expected_batches += 1;
         } else if let Some(wrapper) = w["wrapper"].as_object() {
-            let b = by_pos
-                .get(&pos)
-                .ok_or_else(|| ctx("kseg shows no wrapper batch here".into()))?;
+            let b = by_pos.get(&pos).ok_or_else(|| ctx("kseg shows no wrapper batch here".into()))?;
             (|| {
                 eq("magic", &b["magic"], &w["magic"])?;
                 eq("compression", &b["compression"], &w["compression"])?;
                 eq("crc", &b["crc"], &wrapper["crc32"])?;
                 eq("crc_valid", &b["crc_valid"], &json!(true))?;
-                eq(
-                    "last_offset (wrapper offset)",
-                    &b["last_offset"],
-                    &wrapper["offset"],
-                )?;
+                eq("last_offset (wrapper offset)", &b["last_offset"], &wrapper["offset"])?;
                 eq("count (inner messages)", &b["count"], &w["record_count"])
             })()
             .map_err(ctx)?;
@@ -546,15 +464,8 @@ fn check_sidecar(sidecar: &Path) -> Result<(), String> {
             // A group of uncompressed legacy messages: one kseg batch per log entry.
             let end = pos + w["size"].as_u64().ok_or("sidecar batch without size")?;
             let inside: Vec<&&Value> = by_pos.range(pos..end).map(|(_, b)| b).collect();
-            let entries = w["log_entries"]
-                .as_u64()
-                .ok_or("legacy batch without log_entries")? as usize;
-            eq(
-                "kseg batches (log entries) in this group",
-                &inside.len(),
-                &entries,
-            )
-            .map_err(ctx)?;
+            let entries = w["log_entries"].as_u64().ok_or("legacy batch without log_entries")? as usize;
+            eq("kseg batches (log entries) in this group", &inside.len(), &entries).map_err(ctx)?;
             for b in inside {
                 (|| {
                     eq("magic", &b["magic"], &w["magic"])?;
@@ -577,13 +488,7 @@ fn sidecars_in(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
-        .flat_map(|e| {
-            fs::read_dir(e.path())
-                .into_iter()
-                .flatten()
-                .filter_map(|f| f.ok())
-                .map(|f| f.path())
-        })
+        .flat_map(|e| fs::read_dir(e.path()).into_iter().flatten().filter_map(|f| f.ok()).map(|f| f.path()))
         .filter(|p| p.to_str().is_some_and(|s| s.ends_with(".expected.json")))
         .collect();
     out.sort();
@@ -597,11 +502,7 @@ fn kafka_python_generated_sidecars() {
     match corpus_dir("kafka_python_generated_sidecars (corpus part)") {
         Some(c) => {
             let corpus_sidecars = sidecars_in(&c.join("kafka-python-generated"));
-            assert!(
-                corpus_sidecars.len() >= 20,
-                "expected the 20 corpus sidecars, found {}",
-                corpus_sidecars.len()
-            );
+            assert!(corpus_sidecars.len() >= 20, "expected the 20 corpus sidecars, found {}", corpus_sidecars.len());
             sidecars.extend(corpus_sidecars);
         }
         None if sidecars.is_empty() => return,
@@ -652,29 +553,14 @@ fn records_match(d: &Dump, want: &[Rec]) -> Result<(), String> {
         for (name, want_bytes) in [("key", &w.key), ("value", &w.value)] {
             if let Some(wb) = want_bytes {
                 let gb = bytes_of(&g[name]).map_err(|e| ctx(format!("{name}: {e}")))?;
-                ensure!(
-                    &gb == wb,
-                    "{}",
-                    ctx(format!(
-                        "{name}: kseg says {}, expected {}",
-                        show(&gb),
-                        show(wb)
-                    ))
-                );
+                ensure!(&gb == wb, "{}", ctx(format!("{name}: kseg says {}, expected {}", show(&gb), show(wb))));
             }
         }
         if let Some(wh) = &w.headers {
-            let gh = g["headers"]
-                .as_array()
-                .ok_or_else(|| ctx("no headers array".into()))?;
+            let gh = g["headers"].as_array().ok_or_else(|| ctx("no headers array".into()))?;
             let gh: Vec<(String, Option<Vec<u8>>)> = gh
                 .iter()
-                .map(|h| {
-                    Ok((
-                        h["key"].as_str().unwrap_or("<not a string>").to_owned(),
-                        bytes_of(&h["value"])?,
-                    ))
-                })
+                .map(|h| Ok((h["key"].as_str().unwrap_or("<not a string>").to_owned(), bytes_of(&h["value"])?)))
                 .collect::<Result<_, String>>()
                 .map_err(ctx)?;
             eq("headers", &gh, wh).map_err(ctx)?;
@@ -689,9 +575,7 @@ fn records_match(d: &Dump, want: &[Rec]) -> Result<(), String> {
 /// `(field, value)` pairs checked on batch `i`.
 fn batch_is(d: &Dump, i: usize, fields: &[(&str, Value)]) -> Result<(), String> {
     let batches = d.batches();
-    let b = batches
-        .get(i)
-        .ok_or_else(|| format!("batch #{i}: kseg shows only {} batches", batches.len()))?;
+    let b = batches.get(i).ok_or_else(|| format!("batch #{i}: kseg shows only {} batches", batches.len()))?;
     for (k, v) in fields {
         eq(format!("batch #{i} {k}"), &b[*k], v)?;
     }
@@ -705,26 +589,16 @@ fn counts(d: &Dump, batches: usize, records: usize) -> Result<(), String> {
 
 fn all_crcs_valid(d: &Dump) -> Result<(), String> {
     match d.batches().iter().find(|b| b["crc_valid"] != true) {
-        Some(b) => Err(format!(
-            "batch at byte {} has crc_valid {}",
-            b["position"], b["crc_valid"]
-        )),
+        Some(b) => Err(format!("batch at byte {} has crc_valid {}", b["position"], b["crc_valid"])),
         None => Ok(()),
     }
 }
 
 fn offsets_are(d: &Dump, want: impl IntoIterator<Item = i64>) -> Result<(), String> {
-    let got: Vec<i64> = d
-        .records()
-        .iter()
-        .map(|r| r["offset"].as_i64().unwrap_or(i64::MIN))
-        .collect();
+    let got: Vec<i64> = d.records().iter().map(|r| r["offset"].as_i64().unwrap_or(i64::MIN)).collect();
     let want: Vec<i64> = want.into_iter().collect();
     if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
-        return Err(format!(
-            "record #{i}: offset {} expected {}",
-            got[i], want[i]
-        ));
+        return Err(format!("record #{i}: offset {} expected {}", got[i], want[i]));
     }
     eq("number of offsets", &got.len(), &want.len())
 }
@@ -747,25 +621,13 @@ fn matches_decoded(d: &Dump, decoded: &Path) -> Result<(), String> {
             v => Err(format!("unknown decoded value {v}")),
         }
     };
-    let dec_batches = dec["batches"]
-        .as_array()
-        .ok_or("decoded json has no batches")?;
+    let dec_batches = dec["batches"].as_array().ok_or("decoded json has no batches")?;
     let batches = d.batches();
-    eq(
-        "batch count (vs decoded/)",
-        &batches.len(),
-        &dec_batches.len(),
-    )?;
+    eq("batch count (vs decoded/)", &batches.len(), &dec_batches.len())?;
     let records = d.records();
     let mut r = 0;
     for (i, (b, w)) in batches.iter().zip(dec_batches).enumerate() {
-        let ctx = |e: String| {
-            format!(
-                "batch #{i} at byte {} (vs {}): {e}",
-                w["position"],
-                decoded.display()
-            )
-        };
+        let ctx = |e: String| format!("batch #{i} at byte {} (vs {}): {e}", w["position"], decoded.display());
         for k in ["position", "size", "magic", "compression", "crc"] {
             eq(k, &b[k], &w[k]).map_err(ctx)?;
         }
@@ -776,29 +638,15 @@ fn matches_decoded(d: &Dump, decoded: &Path) -> Result<(), String> {
             continue;
         };
         for (j, wr) in recs.iter().enumerate() {
-            let g = records
-                .get(r)
-                .ok_or_else(|| ctx(format!("record {j}: kseg shows no more records")))?;
+            let g = records.get(r).ok_or_else(|| ctx(format!("record {j}: kseg shows no more records")))?;
             let rctx = |e: String| ctx(format!("record {j} (offset {}): {e}", wr["offset"]));
             eq("offset", &g["offset"], &wr["offset"]).map_err(rctx)?;
-            let ts = if wr["timestamp"].is_null() {
-                json!(-1)
-            } else {
-                wr["timestamp"].clone()
-            };
+            let ts = if wr["timestamp"].is_null() { json!(-1) } else { wr["timestamp"].clone() };
             eq("timestamp", &g["timestamp"], &ts).map_err(rctx)?;
             for k in ["key", "value"] {
                 let want = decode_bytes(&wr[k]).map_err(rctx)?;
                 let got = bytes_of(&g[k]).map_err(rctx)?;
-                ensure!(
-                    got == want,
-                    "{}",
-                    rctx(format!(
-                        "{k}: kseg says {}, expected {}",
-                        show(&got),
-                        show(&want)
-                    ))
-                );
+                ensure!(got == want, "{}", rctx(format!("{k}: kseg says {}, expected {}", show(&got), show(&want))));
             }
             if let Some(wh) = wr["headers"].as_array() {
                 let gh = g["headers"].as_array().map_or(0, Vec::len);
@@ -806,31 +654,20 @@ fn matches_decoded(d: &Dump, decoded: &Path) -> Result<(), String> {
                 for (h, pair) in g["headers"].as_array().into_iter().flatten().zip(wh) {
                     eq("header key", &h["key"], &pair[0]).map_err(rctx)?;
                     let want = decode_bytes(&pair[1]).map_err(rctx)?;
-                    ensure!(
-                        bytes_of(&h["value"]).map_err(rctx)? == want,
-                        "{}",
-                        rctx("header value differs".into())
-                    );
+                    ensure!(bytes_of(&h["value"]).map_err(rctx)? == want, "{}", rctx("header value differs".into()));
                 }
             }
             r += 1;
         }
     }
-    eq(
-        "record count (vs decoded/)",
-        &records.len(),
-        &(dec["record_count"].as_u64().unwrap_or(0) as usize),
-    )
+    eq("record count (vs decoded/)", &records.len(), &(dec["record_count"].as_u64().unwrap_or(0) as usize))
 }
 
 /// The reference decoder's file for a corpus file, if there is one.
 fn decoded_for(corpus: &Path, rel: &str) -> Option<PathBuf> {
     let folder = rel.split('/').next()?;
     let stem = Path::new(rel).file_stem()?.to_str()?;
-    let p = corpus
-        .join(folder)
-        .join("decoded")
-        .join(format!("{stem}.json"));
+    let p = corpus.join(folder).join("decoded").join(format!("{stem}.json"));
     p.is_file().then_some(p)
 }
 
@@ -871,14 +708,9 @@ fn kafka_go_layout(d: &Dump, layout: &str) -> Result<(), String> {
     eq("batch count", &batches.len(), &tokens.len())?;
     for (i, (t, b)) in tokens.iter().zip(&batches).enumerate() {
         let (head, rest) = t.split_once('(').ok_or("bad layout token")?;
-        let (magic, codec) = head
-            .trim_start_matches('v')
-            .split_once('+')
-            .unwrap_or((head.trim_start_matches('v'), "none"));
-        let (count, at) = rest
-            .trim_end_matches(')')
-            .split_once('@')
-            .ok_or("bad layout token")?;
+        let (magic, codec) =
+            head.trim_start_matches('v').split_once('+').unwrap_or((head.trim_start_matches('v'), "none"));
+        let (count, at) = rest.trim_end_matches(')').split_once('@').ok_or("bad layout token")?;
         let magic: i64 = magic.parse().map_err(|_| "bad magic in layout")?;
         let count: i64 = count.parse().map_err(|_| "bad count in layout")?;
         let at: i64 = at.parse().map_err(|_| "bad offset in layout")?;
@@ -886,11 +718,7 @@ fn kafka_go_layout(d: &Dump, layout: &str) -> Result<(), String> {
         eq("magic", &b["magic"], &json!(magic)).map_err(ctx)?;
         eq("compression", &b["compression"], &json!(codec)).map_err(ctx)?;
         eq("count", &b["count"], &json!(count)).map_err(ctx)?;
-        let field = if magic < 2 && codec != "none" {
-            "last_offset"
-        } else {
-            "base_offset"
-        };
+        let field = if magic < 2 && codec != "none" { "last_offset" } else { "base_offset" };
         eq(field, &b[field], &json!(at)).map_err(ctx)?;
     }
     Ok(())
@@ -906,26 +734,14 @@ fn kafka_go(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
             "v1(1@0) v1(1@1) v1+gzip(1@2) v1+gzip(1@3) v2(1@4) v2(1@5) v2+gzip(1@6) v2+gzip(1@7) v2(2@8) \
              v2+gzip(2@10) v2(2@12) v2+gzip(2@14) v1(1@16) v1(1@17) v1+gzip(2@19)",
         ),
-        (
-            "v1c-v1-v1c.records.bin",
-            "v1+gzip(2@1) v1(1@2) v1(1@3) v1+gzip(1@4) v1+gzip(1@5)",
-        ),
-        (
-            "v1c-v1c.records.bin",
-            "v1+gzip(2@1) v1+gzip(1@2) v1+gzip(1@3)",
-        ),
+        ("v1c-v1-v1c.records.bin", "v1+gzip(2@1) v1(1@2) v1(1@3) v1+gzip(1@4) v1+gzip(1@5)"),
+        ("v1c-v1c.records.bin", "v1+gzip(2@1) v1+gzip(1@2) v1+gzip(1@3)"),
         ("v2-v2.records.bin", "v2(2@0) v2(2@2)"),
         ("v2b-v1.records.bin", "v2(2@0) v1(1@2) v1(1@3)"),
-        (
-            "v2bc-v1-v1c.records.bin",
-            "v2+gzip(2@0) v1(1@2) v1(1@3) v1+gzip(2@5)",
-        ),
+        ("v2bc-v1-v1c.records.bin", "v2+gzip(2@0) v1(1@2) v1(1@3) v1+gzip(2@5)"),
         ("v2bc-v1.records.bin", "v2+gzip(2@0) v1(1@2) v1(1@3)"),
         ("v2bc-v1c.records.bin", "v2+gzip(2@0) v1+gzip(2@3)"),
-        (
-            "v2c-v2-v2c.records.bin",
-            "v2+gzip(2@0) v2(2@2) v2+gzip(2@4)",
-        ),
+        ("v2c-v2-v2c.records.bin", "v2+gzip(2@0) v2(2@2) v2+gzip(2@4)"),
         ("v2c-v2c.records.bin", "v2+gzip(2@0) v2+gzip(2@2)"),
     ];
     assert_eq!(
@@ -935,10 +751,7 @@ fn kafka_go(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
     );
     for (file, layout) in layouts {
         let rel = format!("kafka-go/{file}");
-        let seq = expected[file]["expected_key_value_sequence_from_test"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let seq = expected[file]["expected_key_value_sequence_from_test"].as_array().cloned().unwrap_or_default();
         let want: Vec<Rec> = seq
             .iter()
             .enumerate()
@@ -951,38 +764,25 @@ fn kafka_go(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
             })
             .collect();
         vector(corpus, failures, seen, &rel, |d| {
-            ensure!(
-                !want.is_empty(),
-                "no expected sequence in expected_from_test.json"
-            );
+            ensure!(!want.is_empty(), "no expected sequence in expected_from_test.json");
             valid(corpus, &rel, d)?;
             records_match(d, &want)?;
             kafka_go_layout(d, layout)
         });
     }
     // The whole Fetch responses are protocol responses, not record sets: never-crash only.
-    seen.extend(
-        walk(&corpus.join("kafka-go/fetch_v10_hex"))
-            .iter()
-            .map(|p| rel_of(corpus, p)),
-    );
+    seen.extend(walk(&corpus.join("kafka-go/fetch_v10_hex")).iter().map(|p| rel_of(corpus, p)));
 }
 
 fn rel_of(corpus: &Path, p: &Path) -> String {
-    p.strip_prefix(corpus)
-        .unwrap_or(p)
-        .to_string_lossy()
-        .replace('\\', "/")
+    p.strip_prefix(corpus).unwrap_or(p).to_string_lossy().replace('\\', "/")
 }
 
 fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
     // What the kafkajs specs assert (expected_from_tests.json), by records file.
     let tests = read_json(&corpus.join("kafkajs/expected_from_tests.json"));
     let mut asserted: BTreeMap<String, Vec<Rec>> = BTreeMap::new();
-    for (fixture, runs) in tests
-        .as_object()
-        .expect("kafkajs expectations are an object")
-    {
+    for (fixture, runs) in tests.as_object().expect("kafkajs expectations are an object") {
         for run in runs.as_array().into_iter().flatten() {
             let keys = run["keys"].as_array().cloned().unwrap_or_default();
             if keys.is_empty() {
@@ -993,8 +793,7 @@ fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
                 .and_then(|n| n.strip_suffix(".json"))
                 .unwrap_or_else(|| panic!("kafkajs: no records file known for {fixture}"));
             let list = |k: &str| run[k].as_array().cloned().unwrap_or_default();
-            let (offsets, values, timestamps) =
-                (list("offsets"), list("values"), list("timestamps"));
+            let (offsets, values, timestamps) = (list("offsets"), list("values"), list("timestamps"));
             let recs = (0..keys.len())
                 .map(|i| Rec {
                     offset: offsets.get(i).and_then(|o| o.as_str()?.parse().ok()),
@@ -1007,11 +806,7 @@ fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
             asserted.insert(format!("kafkajs/records/fetch_{name}.records.bin"), recs);
         }
     }
-    assert!(
-        asserted.len() >= 15,
-        "kafkajs: expected assertions for 15+ fetch fixtures, found {}",
-        asserted.len()
-    );
+    assert!(asserted.len() >= 15, "kafkajs: expected assertions for 15+ fetch fixtures, found {}", asserted.len());
 
     // (file, batches, records, magics) from kafkajs/MANIFEST.md's table.
     let table: &[(&str, usize, usize, &[i64])] = &[
@@ -1025,75 +820,25 @@ fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
         ("fetch_v2_response_gzip.records.bin", 1, 3, &[1]),
         ("fetch_v3_response.records.bin", 3, 3, &[1]),
         ("fetch_v3_response_gzip.records.bin", 1, 3, &[1]),
-        (
-            "fetch_v4_from_scala_producer_response.records.bin",
-            6,
-            6,
-            &[2],
-        ),
+        ("fetch_v4_from_scala_producer_response.records.bin", 6, 6, &[2]),
         ("fetch_v4_response.records.bin", 1, 3, &[2]),
         ("fetch_v4_response_010_format.records.bin", 1, 1, &[1]),
         ("fetch_v4_response_gzip.records.bin", 2, 6, &[2]),
-        (
-            "fetch_v4_response_mixed_formats.records.bin",
-            1614,
-            2425,
-            &[1, 2],
-        ),
+        ("fetch_v4_response_mixed_formats.records.bin", 1614, 2425, &[1, 2]),
         ("fetch_v4_response_snappy__p3.records.bin", 1, 1, &[2]),
         ("fetch_v5_response.records.bin", 1, 3, &[2]),
         ("fetch_v6_response.records.bin", 1, 3, &[2]),
         ("fetch_v7_response.records.bin", 1, 3, &[2]),
         ("fetch_v8_response.records.bin", 1, 3, &[2]),
         ("fetch_v9_response.records.bin", 1, 3, &[2]),
-        (
-            "produce_v2_request__test-topic-9f825c3f6_p0.records.bin",
-            3,
-            3,
-            &[1],
-        ),
-        (
-            "produce_v2_request_gzip_darwin__test-topic-43395f618_p0.records.bin",
-            1,
-            3,
-            &[1],
-        ),
-        (
-            "produce_v2_request_gzip_linux__test-topic-43395f618_p0.records.bin",
-            1,
-            3,
-            &[1],
-        ),
-        (
-            "produce_v3_request__test-topic-ebba68879_p0.records.bin",
-            1,
-            3,
-            &[2],
-        ),
-        (
-            "produce_v4_request__test-topic-5370ce2c8_p0.records.bin",
-            1,
-            3,
-            &[2],
-        ),
-        (
-            "produce_v5_request__test-topic-1c8ace0ec_p0.records.bin",
-            1,
-            3,
-            &[2],
-        ),
-        (
-            "produce_v6_request__test-topic-390850453_p0.records.bin",
-            1,
-            10,
-            &[2],
-        ),
-        (
-            "produce_v7_request__test-topic-923030b99_p0.records.bin",
-            1,
-            10,
-            &[2],
-        ),
+        ("produce_v2_request__test-topic-9f825c3f6_p0.records.bin", 3, 3, &[1]),
+        ("produce_v2_request_gzip_darwin__test-topic-43395f618_p0.records.bin", 1, 3, &[1]),
+        ("produce_v2_request_gzip_linux__test-topic-43395f618_p0.records.bin", 1, 3, &[1]),
+        ("produce_v3_request__test-topic-ebba68879_p0.records.bin", 1, 3, &[2]),
+        ("produce_v4_request__test-topic-5370ce2c8_p0.records.bin", 1, 3, &[2]),
+        ("produce_v5_request__test-topic-1c8ace0ec_p0.records.bin", 1, 3, &[2]),
+        ("produce_v6_request__test-topic-390850453_p0.records.bin", 1, 10, &[2]),
+        ("produce_v7_request__test-topic-923030b99_p0.records.bin", 1, 10, &[2]),
         ("magic2_gzip_logappendtime_1rec.bin", 1, 1, &[2]),
         ("messages_v0_GZIP.msgset.bin", 1, 3, &[0]),
         ("messages_v0_uncompressed.msgset.bin", 3, 3, &[0]),
@@ -1104,11 +849,7 @@ fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
         vector(corpus, failures, seen, &rel, |d| {
             valid(corpus, &rel, d)?;
             counts(d, nb, nr)?;
-            let got: BTreeSet<i64> = d
-                .batches()
-                .iter()
-                .filter_map(|b| b["magic"].as_i64())
-                .collect();
+            let got: BTreeSet<i64> = d.batches().iter().filter_map(|b| b["magic"].as_i64()).collect();
             eq("magics", &got, &magics.iter().copied().collect())?;
             if let Some(want) = &want {
                 records_match(d, want)?;
@@ -1117,21 +858,13 @@ fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
                 // 1611 uncompressed v1 messages, then 3 v2 batches with 814 records.
                 "fetch_v4_response_mixed_formats.records.bin" => {
                     let b = d.batches();
-                    ensure!(
-                        b[..1611].iter().all(|b| b["magic"] == 1),
-                        "the first 1611 batches are not all magic 1"
-                    );
-                    ensure!(
-                        b[1611..].iter().all(|b| b["magic"] == 2),
-                        "the last 3 batches are not all magic 2"
-                    );
+                    ensure!(b[..1611].iter().all(|b| b["magic"] == 1), "the first 1611 batches are not all magic 1");
+                    ensure!(b[1611..].iter().all(|b| b["magic"] == 2), "the last 3 batches are not all magic 2");
                     let v2: u64 = b[1611..].iter().filter_map(|b| b["count"].as_u64()).sum();
                     eq("records in the v2 batches", &v2, &814)?;
                     offsets_are(d, 0..2425)
                 }
-                "fetch_v4_response_snappy__p3.records.bin" => {
-                    batch_is(d, 0, &[("compression", json!("snappy"))])
-                }
+                "fetch_v4_response_snappy__p3.records.bin" => batch_is(d, 0, &[("compression", json!("snappy"))]),
                 // kafkajs's RecordBatch test: LogAppendTime, so the record reads maxTimestamp.
                 "magic2_gzip_logappendtime_1rec.bin" => {
                     batch_is(
@@ -1151,14 +884,7 @@ fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
                             ("attributes", json!(9)),
                         ],
                     )?;
-                    records_match(
-                        d,
-                        &[Rec {
-                            offset: Some(0),
-                            timestamp: Some(1597425188809),
-                            ..Rec::default()
-                        }],
-                    )
+                    records_match(d, &[Rec { offset: Some(0), timestamp: Some(1597425188809), ..Rec::default() }])
                 }
                 "messages_v0_uncompressed.msgset.bin" | "messages_v0_GZIP.msgset.bin" => {
                     let want: Vec<Rec> = (0..3)
@@ -1174,18 +900,11 @@ fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
                         batch_is(
                             d,
                             0,
-                            &[
-                                ("compression", json!("gzip")),
-                                ("last_offset", json!(2)),
-                                ("count", json!(3)),
-                            ],
+                            &[("compression", json!("gzip")), ("last_offset", json!(2)), ("count", json!(3))],
                         )
                     } else {
                         // CRCs 120234579, -141862522 and 1025004472.
-                        for (i, crc) in [120234579_u32, (-141862522_i32) as u32, 1025004472]
-                            .into_iter()
-                            .enumerate()
-                        {
+                        for (i, crc) in [120234579_u32, (-141862522_i32) as u32, 1025004472].into_iter().enumerate() {
                             batch_is(d, i, &[("crc", json!(crc))])?;
                         }
                         Ok(())
@@ -1204,32 +923,23 @@ fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
     let want = asserted.remove(rel).unwrap_or_default();
     vector(corpus, failures, seen, rel, |d| {
         d.only_problem("trailing_bytes", 129)?;
-        ensure!(
-            want.len() == 3,
-            "expected the kafkajs assertions for 3 records"
-        );
+        ensure!(want.len() == 3, "expected the kafkajs assertions for 3 records");
         records_match(d, &want)?;
         all_crcs_valid(d)?;
         counts(d, 3, 3)
     });
     for p in [0, 3, 6, 9] {
         // 1024 bytes holding only the start of one message: the test expects `messages: []`.
-        let rel = format!(
-            "kafkajs/records/fetch_v2_response_partial_messages_many_partitions__p{p}.records.bin"
-        );
+        let rel = format!("kafkajs/records/fetch_v2_response_partial_messages_many_partitions__p{p}.records.bin");
         vector(corpus, failures, seen, &rel, |d| {
             d.only_problem("trailing_bytes", 0)?;
             counts(d, 0, 0)
         });
     }
     // Negative test: attributes say "none" but the records area is a zstd frame.
-    vector(
-        corpus,
-        failures,
-        seen,
-        "kafkajs/records/magic2_attrs_none_but_zstd_payload_INVALID.bin",
-        |d| d.has_problem(None).map(drop),
-    );
+    vector(corpus, failures, seen, "kafkajs/records/magic2_attrs_none_but_zstd_payload_INVALID.bin", |d| {
+        d.has_problem(None).map(drop)
+    });
     // Not record sets: one bare v2 record, and the size-prefixed message sets (their
     // `.msgset.bin` twins are checked above). Never-crash only.
     for rel in [
@@ -1239,37 +949,16 @@ fn kafkajs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
     ] {
         seen.insert(rel.to_owned());
     }
-    assert!(
-        asserted.is_empty(),
-        "kafkajs assertions not checked: {:?}",
-        asserted.keys().collect::<Vec<_>>()
-    );
+    assert!(asserted.is_empty(), "kafkajs assertions not checked: {:?}", asserted.keys().collect::<Vec<_>>());
 }
 
 fn kafka_python(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
     // test_records.py: "real live data from Kafka 11 broker".
     let v2 = vec![
-        Rec {
-            offset: Some(0),
-            timestamp: Some(1503229838908),
-            headers: Some(vec![]),
-            ..kv(None, Some("123"))
-        },
-        Rec {
-            offset: Some(1),
-            timestamp: Some(1503229959532),
-            ..kv(None, Some(""))
-        },
-        Rec {
-            offset: Some(2),
-            timestamp: Some(1503229959700),
-            ..kv(None, Some(""))
-        },
-        Rec {
-            offset: Some(3),
-            timestamp: Some(1503229962141),
-            ..kv(None, Some("123"))
-        },
+        Rec { offset: Some(0), timestamp: Some(1503229838908), headers: Some(vec![]), ..kv(None, Some("123")) },
+        Rec { offset: Some(1), timestamp: Some(1503229959532), ..kv(None, Some("")) },
+        Rec { offset: Some(2), timestamp: Some(1503229959700), ..kv(None, Some("")) },
+        Rec { offset: Some(3), timestamp: Some(1503229962141), ..kv(None, Some("123")) },
         Rec {
             offset: Some(0),
             timestamp: Some(1535546684353),
@@ -1282,66 +971,30 @@ fn kafka_python(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>)
         batch_is(
             d,
             0,
-            &[
-                ("base_offset", json!(0)),
-                ("partition_leader_epoch", json!(1)),
-                ("timestamp_type", json!("CreateTime")),
-            ],
+            &[("base_offset", json!(0)), ("partition_leader_epoch", json!(1)), ("timestamp_type", json!("CreateTime"))],
         )?;
-        batch_is(
-            d,
-            1,
-            &[
-                ("base_offset", json!(1)),
-                ("partition_leader_epoch", json!(2)),
-                ("count", json!(2)),
-            ],
-        )?;
+        batch_is(d, 1, &[("base_offset", json!(1)), ("partition_leader_epoch", json!(2)), ("count", json!(2))])?;
         batch_is(d, 2, &[("base_offset", json!(3))])?;
         batch_is(d, 3, &[("base_offset", json!(0))])?;
-        ensure!(
-            d.batches().iter().all(|b| b["producer_id"] == -1),
-            "producerId is not -1 everywhere"
-        );
+        ensure!(d.batches().iter().all(|b| b["producer_id"] == -1), "producerId is not -1 everywhere");
         records_match(d, &v2)
     };
     // v1: checksum 1199974594 on the first message.
-    let v1: Vec<Rec> = [
-        (1503648000942, "123"),
-        (1503648001984, ""),
-        (1503648002162, ""),
-        (1503648004099, "123"),
-    ]
-    .iter()
-    .enumerate()
-    .map(|(i, &(ts, v))| Rec {
-        offset: Some(i as i64),
-        timestamp: Some(ts),
-        ..kv(None, Some(v))
-    })
-    .collect();
+    let v1: Vec<Rec> = [(1503648000942, "123"), (1503648001984, ""), (1503648002162, ""), (1503648004099, "123")]
+        .iter()
+        .enumerate()
+        .map(|(i, &(ts, v))| Rec { offset: Some(i as i64), timestamp: Some(ts), ..kv(None, Some(v)) })
+        .collect();
     let v1_batches = |d: &Dump| -> Result<(), String> {
         counts(d, 4, 4)?;
-        batch_is(
-            d,
-            0,
-            &[
-                ("magic", json!(1)),
-                ("crc", json!(1199974594)),
-                ("timestamp_type", json!("CreateTime")),
-            ],
-        )?;
+        batch_is(d, 0, &[("magic", json!(1)), ("crc", json!(1199974594)), ("timestamp_type", json!("CreateTime"))])?;
         records_match(d, &v1)
     };
     // v0 ("real live data from Kafka 10 broker"): checksum -22012481 & 0xffffffff; no timestamps.
     let v0: Vec<Rec> = ["123", "", "", "123"]
         .iter()
         .enumerate()
-        .map(|(i, v)| Rec {
-            offset: Some(i as i64),
-            timestamp: Some(-1),
-            ..kv(None, Some(v))
-        })
+        .map(|(i, v)| Rec { offset: Some(i as i64), timestamp: Some(-1), ..kv(None, Some(v)) })
         .collect();
     let v0_batches = |d: &Dump| -> Result<(), String> {
         counts(d, 4, 4)?;
@@ -1371,38 +1024,21 @@ fn kafka_python(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>)
     }
     // Hand-made control batch whose CRC field does not match: the CRC problem must be reported,
     // and the record still reads as an ABORT marker (what the upstream test asserts).
-    vector(
-        corpus,
-        failures,
-        seen,
-        "kafka-python/v2_control_batch_abort_1rec.bin",
-        |d| {
-            d.only_problem("crc_mismatch", 0)?;
-            batch_is(
-                d,
-                0,
-                &[
-                    ("is_control", json!(true)),
-                    ("crc_valid", json!(false)),
-                    ("crc", json!(0x6597FFD0_u32)),
-                ],
-            )?;
-            records_match(
-                d,
-                &[Rec {
-                    offset: Some(0),
-                    timestamp: Some(9999999),
-                    control: Some("ABORT"),
-                    ..kv(Some("\0\0\0\0"), Some("opaque-control-message"))
-                }],
-            )
-        },
-    );
+    vector(corpus, failures, seen, "kafka-python/v2_control_batch_abort_1rec.bin", |d| {
+        d.only_problem("crc_mismatch", 0)?;
+        batch_is(d, 0, &[("is_control", json!(true)), ("crc_valid", json!(false)), ("crc", json!(0x6597FFD0_u32))])?;
+        records_match(
+            d,
+            &[Rec {
+                offset: Some(0),
+                timestamp: Some(9999999),
+                control: Some("ABORT"),
+                ..kv(Some("\0\0\0\0"), Some("opaque-control-message"))
+            }],
+        )
+    });
     // Corrupt/short inputs: a problem with a byte position, no records.
-    for rel in [
-        "kafka-python/corrupt_offset3_len3_INVALID.bin",
-        "kafka-python/short_3bytes_INVALID.bin",
-    ] {
+    for rel in ["kafka-python/corrupt_offset3_len3_INVALID.bin", "kafka-python/short_3bytes_INVALID.bin"] {
         vector(corpus, failures, seen, rel, |d| {
             d.has_problem(None)?;
             counts(d, 0, 0)
@@ -1428,19 +1064,9 @@ fn sarama(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
         ("partition_leader_epoch", json!(0)),
     ];
     let v2_one = [
-        (
-            "v2_none_1rec_header.bin",
-            "none",
-            1479847795005_i64,
-            Some(0x547961FD_u32),
-        ),
+        ("v2_none_1rec_header.bin", "none", 1479847795005_i64, Some(0x547961FD_u32)),
         ("v2_gzip_1rec_header.bin", "gzip", 1479847795005, None),
-        (
-            "v2_snappy_xerial_1rec_header.bin",
-            "snappy",
-            1479847795005,
-            None,
-        ),
+        ("v2_snappy_xerial_1rec_header.bin", "snappy", 1479847795005, None),
         ("v2_lz4_1rec_header.bin", "lz4", 1479847795005, None),
         ("v2_none_1rec_header_ts10.bin", "none", 15, Some(0xDB4714C9)),
     ];
@@ -1450,15 +1076,7 @@ fn sarama(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
             valid(corpus, &rel, d)?;
             counts(d, 1, 1)?;
             batch_is(d, 0, &common)?;
-            batch_is(
-                d,
-                0,
-                &[
-                    ("compression", json!(codec)),
-                    ("max_timestamp", json!(0)),
-                    ("magic", json!(2)),
-                ],
-            )?;
+            batch_is(d, 0, &[("compression", json!(codec)), ("max_timestamp", json!(0)), ("magic", json!(2))])?;
             if let Some(crc) = crc {
                 batch_is(d, 0, &[("crc", json!(crc)), ("size", json!(82))])?;
             }
@@ -1480,175 +1098,92 @@ fn sarama(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
             ],
         )
     });
-    vector(
-        corpus,
-        failures,
-        seen,
-        "sarama/v2_control_batch_no_records.bin",
-        |d| {
-            valid(corpus, "sarama/v2_control_batch_no_records.bin", d)?;
-            counts(d, 1, 0)?;
-            batch_is(
-                d,
-                0,
-                &[
-                    ("count", json!(0)),
-                    ("attributes", json!(0x20)),
-                    ("is_control", json!(true)),
-                    ("crc", json!(0x512E43D9_u32)),
-                ],
-            )
-        },
-    );
-    vector(
-        corpus,
-        failures,
-        seen,
-        "sarama/v2_zero_records_pid1_seq61.bin",
-        |d| {
-            valid(corpus, "sarama/v2_zero_records_pid1_seq61.bin", d)?;
-            counts(d, 1, 0)?;
-            batch_is(
-                d,
-                0,
-                &[
-                    ("count", json!(0)),
-                    ("base_timestamp", json!(10)),
-                    ("max_timestamp", json!(11)),
-                    ("producer_id", json!(1)),
-                    ("producer_epoch", json!(0)),
-                    ("base_sequence", json!(61)),
-                ],
-            )
-        },
-    );
+    vector(corpus, failures, seen, "sarama/v2_control_batch_no_records.bin", |d| {
+        valid(corpus, "sarama/v2_control_batch_no_records.bin", d)?;
+        counts(d, 1, 0)?;
+        batch_is(
+            d,
+            0,
+            &[
+                ("count", json!(0)),
+                ("attributes", json!(0x20)),
+                ("is_control", json!(true)),
+                ("crc", json!(0x512E43D9_u32)),
+            ],
+        )
+    });
+    vector(corpus, failures, seen, "sarama/v2_zero_records_pid1_seq61.bin", |d| {
+        valid(corpus, "sarama/v2_zero_records_pid1_seq61.bin", d)?;
+        counts(d, 1, 0)?;
+        batch_is(
+            d,
+            0,
+            &[
+                ("count", json!(0)),
+                ("base_timestamp", json!(10)),
+                ("max_timestamp", json!(11)),
+                ("producer_id", json!(1)),
+                ("producer_epoch", json!(0)),
+                ("base_sequence", json!(61)),
+            ],
+        )
+    });
     // The first 64 bytes of an 82-byte batch: sarama treats it as a partial trailing batch
     // (no records, no error); kseg reports the partial entry as trailing_bytes.
-    vector(
-        corpus,
-        failures,
-        seen,
-        "sarama/v2_truncated_batch_partial.bin",
-        |d| {
-            d.only_problem("trailing_bytes", 0)?;
-            counts(d, 0, 0)
-        },
-    );
+    vector(corpus, failures, seen, "sarama/v2_truncated_batch_partial.bin", |d| {
+        d.only_problem("trailing_bytes", 0)?;
+        counts(d, 0, 0)
+    });
 
     // Legacy message sets (the DERIVED `.msgset.bin` files with offset + size in front).
-    vector(
-        corpus,
-        failures,
-        seen,
-        "sarama/legacy_v0_none_nullkey_nullvalue.msgset.bin",
-        |d| {
-            valid(
-                corpus,
-                "sarama/legacy_v0_none_nullkey_nullvalue.msgset.bin",
-                d,
-            )?;
-            counts(d, 1, 1)?;
-            batch_is(d, 0, &[("magic", json!(0)), ("crc", json!(0xA7EC6803_u32))])?;
-            records_match(d, &[kv(None, None)])
-        },
-    );
-    vector(
-        corpus,
-        failures,
-        seen,
-        "sarama/legacy_v1_none_nullkey_nullvalue_ts0.msgset.bin",
-        |d| {
-            valid(
-                corpus,
-                "sarama/legacy_v1_none_nullkey_nullvalue_ts0.msgset.bin",
-                d,
-            )?;
-            counts(d, 1, 1)?;
-            batch_is(d, 0, &[("magic", json!(1))])?;
-            records_match(
-                d,
-                &[Rec {
-                    timestamp: Some(0),
-                    ..kv(None, None)
-                }],
-            )
-        },
-    );
+    vector(corpus, failures, seen, "sarama/legacy_v0_none_nullkey_nullvalue.msgset.bin", |d| {
+        valid(corpus, "sarama/legacy_v0_none_nullkey_nullvalue.msgset.bin", d)?;
+        counts(d, 1, 1)?;
+        batch_is(d, 0, &[("magic", json!(0)), ("crc", json!(0xA7EC6803_u32))])?;
+        records_match(d, &[kv(None, None)])
+    });
+    vector(corpus, failures, seen, "sarama/legacy_v1_none_nullkey_nullvalue_ts0.msgset.bin", |d| {
+        valid(corpus, "sarama/legacy_v1_none_nullkey_nullvalue_ts0.msgset.bin", d)?;
+        counts(d, 1, 1)?;
+        batch_is(d, 0, &[("magic", json!(1))])?;
+        records_match(d, &[Rec { timestamp: Some(0), ..kv(None, None) }])
+    });
     // Wrappers with 2 inner messages at offsets 0 and 1, value "" (empty, not null). The snappy
     // one's inner keys are "" (empty); the gzip one's are null (length -1 in the inner messages,
     // as decoded/ says too, although the MANIFEST says "as in the snappy case").
     for (file, codec, key) in [
-        (
-            "legacy_v0_snappy_xerial_wrapper_2msgs.msgset.bin",
-            "snappy",
-            Some(""),
-        ),
+        ("legacy_v0_snappy_xerial_wrapper_2msgs.msgset.bin", "snappy", Some("")),
         ("legacy_v0_gzip_wrapper_2msgs.msgset.bin", "gzip", None),
     ] {
         let rel = format!("sarama/{file}");
         vector(corpus, failures, seen, &rel, |d| {
             valid(corpus, &rel, d)?;
             counts(d, 1, 2)?;
-            batch_is(
-                d,
-                0,
-                &[
-                    ("magic", json!(0)),
-                    ("compression", json!(codec)),
-                    ("count", json!(2)),
-                ],
-            )?;
+            batch_is(d, 0, &[("magic", json!(0)), ("compression", json!(codec)), ("count", json!(2))])?;
             records_match(
                 d,
-                &[
-                    Rec {
-                        offset: Some(0),
-                        ..kv(key, Some(""))
-                    },
-                    Rec {
-                        offset: Some(1),
-                        ..kv(key, Some(""))
-                    },
-                ],
+                &[Rec { offset: Some(0), ..kv(key, Some("")) }, Rec { offset: Some(1), ..kv(key, Some("")) }],
             )
         });
     }
     // v0 messages inside a v1 lz4 wrapper (Kafka does not write this, but kafka-clients reads it):
     // wrapper timestamp = Go's zero time, inner offsets 0 and 1, key nil.
-    vector(
-        corpus,
-        failures,
-        seen,
-        "sarama/legacy_v1_lz4_wrapper_2msgs.msgset.bin",
-        |d| {
-            valid(corpus, "sarama/legacy_v1_lz4_wrapper_2msgs.msgset.bin", d)?;
-            counts(d, 1, 2)?;
-            batch_is(
-                d,
-                0,
-                &[
-                    ("magic", json!(1)),
-                    ("compression", json!("lz4")),
-                    ("max_timestamp", json!(-6795364578871_i64)),
-                ],
-            )?;
-            records_match(
-                d,
-                &[
-                    Rec {
-                        offset: Some(0),
-                        key: Some(None),
-                        ..Rec::default()
-                    },
-                    Rec {
-                        offset: Some(1),
-                        key: Some(None),
-                        ..Rec::default()
-                    },
-                ],
-            )
-        },
-    );
+    vector(corpus, failures, seen, "sarama/legacy_v1_lz4_wrapper_2msgs.msgset.bin", |d| {
+        valid(corpus, "sarama/legacy_v1_lz4_wrapper_2msgs.msgset.bin", d)?;
+        counts(d, 1, 2)?;
+        batch_is(
+            d,
+            0,
+            &[("magic", json!(1)), ("compression", json!("lz4")), ("max_timestamp", json!(-6795364578871_i64))],
+        )?;
+        records_match(
+            d,
+            &[
+                Rec { offset: Some(0), key: Some(None), ..Rec::default() },
+                Rec { offset: Some(1), key: Some(None), ..Rec::default() },
+            ],
+        )
+    });
     // kafka-clients rejects these ("invalid compressed record set with no inner records",
     // "Invalid wrapper compressionType ... 1"): problems, not records.
     for file in [
@@ -1662,46 +1197,24 @@ fn sarama(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<String>) {
             eq("record count", &d.records().len(), &0)
         });
     }
-    vector(
-        corpus,
-        failures,
-        seen,
-        "sarama/msgset_v0_offset_5570560_value_00EE.bin",
-        |d| {
-            valid(corpus, "sarama/msgset_v0_offset_5570560_value_00EE.bin", d)?;
-            counts(d, 1, 1)?;
-            records_match(
-                d,
-                &[Rec {
-                    offset: Some(5570560),
-                    key: Some(None),
-                    value: Some(Some(vec![0x00, 0xEE])),
-                    ..Rec::default()
-                }],
-            )
-        },
-    );
+    vector(corpus, failures, seen, "sarama/msgset_v0_offset_5570560_value_00EE.bin", |d| {
+        valid(corpus, "sarama/msgset_v0_offset_5570560_value_00EE.bin", d)?;
+        counts(d, 1, 1)?;
+        records_match(
+            d,
+            &[Rec { offset: Some(5570560), key: Some(None), value: Some(Some(vec![0x00, 0xEE])), ..Rec::default() }],
+        )
+    });
     // The same message, then a truncated entry (offset -1, size 255, 8 bytes): the test expects
     // 1 message and the partial entry ignored; kseg reports it as trailing_bytes.
-    vector(
-        corpus,
-        failures,
-        seen,
-        "sarama/msgset_v0_then_partial_overflow_entry.bin",
-        |d| {
-            d.only_problem("trailing_bytes", 28)?;
-            all_crcs_valid(d)?;
-            records_match(
-                d,
-                &[Rec {
-                    offset: Some(5570560),
-                    key: Some(None),
-                    value: Some(Some(vec![0x00, 0xEE])),
-                    ..Rec::default()
-                }],
-            )
-        },
-    );
+    vector(corpus, failures, seen, "sarama/msgset_v0_then_partial_overflow_entry.bin", |d| {
+        d.only_problem("trailing_bytes", 28)?;
+        all_crcs_valid(d)?;
+        records_match(
+            d,
+            &[Rec { offset: Some(5570560), key: Some(None), value: Some(Some(vec![0x00, 0xEE])), ..Rec::default() }],
+        )
+    });
     // Not record sets: bare messages without the log framing (`*.message.bin`) and the
     // control-record key/value payloads. Never-crash only.
     for p in walk(&corpus.join("sarama")) {
@@ -1737,10 +1250,9 @@ fn kafka_protocol_rs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<Str
     };
     let first = (batch(0x736D297B), rec("hello", "world"));
     let second = (batch(0x04B94D7B), rec("hiiii", "byeee"));
-    for (file, (fields, r)) in [
-        ("v2_batch_first_record_hello_world.bin", &first),
-        ("v2_batch_second_record_hello_hiiii_byeee.bin", &second),
-    ] {
+    for (file, (fields, r)) in
+        [("v2_batch_first_record_hello_world.bin", &first), ("v2_batch_second_record_hello_hiiii_byeee.bin", &second)]
+    {
         let rel = format!("kafka-protocol-rs/{file}");
         vector(corpus, failures, seen, &rel, |d| {
             valid(corpus, &rel, d)?;
@@ -1760,13 +1272,7 @@ fn kafka_protocol_rs(corpus: &Path, failures: &Failures, seen: &mut BTreeSet<Str
     });
 }
 
-const RECORD_SET_FOLDERS: [&str; 5] = [
-    "kafka-go",
-    "kafkajs",
-    "kafka-python",
-    "sarama",
-    "kafka-protocol-rs",
-];
+const RECORD_SET_FOLDERS: [&str; 5] = ["kafka-go", "kafkajs", "kafka-python", "sarama", "kafka-protocol-rs"];
 
 #[test]
 fn record_set_vectors() {
@@ -1793,11 +1299,7 @@ fn record_set_vectors() {
     }
     failures.check(
         Path::new("record-set folders"),
-        if unchecked.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("files without an expectation: {unchecked:?}"))
-        },
+        if unchecked.is_empty() { Ok(()) } else { Err(format!("files without an expectation: {unchecked:?}")) },
     );
     failures.finish("record-set vectors");
 }
@@ -1883,71 +1385,40 @@ fn manifest_highlights(rel: &str, d: &Dump) -> Result<(), String> {
                     b["is_transactional"] == true && b["is_control"] == control,
                     "batch #{i}: transactional/control bits"
                 );
-                eq(
-                    format!("batch #{i} producer_id"),
-                    &b["producer_id"],
-                    &json!(0),
-                )?;
-                eq(
-                    format!("batch #{i} base_sequence"),
-                    &b["base_sequence"],
-                    &json!(if control { -1 } else { 0 }),
-                )?;
+                eq(format!("batch #{i} producer_id"), &b["producer_id"], &json!(0))?;
+                eq(format!("batch #{i} base_sequence"), &b["base_sequence"], &json!(if control { -1 } else { 0 }))?;
                 if control {
-                    eq(
-                        format!("batch #{i} attributes"),
-                        &b["attributes"],
-                        &json!(0x30),
-                    )?;
+                    eq(format!("batch #{i} attributes"), &b["attributes"], &json!(0x30))?;
                 }
             }
-            let epochs: BTreeSet<i64> = b
-                .iter()
-                .filter_map(|b| b["producer_epoch"].as_i64())
-                .collect();
+            let epochs: BTreeSet<i64> = b.iter().filter_map(|b| b["producer_epoch"].as_i64()).collect();
             eq("producer epochs", &epochs, &(0..4).collect())?;
             for c in r.iter().filter(|r| r["control"].is_object()) {
                 eq("control type", &c["control"]["type"], &json!("COMMIT"))?;
-                eq(
-                    "coordinator_epoch",
-                    &c["control"]["coordinator_epoch"],
-                    &json!(0),
-                )?;
+                eq("coordinator_epoch", &c["control"]["coordinator_epoch"], &json!(0))?;
                 eq("control key", &c["key"], &json!("00000001"))?;
                 eq("control value", &c["value"], &json!("000000000000"))?;
             }
             Ok(())
         }
-        "arthurarutunyan04-backend-labs-kafka400/kafka-data/__consumer_offsets-19/00000000000000000000.log" =>
-        {
+        "arthurarutunyan04-backend-labs-kafka400/kafka-data/__consumer_offsets-19/00000000000000000000.log" => {
             // Compacted: named base 0, first batch at 186795, in-batch gaps.
             counts(d, 3, 7)?;
             batch_is(d, 0, &[("base_offset", json!(186795))])?;
-            let gap = b
-                .iter()
-                .find(|b| b["base_offset"] == 258466)
-                .ok_or("no batch 258466..258515")?;
+            let gap = b.iter().find(|b| b["base_offset"] == 258466).ok_or("no batch 258466..258515")?;
             eq("last_offset", &gap["last_offset"], &json!(258515))?;
             let inside: Vec<&Value> = r
                 .iter()
                 .map(|r| &r["offset"])
                 .filter(|o| (258466..=258515).contains(&o.as_i64().unwrap_or(0)))
                 .collect();
-            eq(
-                "offsets in 258466..258515",
-                &inside,
-                &vec![&json!(258480), &json!(258496), &json!(258515)],
-            )?;
+            eq("offsets in 258466..258515", &inside, &vec![&json!(258480), &json!(258496), &json!(258515)])?;
             eq("last offset", &b[2]["last_offset"], &json!(258526))
         }
-        "arthurarutunyan04-backend-labs-kafka400/kafka-data/oms_order_status_changed-1/00000000000000021236.log" =>
-        {
+        "arthurarutunyan04-backend-labs-kafka400/kafka-data/oms_order_status_changed-1/00000000000000021236.log" => {
             // Leader epochs 10@21236, 12@23745, 14@24492 over 936, 291 and 64 batches; snappy.
             counts(d, 1291, 3415)?;
-            ensure!(
-                b.iter().all(|b| b["compression"] == "snappy"),
-                "not every batch is snappy"
-            );
+            ensure!(b.iter().all(|b| b["compression"] == "snappy"), "not every batch is snappy");
             let mut runs: Vec<(i64, i64, usize)> = Vec::new();
             for b in &b {
                 let epoch = b["partition_leader_epoch"].as_i64().unwrap_or(-1);
@@ -1963,31 +1434,18 @@ fn manifest_highlights(rel: &str, d: &Dump) -> Result<(), String> {
             )?;
             offsets_are(d, 21236..24651)
         }
-        "codecrafters-tester-generated/thanhliemtu-codecrafters-kafka-go__00000000000000000000.log" =>
-        {
+        "codecrafters-tester-generated/thanhliemtu-codecrafters-kafka-go__00000000000000000000.log" => {
             counts(d, 2, 3)?;
             batch_is(d, 0, &[("base_offset", json!(1))])
         }
         "codecrafters-tester-generated/jamestjw-kafka-gleam__00000000000000000000.log" => {
             counts(d, 2, 4)?;
-            batch_is(
-                d,
-                1,
-                &[
-                    ("base_offset", json!(1)),
-                    ("partition_leader_epoch", json!(1)),
-                ],
-            )
+            batch_is(d, 1, &[("base_offset", json!(1)), ("partition_leader_epoch", json!(1))])
         }
-        "qkrckstjq-spring-kafka/commit-9164386/data/__cluster_metadata-0/00000000000000232914.log" =>
-        {
+        "qkrckstjq-spring-kafka/commit-9164386/data/__cluster_metadata-0/00000000000000232914.log" => {
             counts(d, 12493, 12619)?;
             batch_is(d, 0, &[("base_offset", json!(232914))])?;
-            eq(
-                "last offset",
-                &b[b.len() - 1]["last_offset"],
-                &json!(245532),
-            )
+            eq("last offset", &b[b.len() - 1]["last_offset"], &json!(245532))
         }
         _ => Ok(()),
     }
@@ -1997,10 +1455,7 @@ fn manifest_highlights(rel: &str, d: &Dump) -> Result<(), String> {
 fn real_broker_directories() {
     let corpus = corpus_or_skip!("real_broker_directories");
     let folders = broker_folders(&corpus);
-    assert!(
-        folders.len() >= 12,
-        "expected the 12 real-broker folders, found {folders:?}"
-    );
+    assert!(folders.len() >= 12, "expected the 12 real-broker folders, found {folders:?}");
 
     // Reference-decoder summaries, keyed by corpus-relative path.
     let mut summaries: BTreeMap<String, Value> = BTreeMap::new();
@@ -2008,24 +1463,13 @@ fn real_broker_directories() {
         let p = f.join("summary.json");
         if p.is_file() {
             for (k, v) in read_json(&p).as_object().unwrap() {
-                summaries.insert(
-                    format!("{}/{k}", f.file_name().unwrap().to_string_lossy()),
-                    v.clone(),
-                );
+                summaries.insert(format!("{}/{k}", f.file_name().unwrap().to_string_lossy()), v.clone());
             }
         }
     }
 
-    let files: Vec<PathBuf> = folders
-        .iter()
-        .flat_map(|f| walk(f))
-        .filter(|p| is_log_framed(p))
-        .collect();
-    assert!(
-        files.len() >= 60,
-        "expected 60+ .log/.checkpoint files, found {}",
-        files.len()
-    );
+    let files: Vec<PathBuf> = folders.iter().flat_map(|f| walk(f)).filter(|p| is_log_framed(p)).collect();
+    assert!(files.len() >= 60, "expected 60+ .log/.checkpoint files, found {}", files.len());
     let failures = Failures::default();
     let record_counts: Mutex<BTreeMap<PathBuf, usize>> = Mutex::default();
     par_each(&files, |p| {
@@ -2038,10 +1482,7 @@ fn real_broker_directories() {
             if size == 0 {
                 counts(&d, 0, 0)?;
             }
-            if let Some(s) = summaries
-                .get(&rel)
-                .filter(|s| s.get("batch_count").is_some())
-            {
+            if let Some(s) = summaries.get(&rel).filter(|s| s.get("batch_count").is_some()) {
                 matches_summary(&d, s)?;
             }
             if let Some(dec) = decoded_for(&corpus, &rel) {
@@ -2049,25 +1490,15 @@ fn real_broker_directories() {
             }
             manifest_highlights(&rel, &d)
         })();
-        record_counts
-            .lock()
-            .unwrap()
-            .insert(p.clone(), d.records().len());
+        record_counts.lock().unwrap().insert(p.clone(), d.records().len());
         failures.check(p, result);
     });
     let record_counts = record_counts.into_inner().unwrap();
 
     // Every summary.json entry for a log-framed file was looked at.
-    for rel in summaries
-        .iter()
-        .filter(|(_, s)| s.get("batch_count").is_some())
-        .map(|(k, _)| k)
-    {
+    for rel in summaries.iter().filter(|(_, s)| s.get("batch_count").is_some()).map(|(k, _)| k) {
         if !record_counts.contains_key(&corpus.join(rel)) {
-            failures.check(
-                &corpus.join(rel),
-                Err("listed in summary.json but not found".into()),
-            );
+            failures.check(&corpus.join(rel), Err("listed in summary.json but not found".into()));
         }
     }
 
@@ -2075,22 +1506,15 @@ fn real_broker_directories() {
     // named `<topic>-<n>`. (codecrafters-tester-generated/ holds renamed logs; it is no partition.)
     let segment_name = |p: &Path| {
         let name = p.file_name().unwrap().to_string_lossy();
-        name.strip_suffix(".log")
-            .is_some_and(|n| n.len() == 20 && n.bytes().all(|b| b.is_ascii_digit()))
+        name.strip_suffix(".log").is_some_and(|n| n.len() == 20 && n.bytes().all(|b| b.is_ascii_digit()))
     };
-    let mut dirs: BTreeSet<PathBuf> = files
-        .iter()
-        .filter(|p| segment_name(p))
-        .filter_map(|p| p.parent().map(Path::to_path_buf))
-        .collect();
+    let mut dirs: BTreeSet<PathBuf> =
+        files.iter().filter(|p| segment_name(p)).filter_map(|p| p.parent().map(Path::to_path_buf)).collect();
     for f in &folders {
         for p in walk(f) {
             if let Some(dir) = p.parent() {
                 let name = dir.file_name().unwrap().to_string_lossy();
-                if name
-                    .rsplit_once('-')
-                    .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-                {
+                if name.rsplit_once('-').is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) {
                     dirs.insert(dir.to_path_buf());
                 }
             }
@@ -2098,48 +1522,23 @@ fn real_broker_directories() {
     }
     let dirs: Vec<PathBuf> = dirs.into_iter().collect();
     par_each(&dirs, |dir| {
-        let logs: Vec<&PathBuf> = files
-            .iter()
-            .filter(|p| p.parent() == Some(dir) && segment_name(p))
-            .collect();
+        let logs: Vec<&PathBuf> = files.iter().filter(|p| p.parent() == Some(dir) && segment_name(p)).collect();
         let d = dump_counting(dir, &HEX);
         let result = (|| {
             if logs.is_empty() {
                 // Only KRaft snapshots or index files here: kseg has no segment to show.
                 d.no_crash()?;
-                ensure!(
-                    d.problems().is_empty(),
-                    "problems in a directory without segments: {}",
-                    d.problem_text()
-                );
-                ensure!(
-                    matches!(d.code, Some(0 | 2)),
-                    "exit {:?} for a directory without .log segments",
-                    d.code
-                );
+                ensure!(d.problems().is_empty(), "problems in a directory without segments: {}", d.problem_text());
+                ensure!(matches!(d.code, Some(0 | 2)), "exit {:?} for a directory without .log segments", d.code);
                 return Ok(());
             }
             d.clean()?;
-            eq(
-                "files in the directory dump",
-                &d.of_type("file").len(),
-                &logs.len(),
-            )?;
-            let want: usize = logs
-                .iter()
-                .map(|p| record_counts.get(*p).copied().unwrap_or(0))
-                .sum();
+            eq("files in the directory dump", &d.of_type("file").len(), &logs.len())?;
+            let want: usize = logs.iter().map(|p| record_counts.get(*p).copied().unwrap_or(0)).sum();
             eq("records in the directory dump", &d.count("record"), &want)?;
             // Segments in base-offset order: offsets never go back across files.
-            let firsts: Vec<i64> = d
-                .of_type("file")
-                .iter()
-                .filter_map(|f| f["base_offset"].as_i64())
-                .collect();
-            ensure!(
-                firsts.windows(2).all(|w| w[0] < w[1]),
-                "segments not in base-offset order: {firsts:?}"
-            );
+            let firsts: Vec<i64> = d.of_type("file").iter().filter_map(|f| f["base_offset"].as_i64()).collect();
+            ensure!(firsts.windows(2).all(|w| w[0] < w[1]), "segments not in base-offset order: {firsts:?}");
             Ok(())
         })();
         failures.check(dir, result);
@@ -2155,11 +1554,7 @@ fn real_broker_directories() {
 fn corpus_never_crashes() {
     let corpus = corpus_or_skip!("corpus_never_crashes");
     let files = walk(&corpus);
-    assert!(
-        files.len() >= 600,
-        "expected 600+ corpus files, found {}",
-        files.len()
-    );
+    assert!(files.len() >= 600, "expected 600+ corpus files, found {}", files.len());
     let failures = Failures::default();
     par_each(&files, |p| {
         // Only the exit status and stderr matter here.
@@ -2168,11 +1563,7 @@ fn corpus_never_crashes() {
         let result = if stderr.contains("panicked") {
             Err(format!("kseg panicked: {}", stderr.trim()))
         } else if !matches!(out.status.code(), Some(0..=2)) {
-            Err(format!(
-                "exit status {:?} (a crash?), stderr: {}",
-                out.status,
-                stderr.trim()
-            ))
+            Err(format!("exit status {:?} (a crash?), stderr: {}", out.status, stderr.trim()))
         } else {
             Ok(())
         };

@@ -85,7 +85,8 @@ pub fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let opts = output::Options { key_encoding: args.key_encoding, value_encoding: args.value_encoding, records: args.records };
+    let opts =
+        output::Options { key_encoding: args.key_encoding, value_encoding: args.value_encoding, records: args.records };
     let sink = output::sink(args.format, super::stdout(), opts);
     let decoder = Decoder::new(args.max_decompressed);
     let mut decoder = decoder;
@@ -211,10 +212,14 @@ impl Dumper<'_> {
                     kseg::Batch::V2(b) => b.computed_crc(),
                     kseg::Batch::Legacy(m) => m.computed_crc(),
                 };
-                header_problems.push(("crc_mismatch", format!("stored CRC {:08x} but the bytes give {computed:08x}", info.crc)));
+                header_problems
+                    .push(("crc_mismatch", format!("stored CRC {:08x} but the bytes give {computed:08x}", info.crc)));
             }
             if info.compression.is_none() || (info.magic < 2 && info.attributes & 7 == 4) {
-                header_problems.push(("bad_attributes", format!("invalid compression codec id {} for magic v{}", info.attributes & 7, info.magic)));
+                header_problems.push((
+                    "bad_attributes",
+                    format!("invalid compression codec id {} for magic v{}", info.attributes & 7, info.magic),
+                ));
             }
             if !self.args.records {
                 self.shown += 1;

@@ -20,8 +20,19 @@ pub struct TableSink<'w> {
     headers: &'static [&'static str],
 }
 
-const BATCH_HEADERS: &[&str] =
-    &["position", "offsets", "count", "magic", "codec", "crc", "timestamp type", "max timestamp", "producer id/epoch/seq", "flags", "size"];
+const BATCH_HEADERS: &[&str] = &[
+    "position",
+    "offsets",
+    "count",
+    "magic",
+    "codec",
+    "crc",
+    "timestamp type",
+    "max timestamp",
+    "producer id/epoch/seq",
+    "flags",
+    "size",
+];
 const RECORD_HEADERS: &[&str] = &["offset", "timestamp", "key", "value", "headers"];
 
 impl<'w> TableSink<'w> {
@@ -36,7 +47,7 @@ impl<'w> TableSink<'w> {
         }
         let mut t = Table::new();
         t.load_style(presets::UTF8_FULL_CONDENSED);
-        t.set_header(self.headers.iter().map(|h| Cell::new(h)));
+        t.set_header(self.headers.iter().map(Cell::new));
         let numeric = if self.opts.records { 0..2 } else { 0..3 };
         for row in self.rows.drain(..) {
             t.add_row(row.into_iter().enumerate().map(|(i, s)| {
@@ -71,14 +82,22 @@ fn batch_fields(b: &BatchInfo) -> [String; 11] {
     }
     [
         b.position.to_string(),
-        if b.base_offset == b.last_offset { b.base_offset.to_string() } else { format!("{}..{}", b.base_offset, b.last_offset) },
+        if b.base_offset == b.last_offset {
+            b.base_offset.to_string()
+        } else {
+            format!("{}..{}", b.base_offset, b.last_offset)
+        },
         b.count.map_or("?".into(), |c| c.to_string()),
         format!("v{}", b.magic),
         codec,
         if b.crc_valid { format!("{:08x} ok", b.crc) } else { format!("{:08x} BAD", b.crc) },
         b.timestamp_type.name().to_string(),
         timestamp_text(b.max_timestamp),
-        if b.producer_id < 0 { "-".into() } else { format!("{}/{}/{}", b.producer_id, b.producer_epoch, b.base_sequence) },
+        if b.producer_id < 0 {
+            "-".into()
+        } else {
+            format!("{}/{}/{}", b.producer_id, b.producer_epoch, b.base_sequence)
+        },
         flags.join(","),
         b.size.to_string(),
     ]
@@ -112,7 +131,9 @@ pub fn show_bytes(bytes: Option<&[u8]>, enc: Encoding) -> String {
             }
         },
     };
-    if s.chars().count() > MAX_CELL || (s.is_ascii() && bytes.len() > MAX_CELL && !s.contains(' ') && enc != Encoding::Utf8) {
+    if s.chars().count() > MAX_CELL
+        || (s.is_ascii() && bytes.len() > MAX_CELL && !s.contains(' ') && enc != Encoding::Utf8)
+    {
         s = s.chars().take(MAX_CELL).collect::<String>() + &format!("… ({} bytes)", bytes.len());
     }
     s

@@ -1,0 +1,208 @@
+//! find-offset and find-time against the fixture partitions (expected values
+//! computed by the independent generator in testdata/gen) and against a
+//! brute-force scan of the real partitions in ../shared/corpus.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use kseg::find::{self, TimeTarget};
+use kseg::partition;
+use kseg::segment::{Step, Walker};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn kseg_json(args: &[&str]) -> (i32, Value) {
+    let out = Command::cargo_bin("kseg").unwrap().args(args).args(["--format", "json"]).output().unwrap();
+    let code = out.status.code().unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (code, v)
+}
+
+fn file_name(v: &Value) -> Option<String> {
+    v.as_str().map(|s| Path::new(s).file_name().unwrap().to_string_lossy().into_owned())
+}
+
+fn expected(partition: &str) -> Value {
+    let p = root().join("testdata/partitions").join(partition).join("expected.json");
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn offset_lookups_match_the_generator() {
+    for part in ["demo-0", "noindex-0", "legacy-0"] {
+        let exp = expected(part);
+        let dir = root().join("testdata/partitions").join(part);
+        for l in exp["lookups"]["by_offset"].as_array().unwrap() {
+            let target = l["target"].as_i64().unwrap();
+            let (code, got) = kseg_json(&["find-offset", dir.to_str().unwrap(), &target.to_string()]);
+            let ctx = format!("{part} offset {target}: {got}");
+            assert_eq!(got["offset"], l["offset"], "{ctx}");
+            let exact = l["offset"].as_i64() == Some(target);
+            assert_eq!(got["found"], Value::Bool(exact), "{ctx}");
+            assert_eq!(code, if exact { 0 } else { 1 }, "{ctx}");
+            if !l["offset"].is_null() {
+                assert_eq!(got["position"], l["record_batch_position"], "{ctx}");
+                assert_eq!(file_name(&got["segment"]), file_name(&l["record_segment"]), "{ctx}");
+            }
+            assert_eq!(got["index_entry"], l["index_entry"], "{ctx}");
+        }
+    }
+}
+
+#[test]
+fn time_lookups_match_the_generator() {
+    for part in ["demo-0", "noindex-0", "legacy-0"] {
+        let exp = expected(part);
+        let dir = root().join("testdata/partitions").join(part);
+        for l in exp["lookups"]["by_timestamp"].as_array().unwrap() {
+            let target = l["target"].as_i64().unwrap();
+            let (code, got) = kseg_json(&["find-time", dir.to_str().unwrap(), &target.to_string()]);
+            let ctx = format!("{part} time {target}: {got}");
+            assert_eq!(got["found"], l["found"], "{ctx}");
+            assert_eq!(code, if l["found"] == Value::Bool(true) { 0 } else { 1 }, "{ctx}");
+            assert_eq!(got["offset"], l["offset"], "{ctx}");
+            assert_eq!(got["timestamp"], l["timestamp"], "{ctx}");
+            if l["found"] == Value::Bool(true) {
+                assert_eq!(got["position"], l["batch_position"], "{ctx}");
+                assert_eq!(file_name(&got["segment"]), file_name(&l["segment"]), "{ctx}");
+            }
+        }
+    }
+}
+
+#[test]
+fn rfc3339_and_special_targets() {
+    let dir = root().join("testdata/partitions/demo-0");
+    let exp = expected("demo-0");
+    let records = exp["records"].as_array().unwrap();
+    // 1700000100055 ms is 2023-11-14T22:15:00.055Z; +09:00 is the same instant.
+    let (_, a) = kseg_json(&["find-time", dir.to_str().unwrap(), "1700000100055"]);
+    let (_, b) = kseg_json(&["find-time", dir.to_str().unwrap(), "2023-11-14T22:15:00.055Z"]);
+    let (_, c) = kseg_json(&["find-time", dir.to_str().unwrap(), "2023-11-15T07:15:00.055+09:00"]);
+    assert_eq!(a["offset"], b["offset"]);
+    assert_eq!(a["offset"], c["offset"]);
+    let (_, e) = kseg_json(&["find-time", dir.to_str().unwrap(), "earliest"]);
+    assert_eq!(e["offset"], records[0]["offset"]);
+    let (_, l) = kseg_json(&["find-time", dir.to_str().unwrap(), "latest"]);
+    let last = records.last().unwrap()["offset"].as_i64().unwrap();
+    assert_eq!(l["offset"].as_i64(), Some(last + 1));
+    let (_, m) = kseg_json(&["find-time", dir.to_str().unwrap(), "max-timestamp"]);
+    let max = records.iter().map(|r| r["timestamp"].as_i64().unwrap()).max().unwrap();
+    let first_max = records.iter().find(|r| r["timestamp"].as_i64() == Some(max)).unwrap();
+    assert_eq!(m["timestamp"].as_i64(), Some(max));
+    assert_eq!(m["offset"], first_max["offset"]);
+    let bad =
+        Command::cargo_bin("kseg").unwrap().args(["find-time", dir.to_str().unwrap(), "yesterday"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn explain_shows_the_search_path() {
+    let dir = root().join("testdata/partitions/demo-0");
+    let out = Command::cargo_bin("kseg")
+        .unwrap()
+        .args(["find-offset", dir.to_str().unwrap(), "57", "--explain"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("floor of 57 by base offset: 00000000000000000040.log"), "{text}");
+    assert!(text.contains("entry offset 56 -> position 527"), "{text}");
+    assert!(text.contains("scanned"), "{text}");
+    let out = Command::cargo_bin("kseg")
+        .unwrap()
+        .args(["find-offset", root().join("testdata/partitions/noindex-0").to_str().unwrap(), "57"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no offset index; scanning the log"));
+}
+
+/// Every record of a partition, in offset order: (offset, timestamp).
+fn brute_force(dir: &Path) -> Vec<(i64, i64)> {
+    let mut all = Vec::new();
+    let mut decoder = kseg::Decoder::default();
+    for seg in partition::segments(dir).unwrap() {
+        let mut w = Walker::open(&seg.log).unwrap();
+        while let Some(step) = w.next_step().unwrap() {
+            let Step::Entry { position, bytes } = step else {
+                break;
+            };
+            let Ok(mut d) = decoder.decode(bytes, position) else {
+                continue;
+            };
+            all.extend(d.records().filter_map(Result::ok).map(|r| (r.offset, r.timestamp)));
+        }
+    }
+    all
+}
+
+/// At most `n` items spread evenly over `items`, always with both ends.
+fn sample<T: Copy>(items: &[T], n: usize) -> Vec<T> {
+    if items.len() <= n {
+        return items.to_vec();
+    }
+    let step = (items.len() - 1) as f64 / (n - 1) as f64;
+    (0..n).map(|i| items[(i as f64 * step).round() as usize]).collect()
+}
+
+/// Every offset and timestamp (or an even sample of them in big partitions)
+/// is found where a full scan finds it.
+fn check_partition(dir: &Path, max_probes: usize) -> usize {
+    let segs = partition::segments(dir).unwrap();
+    let all = brute_force(dir);
+    for &(offset, _) in &sample(&all, max_probes) {
+        let a = find::find_offset(&segs, offset).unwrap();
+        assert!(a.found && a.offset == Some(offset), "{}: offset {offset}: {a:?}", dir.display());
+    }
+    if let Some(&(last, _)) = all.last() {
+        assert!(!find::find_offset(&segs, last + 1).unwrap().found);
+    }
+    let mut times: Vec<i64> = all.iter().map(|&(_, t)| t).filter(|&t| t >= 0).collect();
+    times.sort_unstable();
+    times.dedup();
+    for &t in &sample(&times, max_probes) {
+        let want = all.iter().find(|&&(_, ts)| ts >= t).copied();
+        let a = find::find_time(&segs, TimeTarget::At(t)).unwrap();
+        assert_eq!(a.offset.zip(a.timestamp), want, "{}: time {t}", dir.display());
+    }
+    all.len()
+}
+
+#[test]
+fn fixture_partitions_agree_with_brute_force() {
+    for part in ["demo-0", "noindex-0", "legacy-0"] {
+        let n = check_partition(&root().join("testdata/partitions").join(part), usize::MAX);
+        assert!(n > 20, "{part}: only {n} records");
+    }
+}
+
+#[test]
+fn corpus_partitions_agree_with_brute_force() {
+    let corpus = root().join("../shared/corpus");
+    if !corpus.is_dir() {
+        eprintln!("skipping: {} is absent", corpus.display());
+        return;
+    }
+    let mut dirs = Vec::new();
+    let mut stack = vec![corpus];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+                if partition::segments(&p).map(|s| !s.is_empty()).unwrap_or(false) {
+                    dirs.push(p);
+                }
+            }
+        }
+    }
+    dirs.sort();
+    let mut total = 0;
+    for d in &dirs {
+        total += check_partition(d, 150);
+    }
+    assert!(total > 1000, "only {total} records in {} partitions", dirs.len());
+}
