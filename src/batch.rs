@@ -150,9 +150,9 @@ impl<'a> BatchV2<'a> {
         let reader = if codec == Compression::None {
             Reader::new(self.records_bytes(), self.position + HEADER_LEN as u64)
         } else {
-            compression::decompress(codec, self.records_bytes(), scratch, max_decompressed, 2)
+            let n = compression::decompress(codec, self.records_bytes(), scratch, max_decompressed, 2)
                 .map_err(|kind| crate::error::DecodeError::new(self.position + HEADER_LEN as u64, kind))?;
-            Reader::decompressed(scratch, self.position)
+            Reader::decompressed(&scratch[..n], self.position)
         };
         let log_append_time = (h.timestamp_type() == TimestampType::LogAppendTime).then_some(h.max_timestamp);
         Ok(RecordIter::new(

@@ -54,15 +54,21 @@ fn fail(codec: Compression, message: impl Into<String>) -> ErrorKind {
 }
 
 /// Decompress `input` (the records section of a batch, or a legacy wrapper's
-/// value) into `out`, which is cleared first. `magic` matters for LZ4, whose
-/// frame header checksum Kafka does not check for magic v0 (KAFKA-3160).
+/// value) into `out` and return how many bytes of `out` hold the result.
+/// `out` may be longer than that: LZ4 keeps the buffer at its high-water
+/// length so that blocks are not zero-filled again for every batch.
+/// `magic` matters for LZ4, whose frame header checksum Kafka does not check
+/// for magic v0 (KAFKA-3160).
 pub fn decompress(
     codec: Compression,
     input: &[u8],
     out: &mut Vec<u8>,
     limit: usize,
     magic: i8,
-) -> Result<(), ErrorKind> {
+) -> Result<usize, ErrorKind> {
+    if codec == Compression::Lz4 {
+        return lz4(input, out, limit, magic != 0);
+    }
     out.clear();
     match codec {
         Compression::None => {
@@ -70,7 +76,7 @@ pub fn decompress(
                 return Err(ErrorKind::DecompressLimit(limit as u64));
             }
             out.extend_from_slice(input);
-            Ok(())
+            Ok(out.len())
         }
         Compression::Gzip => {
             // Kafka reads gzip through java.util.zip.GZIPInputStream, which
@@ -78,8 +84,8 @@ pub fn decompress(
             let decoder = flate2::bufread::MultiGzDecoder::new(input);
             read_capped(decoder, out, limit, codec)
         }
-        Compression::Snappy => snappy(input, out, limit),
-        Compression::Lz4 => lz4(input, out, limit, magic != 0),
+        Compression::Snappy => snappy(input, out, limit).map(|()| out.len()),
+        Compression::Lz4 => unreachable!("handled above"),
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(input).map_err(|e| fail(codec, e.to_string()))?;
             read_capped(decoder, out, limit, codec)
@@ -87,10 +93,10 @@ pub fn decompress(
     }
 }
 
-fn read_capped(r: impl Read, out: &mut Vec<u8>, limit: usize, codec: Compression) -> Result<(), ErrorKind> {
+fn read_capped(r: impl Read, out: &mut Vec<u8>, limit: usize, codec: Compression) -> Result<usize, ErrorKind> {
     match r.take(limit as u64 + 1).read_to_end(out) {
         Ok(_) if out.len() > limit => Err(ErrorKind::DecompressLimit(limit as u64)),
-        Ok(_) => Ok(()),
+        Ok(n) => Ok(n),
         Err(e) => Err(fail(codec, e.to_string())),
     }
 }
@@ -154,7 +160,7 @@ const LZ4_MAGIC: [u8; 4] = [0x04, 0x22, 0x4d, 0x18];
 
 /// Kafka's LZ4 frame reader (`Lz4BlockInputStream`): a subset of the LZ4
 /// frame format with independent blocks only; one frame per payload.
-fn lz4(input: &[u8], out: &mut Vec<u8>, limit: usize, check_header: bool) -> Result<(), ErrorKind> {
+fn lz4(input: &[u8], out: &mut Vec<u8>, limit: usize, check_header: bool) -> Result<usize, ErrorKind> {
     let codec = Compression::Lz4;
     let premature = || fail(codec, "stream ended prematurely");
     if input.len() < 6 {
@@ -195,6 +201,7 @@ fn lz4(input: &[u8], out: &mut Vec<u8>, limit: usize, check_header: bool) -> Res
         }
     }
     let mut rest = &input[descriptor_end + 1..];
+    let mut filled = 0usize;
     loop {
         let Some((size, tail)) = rest.split_first_chunk::<4>() else {
             return Err(premature());
@@ -206,7 +213,7 @@ fn lz4(input: &[u8], out: &mut Vec<u8>, limit: usize, check_header: bool) -> Res
             if content_checksum && rest.len() < 4 {
                 return Err(premature());
             }
-            return Ok(());
+            return Ok(filled);
         }
         let stored = size & 0x8000_0000 != 0;
         let len = (size & 0x7fff_ffff) as usize;
@@ -226,24 +233,25 @@ fn lz4(input: &[u8], out: &mut Vec<u8>, limit: usize, check_header: bool) -> Res
                 return Err(fail(codec, "block checksum mismatch"));
             }
         }
-        let start = out.len();
         if stored {
-            if start + len > limit {
+            if filled + len > limit {
                 return Err(ErrorKind::DecompressLimit(limit as u64));
             }
-            out.extend_from_slice(block);
+            if out.len() < filled + len {
+                out.resize(filled + len, 0);
+            }
+            out[filled..filled + len].copy_from_slice(block);
+            filled += len;
         } else {
-            let room = max_block.min(limit.saturating_sub(start));
-            out.resize(start + room, 0);
-            match lz4_flex::block::decompress_into(block, &mut out[start..]) {
-                Ok(n) => out.truncate(start + n),
-                Err(e) => {
-                    out.truncate(start);
-                    if room < max_block {
-                        return Err(ErrorKind::DecompressLimit(limit as u64));
-                    }
-                    return Err(fail(codec, e.to_string()));
-                }
+            let room = max_block.min(limit.saturating_sub(filled));
+            // Grow (zero-filling) only past the high-water mark.
+            if out.len() < filled + room {
+                out.resize(filled + room, 0);
+            }
+            match lz4_flex::block::decompress_into(block, &mut out[filled..filled + room]) {
+                Ok(n) => filled += n,
+                Err(_) if room < max_block => return Err(ErrorKind::DecompressLimit(limit as u64)),
+                Err(e) => return Err(fail(codec, e.to_string())),
             }
         }
     }
@@ -322,11 +330,11 @@ mod tests {
     fn lz4_header_checksum_is_skipped_only_for_magic_v0() {
         let mut out = Vec::new();
         let good = lz4_frame(b"lz4 payload lz4 payload", false);
-        decompress(Compression::Lz4, &good, &mut out, 1 << 20, 2).unwrap();
-        assert_eq!(out, b"lz4 payload lz4 payload");
+        let n = decompress(Compression::Lz4, &good, &mut out, 1 << 20, 2).unwrap();
+        assert_eq!(&out[..n], b"lz4 payload lz4 payload");
         let broken = lz4_frame(b"v0 payload", true);
-        decompress(Compression::Lz4, &broken, &mut out, 1 << 20, 0).unwrap();
-        assert_eq!(out, b"v0 payload");
+        let n = decompress(Compression::Lz4, &broken, &mut out, 1 << 20, 0).unwrap();
+        assert_eq!(&out[..n], b"v0 payload");
         assert!(decompress(Compression::Lz4, &broken, &mut out, 1 << 20, 1).is_err());
     }
 }

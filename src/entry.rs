@@ -119,7 +119,9 @@ fn decompress_wrapper(m: &Message<'_>, codec: Compression, out: &mut Vec<u8>, li
     let Some(value) = m.value else {
         return Err(DecodeError::new(m.position, ErrorKind::NullWrapperValue));
     };
-    compression::decompress(codec, value, out, limit, m.magic).map_err(|k| DecodeError::new(m.position, k))?;
+    let n = compression::decompress(codec, value, out, limit, m.magic).map_err(|k| DecodeError::new(m.position, k))?;
+    // The inner set is the decompressed prefix; the rest is stale buffer.
+    out.truncate(n);
     legacy::inner_set(m, out)
 }
 

@@ -238,14 +238,14 @@ impl Dumper<'_> {
             for record in decoded.records() {
                 match record {
                     Ok(r) => {
-                        self.summary.records += 1;
                         if r.offset < from || r.offset > to {
                             continue;
                         }
-                        if self.args.limit.is_some_and(|l| self.shown >= l) {
+                        if self.limit_reached() {
                             break;
                         }
                         self.shown += 1;
+                        self.summary.records += 1;
                         self.sink.record(&display, &info, &r)?;
                     }
                     Err(e) => failures.push(e),

@@ -10,12 +10,15 @@ use serde::Serialize;
 
 use super::{Encoding, FileStart, Options, Problem, Sink, Summary};
 
+/// Bytes collected before one write to the output.
+const FLUSH_AT: usize = 1 << 20;
+
 pub struct JsonSink<'w> {
     out: Box<dyn Write + 'w>,
     opts: Options,
     lines: bool,
     first: bool,
-    scratch: String,
+    line: Vec<u8>,
 }
 
 #[derive(Serialize)]
@@ -30,69 +33,233 @@ struct Tagged<'a, T: Serialize> {
 
 impl<'w> JsonSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>, opts: Options, lines: bool) -> Self {
-        JsonSink { out, opts, lines, first: true, scratch: String::new() }
+        JsonSink { out, opts, lines, first: true, line: Vec::new() }
     }
 
+    /// Everything goes through `line`: the separator, then the item.
     fn separator(&mut self) -> io::Result<()> {
         if self.lines {
             return Ok(());
         }
-        if self.first {
-            self.first = false;
-            self.out.write_all(b"[\n")
-        } else {
-            self.out.write_all(b",\n")
-        }
-    }
-
-    fn end_item(&mut self) -> io::Result<()> {
-        if self.lines { self.out.write_all(b"\n") } else { Ok(()) }
+        let sep: &[u8] = if self.first { b"[\n" } else { b",\n" };
+        self.first = false;
+        self.line.extend_from_slice(sep);
+        Ok(())
     }
 
     fn item<T: Serialize>(&mut self, kind: &'static str, file: Option<&str>, body: &T) -> io::Result<()> {
         self.separator()?;
-        serde_json::to_writer(&mut self.out, &Tagged { kind, file, body }).map_err(io::Error::other)?;
-        self.end_item()
+        serde_json::to_writer(&mut self.line, &Tagged { kind, file, body }).map_err(io::Error::other)?;
+        if self.lines {
+            self.line.push(b'\n');
+        }
+        if self.line.len() >= FLUSH_AT { self.flush_line() } else { Ok(()) }
+    }
+
+    fn flush_line(&mut self) -> io::Result<()> {
+        self.out.write_all(&self.line)?;
+        self.line.clear();
+        Ok(())
     }
 }
 
-fn int(out: &mut dyn Write, v: impl itoa::Integer) -> io::Result<()> {
-    out.write_all(itoa::Buffer::new().format(v).as_bytes())
+fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// Write `bytes` as a JSON value in `enc` (the caller skips `Encoding::None`).
-pub fn write_bytes(out: &mut dyn Write, bytes: Option<&[u8]>, enc: Encoding, scratch: &mut String) -> io::Result<()> {
+/// Escape class of each byte in a JSON string: 0 = as is, `u` = \u00XX,
+/// anything else = a backslash and that letter.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// High bits set under the bytes of `w` that need escaping (below 0x20, `"`
+/// or `\\`): the "has a byte less than n / equal to c" bit tricks. Bits
+/// above the first flagged byte may be false alarms; the lowest is exact.
+#[cfg(not(target_arch = "x86_64"))]
+fn escape_mask(w: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let control = w.wrapping_sub(LO * 0x20) & !w & HI;
+    let q = w ^ (LO * u64::from(b'"'));
+    let quote = q.wrapping_sub(LO) & !q & HI;
+    let b = w ^ (LO * u64::from(b'\\'));
+    let backslash = b.wrapping_sub(LO) & !b & HI;
+    control | quote | backslash
+}
+
+fn push_escape(out: &mut Vec<u8>, b: u8) {
+    let e = ESCAPE[b as usize];
+    if e == b'u' {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+    } else {
+        out.extend_from_slice(&[b'\\', e]);
+    }
+}
+
+/// Bit i set when byte i of the 16 needs escaping; bit 16+i when byte i is
+/// not ASCII.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn scan16(a: u64, b: u64) -> (u32, u32) {
+    // SAFETY: SSE2 is part of the x86-64 baseline, so every CPU this binary
+    // runs on has it; the function reads no memory through pointers.
+    unsafe { scan16_sse2(a, b) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn scan16_sse2(a: u64, b: u64) -> (u32, u32) {
+    use std::arch::x86_64::*;
+    let x = _mm_set_epi64x(b as i64, a as i64);
+    let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+    let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+    let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+    let esc = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(control, quote), backslash)) as u32;
+    (esc, _mm_movemask_epi8(x) as u32)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn scan16(a: u64, b: u64) -> (u32, u32) {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let bits = |m: u64| (0..8).fold(0u32, |acc, k| acc | (((m >> (8 * k + 7)) & 1) as u32) << k);
+    let (ea, eb) = (escape_mask(a), escape_mask(b));
+    // Only the lowest flagged bit of a SWAR mask is exact; keep just it.
+    let esc = if ea != 0 {
+        1 << (ea.trailing_zeros() / 8)
+    } else if eb != 0 {
+        1 << (8 + eb.trailing_zeros() / 8)
+    } else {
+        0
+    };
+    (esc, bits(a & HI) | bits(b & HI) << 8)
+}
+
+/// Append `s` as a JSON string if it is valid UTF-8, and return false
+/// (appending nothing) if it is not. Sixteen bytes at a time are checked for
+/// escapes and, until the first non-ASCII byte, for ASCII (which needs no
+/// UTF-8 validation); clean runs are copied whole. Most payload text needs
+/// no escaping, so this is the hot loop of a JSON dump.
+pub fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
+    let mark = out.len();
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    // Until a non-ASCII byte is seen, everything scanned is valid UTF-8.
+    let mut ascii = true;
+    while i < s.len() {
+        let at = if let Some(chunk) = s.get(i..i + 16) {
+            let a = u64::from_le_bytes(<[u8; 8]>::try_from(&chunk[..8]).unwrap_or_default());
+            let b = u64::from_le_bytes(<[u8; 8]>::try_from(&chunk[8..]).unwrap_or_default());
+            let (esc, high) = scan16(a, b);
+            if ascii && high != 0 {
+                ascii = false;
+                if std::str::from_utf8(&s[i..]).is_err() {
+                    out.truncate(mark);
+                    return false;
+                }
+            }
+            if esc == 0 {
+                i += 16;
+                continue;
+            }
+            i + esc.trailing_zeros() as usize
+        } else {
+            // Fewer than 16 bytes left: byte by byte.
+            if ascii && !s[i].is_ascii() {
+                ascii = false;
+                if std::str::from_utf8(&s[i..]).is_err() {
+                    out.truncate(mark);
+                    return false;
+                }
+            }
+            if ESCAPE[s[i] as usize] == 0 {
+                i += 1;
+                continue;
+            }
+            i
+        };
+        out.extend_from_slice(&s[start..at]);
+        push_escape(out, s[at]);
+        start = at + 1;
+        i = at + 1;
+    }
+    out.extend_from_slice(&s[start..]);
+    out.push(b'"');
+    true
+}
+
+/// Append valid UTF-8 `s` as a JSON string.
+pub fn escape_str(out: &mut Vec<u8>, s: &str) {
+    let ok = escape_utf8(out, s.as_bytes());
+    debug_assert!(ok);
+}
+
+/// Append `bytes` as a JSON value in `enc` (the caller skips `Encoding::None`).
+pub fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>, enc: Encoding) {
     let Some(bytes) = bytes else {
-        return out.write_all(b"null");
+        out.extend_from_slice(b"null");
+        return;
     };
     match enc {
         Encoding::Utf8 | Encoding::None => {
-            let text = String::from_utf8_lossy(bytes);
-            serde_json::to_writer(out, text.as_ref()).map_err(io::Error::other)
+            if !escape_utf8(out, bytes) {
+                escape_str(out, &String::from_utf8_lossy(bytes));
+            }
         }
         Encoding::Hex => {
-            scratch.clear();
-            hex_into(bytes, scratch);
-            out.write_all(b"\"")?;
-            out.write_all(scratch.as_bytes())?;
-            out.write_all(b"\"")
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            out.reserve(bytes.len() * 2 + 2);
+            out.push(b'"');
+            for &b in bytes {
+                out.push(DIGITS[(b >> 4) as usize]);
+                out.push(DIGITS[(b & 15) as usize]);
+            }
+            out.push(b'"');
         }
         Encoding::Base64 => {
-            scratch.clear();
-            base64::engine::general_purpose::STANDARD.encode_string(bytes, scratch);
-            out.write_all(b"\"")?;
-            out.write_all(scratch.as_bytes())?;
-            out.write_all(b"\"")
+            out.push(b'"');
+            base64::engine::general_purpose::STANDARD.encode_slice_to_vec(bytes, out);
+            out.push(b'"');
         }
     }
 }
 
+/// Lower-case hex of `bytes`, appended to `s`.
 pub fn hex_into(bytes: &[u8], s: &mut String) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     s.reserve(bytes.len() * 2);
     for &b in bytes {
         s.push(DIGITS[(b >> 4) as usize] as char);
         s.push(DIGITS[(b & 15) as usize] as char);
+    }
+}
+
+trait EncodeToVec {
+    fn encode_slice_to_vec(&self, bytes: &[u8], out: &mut Vec<u8>);
+}
+
+impl<E: Engine> EncodeToVec for E {
+    fn encode_slice_to_vec(&self, bytes: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + base64::encoded_len(bytes.len(), true).unwrap_or(0), 0);
+        let n = self.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
+        out.truncate(start + n);
     }
 }
 
@@ -107,40 +274,52 @@ impl Sink for JsonSink<'_> {
 
     fn record(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>) -> io::Result<()> {
         self.separator()?;
-        let out = &mut *self.out;
-        out.write_all(b"{\"type\":\"record\",\"offset\":")?;
-        int(out, r.offset)?;
-        out.write_all(b",\"timestamp\":")?;
-        int(out, r.timestamp)?;
+        // Records go straight into our own output buffer (no per-write
+        // dispatch): the hot path of a full dump.
+        let line = &mut self.line;
+        line.extend_from_slice(b"{\"type\":\"record\",\"offset\":");
+        int(line, r.offset);
+        line.extend_from_slice(b",\"timestamp\":");
+        int(line, r.timestamp);
         if self.opts.key_encoding != Encoding::None {
-            out.write_all(b",\"key\":")?;
-            write_bytes(out, r.key, self.opts.key_encoding, &mut self.scratch)?;
+            line.extend_from_slice(b",\"key\":");
+            write_bytes(line, r.key, self.opts.key_encoding);
         }
         if self.opts.value_encoding != Encoding::None {
-            out.write_all(b",\"value\":")?;
-            write_bytes(out, r.value, self.opts.value_encoding, &mut self.scratch)?;
+            line.extend_from_slice(b",\"value\":");
+            write_bytes(line, r.value, self.opts.value_encoding);
         }
-        out.write_all(b",\"headers\":[")?;
+        line.extend_from_slice(b",\"headers\":[");
         for (i, (k, v)) in r.headers.iter().enumerate() {
-            out.write_all(if i == 0 { b"{\"key\":" } else { b",{\"key\":" })?;
-            write_bytes(out, Some(k), Encoding::Utf8, &mut self.scratch)?;
+            line.extend_from_slice(if i == 0 { b"{\"key\":" } else { b",{\"key\":" });
+            write_bytes(line, Some(k), Encoding::Utf8);
             if self.opts.value_encoding != Encoding::None {
-                out.write_all(b",\"value\":")?;
-                write_bytes(out, v, self.opts.value_encoding, &mut self.scratch)?;
+                line.extend_from_slice(b",\"value\":");
+                write_bytes(line, v, self.opts.value_encoding);
             }
-            out.write_all(b"}")?;
+            line.push(b'}');
         }
-        out.write_all(b"]")?;
+        line.push(b']');
         if let Some(c) = &r.control {
-            out.write_all(b",\"control\":")?;
-            serde_json::to_writer(&mut *out, c).map_err(io::Error::other)?;
+            line.extend_from_slice(b",\"control\":");
+            serde_json::to_writer(&mut *line, c).map_err(io::Error::other)?;
         }
-        out.write_all(b"}")?;
-        self.end_item()
+        line.push(b'}');
+        if self.lines {
+            line.push(b'\n');
+        }
+        if line.len() >= FLUSH_AT {
+            self.out.write_all(line)?;
+            line.clear();
+        }
+        Ok(())
     }
 
     fn problem(&mut self, p: &Problem) -> io::Result<()> {
-        self.item("problem", None, p)
+        self.item("problem", None, p)?;
+        // Keep stdout in step with the problem line on stderr.
+        self.flush_line()?;
+        self.out.flush()
     }
 
     fn end_file(&mut self) -> io::Result<()> {
@@ -150,8 +329,42 @@ impl Sink for JsonSink<'_> {
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         self.item("summary", None, summary)?;
         if !self.lines {
-            self.out.write_all(b"\n]\n")?;
+            self.line.extend_from_slice(b"\n]\n");
         }
+        self.flush_line()?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_match_serde_json() {
+        let samples: [&str; 6] = [
+            "plain text that needs nothing at all",
+            "quote \" and backslash \\ in the middle",
+            "\u{0}\u{1}\u{1f}\n\t\r\u{8}\u{c} controls",
+            "ünïcödé → 鍵 🔑 with \"quotes\"",
+            "\"",
+            "0123456\"89abcdef\\",
+        ];
+        for s in samples {
+            let mut out = Vec::new();
+            escape_str(&mut out, s);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_passed_through() {
+        for bytes in [&b"\xff"[..], b"0123456789abcdef\xc3", b"abc\xe2\x82", b"long ascii prefix here \x80 tail"] {
+            let mut out = Vec::new();
+            write_bytes(&mut out, Some(bytes), Encoding::Utf8);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, String::from_utf8_lossy(bytes));
+        }
     }
 }
