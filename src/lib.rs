@@ -20,6 +20,7 @@ pub mod mmap;
 pub mod partition;
 pub mod record;
 pub mod segment;
+pub mod verify;
 
 pub use entry::{Batch, BatchInfo, Decoded, Decoder};
 pub use error::{DecodeError, ErrorKind};

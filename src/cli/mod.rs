@@ -3,6 +3,7 @@
 
 pub mod dump;
 pub mod find;
+pub mod verify;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -30,6 +31,10 @@ pub enum Command {
     /// Find the earliest offset whose timestamp is at or after a time, as a
     /// broker's ListOffsets does. Exit 0 when found, 1 when not.
     FindTime(find::FindTimeArgs),
+    /// Check segments, indexes and whole log directories. Exit 0 when there
+    /// is no error (warnings allowed), 1 when there is one (or a warning
+    /// under --strict), 2 when verify could not run.
+    Verify(verify::VerifyArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -47,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dump(args) => dump::run(args),
         Command::FindOffset(args) => find::run_offset(args),
         Command::FindTime(args) => find::run_time(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
 

@@ -1,0 +1,258 @@
+//! `kseg verify`: integrity of segments, indexes and whole log directories,
+//! with exit codes a script can act on.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use kseg::partition::{self, FileKind, Segment};
+use kseg::verify::{self, FileReport, Finding, Severity, Status};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::exit;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Segment files (.log, .index, .timeindex), partition directories, or
+    /// log directories (folders of partition directories).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Table)]
+    pub format: VerifyFormat,
+    /// Print nothing; only the exit code tells.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Treat warnings (a torn tail of an active segment) as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Threads to check segments with (default: all cores).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Largest decompressed size accepted for one batch, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
+    pub max_decompressed: usize,
+}
+
+/// The segments of one partition, in base-offset order.
+struct Partition {
+    segments: Vec<Segment>,
+    /// Which of `segments` is the partition's last (active) one, if present.
+    active: Option<usize>,
+}
+
+fn collect(path: &Path, out: &mut Vec<Partition>, depth: u32) -> std::io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_dir() {
+        let log = match partition::classify(path).0 {
+            FileKind::Index | FileKind::TimeIndex | FileKind::TxnIndex => path.with_extension("log"),
+            _ => path.to_path_buf(),
+        };
+        let Some(seg) = Segment::for_log(&log) else {
+            return Err(std::io::Error::other("not a segment file (its name must start with a base offset)"));
+        };
+        if !seg.log.is_file() {
+            return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} not found", seg.log.display())));
+        }
+        // Active when no later segment sits beside it.
+        let siblings = log.parent().map(|d| partition::segments(d).unwrap_or_default()).unwrap_or_default();
+        let active = siblings.iter().all(|s| s.base_offset <= seg.base_offset);
+        out.push(Partition { segments: vec![seg], active: active.then_some(0) });
+        return Ok(());
+    }
+    let segments = partition::segments(path)?;
+    if !segments.is_empty() {
+        let active = Some(segments.len() - 1);
+        out.push(Partition { segments, active });
+        return Ok(());
+    }
+    if depth == 0 {
+        return Ok(());
+    }
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    for d in dirs {
+        collect(&d, out, depth - 1)?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize, Default)]
+struct Summary {
+    partitions: usize,
+    segments: usize,
+    files: usize,
+    batches: u64,
+    records: u64,
+    bytes: u64,
+    errors: usize,
+    warnings: usize,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    ok: bool,
+    files: &'a [FileReport],
+    problems: &'a [Finding],
+    summary: &'a Summary,
+}
+
+pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let mut partitions = Vec::new();
+    for path in &args.paths {
+        let before = partitions.len();
+        if let Err(e) = collect(path, &mut partitions, 6) {
+            eprintln!("kseg: {}: {e}", path.display());
+            return Ok(ExitCode::from(exit::ERROR));
+        }
+        if partitions.len() == before {
+            eprintln!("kseg: {}: no segments found", path.display());
+            return Ok(ExitCode::from(exit::ERROR));
+        }
+    }
+    let work: Vec<(usize, usize)> =
+        partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();
+    let total_bytes: u64 = partitions
+        .iter()
+        .flat_map(|p| &p.segments)
+        .map(|s| std::fs::metadata(&s.log).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let progress = (!args.quiet && std::io::stderr().is_terminal() && total_bytes > 256 << 20).then(|| {
+        let bar = indicatif::ProgressBar::new(total_bytes);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let opts = verify::Options { max_decompressed: args.max_decompressed };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
+    let results: Vec<verify::SegmentReport> = pool.install(|| {
+        work.par_iter()
+            .map(|&(p, s)| {
+                let part = &partitions[p];
+                let seg = &part.segments[s];
+                let rep = verify::verify_segment(seg, part.active == Some(s), &opts).unwrap_or_else(|e| {
+                    verify::SegmentReport {
+                        findings: vec![Finding {
+                            file: seg.log.clone(),
+                            kind: "unreadable",
+                            severity: Severity::Error,
+                            position: None,
+                            offset: None,
+                            message: e.to_string(),
+                        }],
+                        ..Default::default()
+                    }
+                });
+                if let Some(bar) = &progress {
+                    bar.inc(std::fs::metadata(&seg.log).map(|m| m.len()).unwrap_or(0));
+                }
+                rep
+            })
+            .collect()
+    });
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+
+    // Stable order: partitions and segments as collected; findings of a
+    // segment in file then position order; cross-segment findings last.
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    let mut summary = Summary { partitions: partitions.len(), segments: work.len(), ..Default::default() };
+    let mut results = results.into_iter();
+    for part in &partitions {
+        let reps: Vec<_> = results.by_ref().take(part.segments.len()).collect();
+        for rep in &reps {
+            files.extend(rep.files.iter().cloned());
+            let mut f = rep.findings.clone();
+            f.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
+            problems.extend(f);
+        }
+        problems.extend(verify::cross_segment(&part.segments, &reps));
+    }
+    for f in &files {
+        summary.files += 1;
+        summary.batches += f.batches;
+        summary.records += f.records;
+        summary.bytes += f.bytes;
+    }
+    // Cross-segment findings change the status of the file they name.
+    for p in &problems {
+        if let Some(f) = files.iter_mut().find(|f| f.file == p.file) {
+            let s = match p.severity {
+                Severity::Error => Status::Error,
+                Severity::Warning => Status::Warning,
+            };
+            if s as u8 > f.status as u8 {
+                f.status = s;
+            }
+        }
+    }
+    summary.errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    summary.warnings = problems.len() - summary.errors;
+    let failed = summary.errors > 0 || (args.strict && summary.warnings > 0);
+
+    if !args.quiet {
+        let mut out = super::stdout();
+        match args.format {
+            VerifyFormat::Json => {
+                serde_json::to_writer_pretty(
+                    &mut out,
+                    &Report { ok: !failed, files: &files, problems: &problems, summary: &summary },
+                )?;
+                writeln!(out)?;
+            }
+            VerifyFormat::Table => {
+                for f in &files {
+                    let status = match f.status {
+                        Status::Ok => "ok     ",
+                        Status::Warning => "WARNING",
+                        Status::Error => "ERROR  ",
+                    };
+                    let detail = if f.kind == "log" {
+                        format!("{} batches, {} records, {} bytes", f.batches, f.records, f.bytes)
+                    } else {
+                        format!("{} bytes", f.bytes)
+                    };
+                    writeln!(out, "{status} {} ({}, {detail})", f.file.display(), f.kind)?;
+                }
+                if !problems.is_empty() {
+                    writeln!(out)?;
+                }
+                for p in &problems {
+                    let sev = match p.severity {
+                        Severity::Error => "error",
+                        Severity::Warning => "warning",
+                    };
+                    let at = p.position.map_or(String::new(), |pos| format!(" at byte {pos}"));
+                    let off = p.offset.map_or(String::new(), |o| format!(" (offset {o})"));
+                    writeln!(out, "{sev}: {}{at}{off}: {}: {}", p.file.display(), p.kind, p.message)?;
+                }
+                writeln!(
+                    out,
+                    "\n{} partitions, {} segments, {} files, {} batches, {} records, {} bytes: {} errors, {} warnings",
+                    summary.partitions,
+                    summary.segments,
+                    summary.files,
+                    summary.batches,
+                    summary.records,
+                    summary.bytes,
+                    summary.errors,
+                    summary.warnings
+                )?;
+            }
+        }
+        out.flush()?;
+    }
+    Ok(ExitCode::from(if failed { exit::FINDINGS } else { exit::OK }))
+}
