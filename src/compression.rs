@@ -243,14 +243,19 @@ fn lz4(input: &[u8], out: &mut Vec<u8>, limit: usize, check_header: bool) -> Res
             out[filled..filled + len].copy_from_slice(block);
             filled += len;
         } else {
-            let room = max_block.min(limit.saturating_sub(filled));
+            // LZ4 expands a byte to at most 255: bound the room (and its zero
+            // fill) by what this block can produce, not by the block maximum.
+            let room =
+                max_block.min(limit.saturating_sub(filled)).min(block.len().saturating_mul(255).saturating_add(16));
             // Grow (zero-filling) only past the high-water mark.
             if out.len() < filled + room {
                 out.resize(filled + room, 0);
             }
             match lz4_flex::block::decompress_into(block, &mut out[filled..filled + room]) {
                 Ok(n) => filled += n,
-                Err(_) if room < max_block => return Err(ErrorKind::DecompressLimit(limit as u64)),
+                Err(_) if room == limit.saturating_sub(filled) && room < max_block => {
+                    return Err(ErrorKind::DecompressLimit(limit as u64));
+                }
                 Err(e) => return Err(fail(codec, e.to_string())),
             }
         }

@@ -110,7 +110,10 @@ impl ControlRecord {
         let value = match type_id {
             0..=6 => {
                 let v = value.ok_or_else(|| bad(format!("{} control record has a null value", type_name(type_id))))?;
-                parse_value(type_id, v).map_err(|e| bad(format!("{} value: {}", type_name(type_id), e.kind)))?
+                parse_value(type_id, v).map_err(|e| match e.kind {
+                    ErrorKind::Control(m) => bad(format!("{} value: {m}", type_name(type_id))),
+                    k => bad(format!("{} value: {k}", type_name(type_id))),
+                })?
             }
             _ => ControlValue::Unknown {},
         };
@@ -187,7 +190,8 @@ fn voter(r: &mut Reader<'_>) -> Result<Voter> {
 }
 
 /// A compact array; each element needs at least one byte, so a count larger
-/// than the bytes left is rejected before anything is allocated.
+/// than the bytes left is rejected. Nothing is reserved from the claimed
+/// count: an element may be much larger in memory than its bytes.
 fn compact_array<T>(r: &mut Reader<'_>, mut item: impl FnMut(&mut Reader<'_>) -> Result<T>) -> Result<Vec<T>> {
     let at = r.offset();
     let n = r.uvarint()?;
@@ -198,7 +202,7 @@ fn compact_array<T>(r: &mut Reader<'_>, mut item: impl FnMut(&mut Reader<'_>) ->
     if len > r.remaining() {
         return Err(r.error_at(at, ErrorKind::BadLength(len as i64)));
     }
-    let mut out = Vec::with_capacity(len);
+    let mut out = Vec::new();
     for _ in 0..len {
         out.push(item(r)?);
     }

@@ -7,6 +7,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::batch::TimestampType;
@@ -67,11 +68,12 @@ pub struct SegmentReport {
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub max_decompressed: usize,
+    pub reading: Reading,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_decompressed: crate::compression::DEFAULT_MAX_DECOMPRESSED }
+        Options { max_decompressed: crate::compression::DEFAULT_MAX_DECOMPRESSED, reading: Reading::Sequential }
     }
 }
 
@@ -144,16 +146,181 @@ impl Checker<'_> {
     }
 }
 
+/// What checking one batch on its own found. Batches are independent, so
+/// these can be computed in parallel and merged in file order.
+pub struct BatchCheck {
+    seen: Option<Seen>,
+    records: u64,
+    /// (kind, offset, message), all at the batch's position in the log.
+    problems: Vec<(&'static str, Option<i64>, String)>,
+    position: u64,
+}
+
+/// Check one entry: framing of its header, CRC, attributes, and every record
+/// (count, offsets, lengths, decompression, max timestamp, control records).
+pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchCheck {
+    let mut out = BatchCheck { seen: None, records: 0, problems: Vec::new(), position };
+    let mut d = match decoder.decode(bytes, position) {
+        Ok(d) => d,
+        Err(e) => {
+            out.problems.push((kind_of(&e), None, describe(&e)));
+            return out;
+        }
+    };
+    let info = d.info.clone();
+    let base = Some(info.base_offset);
+    if !info.crc_valid {
+        let computed = match d.batch {
+            Batch::V2(b) => b.computed_crc(),
+            Batch::Legacy(m) => m.computed_crc(),
+        };
+        out.problems.push(("crc_mismatch", base, format!("stored CRC {:08x}, computed {computed:08x}", info.crc)));
+    }
+    if info.compression.is_none() || (info.magic < 2 && info.attributes & 7 == 4) {
+        let msg = format!("invalid codec id {} for magic v{}", info.attributes & 7, info.magic);
+        out.problems.push(("bad_attributes", base, msg));
+    }
+    if let Some(e) = d.wrapper_error() {
+        out.problems.push((kind_of(e), base, describe(e)));
+    }
+    let mut count = 0u64;
+    let mut prev_offset: Option<i64> = None;
+    let mut max_ts = i64::MIN;
+    let mut order_reported = false;
+    let mut record_error = None;
+    for r in d.records() {
+        match r {
+            Ok(r) => {
+                count += 1;
+                max_ts = max_ts.max(r.timestamp);
+                let out_of_range = r.offset < info.base_offset || r.offset > info.last_offset;
+                if !order_reported && (out_of_range || prev_offset.is_some_and(|p| r.offset <= p)) {
+                    order_reported = true;
+                    let msg = format!(
+                        "record offset {} is out of order or outside the batch's {}..{}",
+                        r.offset, info.base_offset, info.last_offset
+                    );
+                    out.problems.push(("offsets_not_increasing", Some(r.offset), msg));
+                }
+                prev_offset = Some(r.offset);
+            }
+            Err(e) => record_error = Some(e),
+        }
+    }
+    out.records = count;
+    if let Some(e) = record_error {
+        if wrapper_error_is(&d, &e) {
+            // Already reported above.
+        } else {
+            out.problems.push((kind_of(&e), base, describe(&e)));
+        }
+    } else if info.magic == 2
+        && info.timestamp_type == TimestampType::CreateTime
+        && info.delete_horizon.is_none()
+        && count > 0
+        && max_ts != info.max_timestamp
+    {
+        let msg = format!("batch max timestamp {} but its largest record timestamp is {max_ts}", info.max_timestamp);
+        out.problems.push(("max_timestamp_mismatch", base, msg));
+    }
+    out.seen =
+        Some(Seen { position, base: info.base_offset, last: info.last_offset, max_timestamp: info.max_timestamp });
+    out
+}
+
+fn wrapper_error_is(d: &crate::entry::Decoded<'_>, e: &DecodeError) -> bool {
+    d.wrapper_error() == Some(e)
+}
+
+/// How a segment's log is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// Buffered reads, one batch after another.
+    Sequential,
+    /// A read-only memory map, batches checked in parallel in windows.
+    Mapped,
+}
+
+/// Batches checked in parallel at a time: bounds memory for the results.
+const WINDOW: usize = 2048;
+
+/// The sequential state of one segment's check.
+struct Merge<'s, 'i> {
+    c: Checker<'s>,
+    report: SegmentReport,
+    oi: IndexMerge<'i>,
+    ti: TimeMerge<'i>,
+    batches: u64,
+    records: u64,
+    prev_last: Option<i64>,
+    /// Where the complete entries end; a torn tail starts here.
+    valid_end: u64,
+    torn: bool,
+}
+
+impl Merge<'_, '_> {
+    fn step_problem(&mut self, step: &Step<'_>) {
+        let seg = self.c.seg;
+        match step {
+            Step::Entry { .. } => {}
+            Step::Trailing { position, len } => {
+                self.torn = true;
+                let sev = self.c.tail_severity();
+                let msg = format!("{len} bytes at the end do not hold a complete entry");
+                self.c.add(&seg.log, "truncated_entry", sev, Some(*position), None, msg);
+            }
+            Step::ZeroFill { position, len } => {
+                self.torn = true;
+                let sev = self.c.tail_severity();
+                let msg = format!("{len} zero bytes to the end of the file");
+                self.c.add(&seg.log, "preallocated_tail", sev, Some(*position), None, msg);
+            }
+            Step::TooLarge { position, size } => {
+                self.valid_end = position + size;
+                self.c.log("entry_too_large", *position, None, format!("entry of {size} bytes is too large to check"));
+            }
+            Step::Corrupt(e) => {
+                self.torn = true;
+                let at = e.position.saturating_sub(8);
+                self.c.log("bad_size", at, None, format!("{}; the rest of the file cannot be walked", e.kind));
+            }
+        }
+    }
+
+    fn accept(&mut self, b: BatchCheck, len: u64) {
+        self.valid_end = b.position + len;
+        for (kind, offset, msg) in b.problems {
+            self.c.log(kind, b.position, offset, msg);
+        }
+        let Some(seen) = b.seen else { return };
+        self.batches += 1;
+        self.records += b.records;
+        if self.report.first_offset.is_none() {
+            self.report.first_offset = Some((seen.base, seen.position));
+            if self.c.seg.base_offset > seen.base {
+                let msg = format!(
+                    "file name base offset {} is above the first batch's offset {}",
+                    self.c.seg.base_offset, seen.base
+                );
+                self.c.log("base_offset_above_first_batch", seen.position, Some(seen.base), msg);
+            }
+        }
+        if let Some(prev) = self.prev_last
+            && seen.base <= prev
+        {
+            let msg = format!("batch starts at offset {} but the previous batch ended at {prev}", seen.base);
+            self.c.log("offsets_backwards", seen.position, Some(seen.base), msg);
+        }
+        self.prev_last = Some(self.prev_last.map_or(seen.last, |p| p.max(seen.last)));
+        self.oi.batch(&seen, &mut self.c);
+        self.ti.batch(&seen, &mut self.c);
+    }
+}
+
 /// Verify one segment: its `.log`, and its `.index` and `.timeindex` if
 /// present. `active` marks the partition's last segment, where a torn tail
 /// is only a warning.
 pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result<SegmentReport> {
-    let mut c = Checker { seg, active, findings: Vec::new() };
-    let mut report = SegmentReport::default();
-    let mut walker = Walker::open(&seg.log)?;
-    let file_len = walker.end();
-    let mut decoder = Decoder::new(opts.max_decompressed);
-
     let offset_index = match &seg.index {
         Some(p) => Some(OffsetIndex::new_exact(Mapped::open(p)?, seg.base_offset)),
         None => None,
@@ -162,171 +329,82 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
         Some(p) => Some(TimeIndex::new_exact(Mapped::open(p)?, seg.base_offset)),
         None => None,
     };
-    let mut oi = IndexMerge::new(offset_index.as_ref());
-    let mut ti = TimeMerge::new(time_index.as_ref());
-    let (mut batches, mut records) = (0u64, 0u64);
-    let mut prev_last: Option<i64> = None;
-    // Where the complete entries end; a torn tail starts here.
-    let mut valid_end = 0u64;
-    let mut torn = false;
-
-    while let Some(step) = walker.next_step()? {
-        let (position, bytes) = match step {
-            Step::Entry { position, bytes } => (position, bytes),
-            Step::Trailing { position, len } => {
-                torn = true;
-                let sev = c.tail_severity();
-                let log = seg.log.clone();
-                c.add(
-                    &log,
-                    "truncated_entry",
-                    sev,
-                    Some(position),
-                    None,
-                    format!("{len} bytes at the end do not hold a complete entry"),
-                );
-                continue;
-            }
-            Step::ZeroFill { position, len } => {
-                torn = true;
-                let sev = c.tail_severity();
-                let log = seg.log.clone();
-                c.add(
-                    &log,
-                    "preallocated_tail",
-                    sev,
-                    Some(position),
-                    None,
-                    format!("{len} zero bytes to the end of the file"),
-                );
-                continue;
-            }
-            Step::TooLarge { position, size } => {
-                valid_end = position + size;
-                c.log("entry_too_large", position, None, format!("entry of {size} bytes is too large to check"));
-                continue;
-            }
-            Step::Corrupt(e) => {
-                torn = true;
-                let at = e.position.saturating_sub(8);
-                c.log("bad_size", at, None, format!("{}; the rest of the file cannot be walked", e.kind));
-                continue;
-            }
-        };
-        valid_end = position + bytes.len() as u64;
-        let mut d = match decoder.decode(bytes, position) {
-            Ok(d) => d,
-            Err(e) => {
-                c.log(kind_of(&e), position, None, describe(&e));
-                continue;
-            }
-        };
-        batches += 1;
-        let info = d.info.clone();
-        if !info.crc_valid {
-            let computed = match d.batch {
-                Batch::V2(b) => b.computed_crc(),
-                Batch::Legacy(m) => m.computed_crc(),
-            };
-            c.log(
-                "crc_mismatch",
-                position,
-                Some(info.base_offset),
-                format!("stored CRC {:08x}, computed {computed:08x}", info.crc),
-            );
-        }
-        if info.compression.is_none() || (info.magic < 2 && info.attributes & 7 == 4) {
-            c.log(
-                "bad_attributes",
-                position,
-                Some(info.base_offset),
-                format!("invalid codec id {} for magic v{}", info.attributes & 7, info.magic),
-            );
-        }
-        if let Some(e) = d.wrapper_error() {
-            let e = e.clone();
-            c.log(kind_of(&e), position, Some(info.base_offset), describe(&e));
-        }
-        if report.first_offset.is_none() {
-            report.first_offset = Some((info.base_offset, position));
-            if seg.base_offset > info.base_offset {
-                c.log(
-                    "base_offset_above_first_batch",
-                    position,
-                    Some(info.base_offset),
-                    format!(
-                        "file name base offset {} is above the first batch's offset {}",
-                        seg.base_offset, info.base_offset
-                    ),
-                );
-            }
-        }
-        if let Some(prev) = prev_last
-            && info.base_offset <= prev
-        {
-            c.log(
-                "offsets_backwards",
-                position,
-                Some(info.base_offset),
-                format!("batch starts at offset {} but the previous batch ended at {prev}", info.base_offset),
-            );
-        }
-        prev_last = Some(prev_last.map_or(info.last_offset, |p| p.max(info.last_offset)));
-
-        // Every record, decoded once.
-        let mut count = 0u64;
-        let mut prev_offset: Option<i64> = None;
-        let mut max_ts = i64::MIN;
-        let mut order_reported = false;
-        let mut record_error = None;
-        for r in d.records() {
-            match r {
-                Ok(r) => {
-                    count += 1;
-                    max_ts = max_ts.max(r.timestamp);
-                    let out_of_range = r.offset < info.base_offset || r.offset > info.last_offset;
-                    if !order_reported && (out_of_range || prev_offset.is_some_and(|p| r.offset <= p)) {
-                        order_reported = true;
-                        c.log(
-                            "offsets_not_increasing",
-                            position,
-                            Some(r.offset),
-                            format!(
-                                "record offset {} is out of order or outside the batch's {}..{}",
-                                r.offset, info.base_offset, info.last_offset
-                            ),
-                        );
+    let mut m = Merge {
+        c: Checker { seg, active, findings: Vec::new() },
+        report: SegmentReport::default(),
+        oi: IndexMerge::new(offset_index.as_ref()),
+        ti: TimeMerge::new(time_index.as_ref()),
+        batches: 0,
+        records: 0,
+        prev_last: None,
+        valid_end: 0,
+        torn: false,
+    };
+    let file_len = match opts.reading {
+        Reading::Sequential => {
+            let mut walker = Walker::open(&seg.log)?;
+            let mut decoder = Decoder::new(opts.max_decompressed);
+            while let Some(step) = walker.next_step()? {
+                match step {
+                    Step::Entry { position, bytes } => {
+                        let len = bytes.len() as u64;
+                        m.accept(check_batch(&mut decoder, bytes, position), len);
                     }
-                    prev_offset = Some(r.offset);
+                    other => m.step_problem(&other),
                 }
-                Err(e) => record_error = Some(e),
             }
+            walker.end()
         }
-        records += count;
-        if let Some(e) = record_error {
-            c.log(kind_of(&e), position, Some(info.base_offset), describe(&e));
-        } else if info.magic == 2
-            && info.timestamp_type == TimestampType::CreateTime
-            && info.delete_horizon.is_none()
-            && count > 0
-            && max_ts != info.max_timestamp
-        {
-            c.log(
-                "max_timestamp_mismatch",
-                position,
-                Some(info.base_offset),
-                format!("batch max timestamp {} but its largest record timestamp is {max_ts}", info.max_timestamp),
-            );
+        Reading::Mapped => {
+            let map = Mapped::open(&seg.log)?;
+            let data: &[u8] = map.as_ref();
+            let mut walker = Walker::new(data);
+            let mut window: Vec<(u64, usize)> = Vec::with_capacity(WINDOW);
+            let mut done = false;
+            while !done {
+                window.clear();
+                let mut last_step = None;
+                while window.len() < WINDOW {
+                    match walker.next_step()? {
+                        Some(Step::Entry { position, bytes }) => window.push((position, bytes.len())),
+                        Some(other) => {
+                            last_step = Some(format_step(other));
+                            break;
+                        }
+                        None => {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+                let max = opts.max_decompressed;
+                let checks: Vec<BatchCheck> = window
+                    .par_iter()
+                    .map_init(
+                        || Decoder::new(max),
+                        |dec, &(pos, len)| {
+                            let start = pos as usize;
+                            check_batch(dec, &data[start..start + len], pos)
+                        },
+                    )
+                    .collect();
+                for (check, &(_, len)) in checks.into_iter().zip(&window) {
+                    m.accept(check, len as u64);
+                }
+                if let Some(step) = last_step {
+                    m.step_problem(&step);
+                }
+            }
+            data.len() as u64
         }
-        let seen = Seen { position, base: info.base_offset, last: info.last_offset, max_timestamp: info.max_timestamp };
-        oi.batch(&seen, &mut c);
-        ti.batch(&seen, &mut c);
-    }
-    report.last_offset = prev_last;
-    oi.finish(valid_end, file_len, torn, &mut c);
-    ti.finish(prev_last, torn, &mut c);
+    };
+    let (prev_last, valid_end, torn) = (m.prev_last, m.valid_end, m.torn);
+    m.report.last_offset = prev_last;
+    m.oi.finish(valid_end, file_len, torn, &mut m.c);
+    m.ti.finish(prev_last, torn, &mut m.c);
 
-    report.findings = c.findings;
+    let mut report = m.report;
+    report.findings = m.c.findings;
     let status_of = |file: &Path, findings: &[Finding]| {
         let worst = findings.iter().filter(|f| f.file == file).map(|f| f.severity).max();
         match worst {
@@ -339,8 +417,8 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
         file: seg.log.clone(),
         kind: "log",
         status: status_of(&seg.log, &report.findings),
-        batches,
-        records,
+        batches: m.batches,
+        records: m.records,
         bytes: file_len,
     });
     for (path, kind, idx_len) in [
@@ -359,6 +437,17 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
         }
     }
     Ok(report)
+}
+
+/// A non-entry step, detached from the walker's borrow.
+fn format_step(step: Step<'_>) -> Step<'static> {
+    match step {
+        Step::Entry { position, .. } => Step::Trailing { position, len: 0 },
+        Step::Trailing { position, len } => Step::Trailing { position, len },
+        Step::ZeroFill { position, len } => Step::ZeroFill { position, len },
+        Step::TooLarge { position, size } => Step::TooLarge { position, size },
+        Step::Corrupt(e) => Step::Corrupt(e),
+    }
 }
 
 /// Walks the offset index alongside the batches.

@@ -1072,7 +1072,7 @@ fn voters_bomb(value_len: usize, codec: Compression) -> Vec<u8> {
 /// limit, and with the default 256 MiB limit (an 8 KB segment) a first
 /// reservation of 15 GB, which aborts the process under `ulimit -v`.
 #[test]
-#[ignore = "bug: control::compact_array reserves count × size_of::<T>() for counts up to the decompressed size"]
+
 fn control_arrays_compressed_stay_bounded() {
     let data = voters_bomb(LIMIT - 64, Compression::Zstd);
     let (_, peak) = measure(|| exercise(&data, LIMIT, usize::MAX));
@@ -1088,7 +1088,7 @@ fn control_arrays_compressed_stay_bounded() {
 /// the high-water-mark change in `compression::lz4` this happened for every
 /// block, not just every payload.
 #[test]
-#[ignore = "bug: compression::lz4 zero-fills min(max block, limit) bytes per legacy payload"]
+
 fn lz4_tiny_blocks_cost_little() {
     let block = [0x10u8, b'a']; // one literal
     let mut frame = vec![0x04, 0x22, 0x4d, 0x18, 0x60, 0x70, 0x00]; // 4 MiB blocks; v0 skips the checksum

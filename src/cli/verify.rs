@@ -36,6 +36,12 @@ pub struct VerifyArgs {
     /// Threads to check segments with (default: all cores).
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Read segments with plain reads, one batch after another, instead of a
+    /// read-only memory map checked in parallel. Safer on a live broker: if
+    /// the broker truncates a mapped segment while kseg reads it, the kernel
+    /// stops kseg with SIGBUS.
+    #[arg(long)]
+    pub no_mmap: bool,
     /// Largest decompressed size accepted for one batch, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
@@ -133,7 +139,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         );
         bar
     });
-    let opts = verify::Options { max_decompressed: args.max_decompressed };
+    let reading = if args.no_mmap { verify::Reading::Sequential } else { verify::Reading::Mapped };
+    let opts = verify::Options { max_decompressed: args.max_decompressed, reading };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
     let results: Vec<verify::SegmentReport> = pool.install(|| {
         work.par_iter()
