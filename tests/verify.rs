@@ -1,0 +1,188 @@
+//! `kseg verify` against damaged copies of the fixtures (made by
+//! testdata/gen/corrupt.py, which also wrote the expected findings), the
+//! real partitions of ../shared/corpus, and its promises: exit codes, quiet
+//! mode, and never writing to the data.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn verify_json(args: &[&str]) -> (i32, Value, String) {
+    let out = Command::cargo_bin("kseg")
+        .unwrap()
+        .current_dir(root())
+        .arg("verify")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap(), v, stderr)
+}
+
+fn file_name(v: &Value) -> String {
+    Path::new(v.as_str().unwrap_or_default()).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+#[test]
+fn every_damage_is_found_where_it_is() {
+    let cases: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(root().join("testdata/corrupt/expected.json")).unwrap()).unwrap();
+    assert!(cases.len() > 30);
+    for case in &cases {
+        let name = case["case"].as_str().unwrap();
+        for reading in [&[][..], &["--no-mmap"][..]] {
+            let mut args = vec![case["verify_path"].as_str().unwrap()];
+            args.extend(reading);
+            let (code, got, stderr) = verify_json(&args);
+            let problems = got["problems"].as_array().unwrap_or_else(|| panic!("{name}: no report: {stderr}"));
+            let ctx = format!("{name} {reading:?}: {}", serde_json::to_string_pretty(problems).unwrap());
+            assert_eq!(code, case["exit_code"].as_i64().unwrap() as i32, "{ctx}");
+            assert_eq!(got["ok"], Value::Bool(code == 0), "{ctx}");
+            let expected = case["findings"].as_array().unwrap();
+            for f in expected {
+                let hit = problems.iter().any(|p| {
+                    p["kind"] == f["kind"]
+                        && p["severity"] == f["severity"]
+                        && file_name(&p["file"]) == f["file"].as_str().unwrap()
+                        && p["position"] == f["position"]
+                });
+                assert!(hit, "{ctx}\nmissing {f}");
+            }
+            let may_also: Vec<&str> =
+                case["may_also"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            for p in problems.iter().filter(|p| p["severity"] == "error") {
+                let listed = expected
+                    .iter()
+                    .any(|f| f["kind"] == p["kind"] && file_name(&p["file"]) == f["file"].as_str().unwrap());
+                let tolerated = may_also.contains(&p["kind"].as_str().unwrap());
+                assert!(listed || tolerated, "{ctx}\nunexpected error {p}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_finding_kind_is_documented() {
+    let doc = std::fs::read_to_string(root().join("docs/verify.md")).unwrap();
+    let cases: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(root().join("testdata/corrupt/expected.json")).unwrap()).unwrap();
+    for case in cases {
+        for f in case["findings"].as_array().unwrap() {
+            let kind = f["kind"].as_str().unwrap();
+            assert!(doc.contains(&format!("`{kind}`")), "docs/verify.md does not describe `{kind}`");
+        }
+    }
+}
+
+#[test]
+fn exit_codes_quiet_and_strict() {
+    let torn = "testdata/corrupt/torn_active_tail";
+    let dir = std::fs::read_dir(root().join(torn)).unwrap().next().unwrap().unwrap().path();
+    let dir = dir.to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::cargo_bin("kseg").unwrap().current_dir(root()).arg("verify").args(args).output().unwrap()
+    };
+    let out = run(&[dir]);
+    assert_eq!(out.status.code(), Some(0), "a torn active tail is only a warning");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("WARNING "), "{text}");
+    assert!(text.contains("warning: "), "{text}");
+    assert_eq!(run(&["--strict", dir]).status.code(), Some(1));
+    let quiet = run(&["--quiet", "--strict", dir]);
+    assert_eq!(quiet.status.code(), Some(1));
+    assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
+    let missing = run(&["no/such/partition-0"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such/partition-0"));
+    let not_segments = run(&["docs"]);
+    assert_eq!(not_segments.status.code(), Some(2));
+}
+
+#[test]
+fn a_log_directory_is_walked_in_a_stable_order() {
+    let (code, got, _) = verify_json(&["testdata/partitions"]);
+    assert_eq!(code, 0, "{got}");
+    let files: Vec<String> = got["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "log")
+        .map(|f| f["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files.len(), 8);
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(files, sorted, "files are reported in partition, then segment order");
+    assert_eq!(got["summary"]["partitions"], 3);
+    assert!(got["summary"]["records"].as_u64().unwrap() > 200);
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let meta = std::fs::metadata(&p).unwrap();
+        out.insert(p.clone(), (std::fs::read(&p).unwrap(), meta.modified().unwrap()));
+    }
+    out
+}
+
+#[test]
+fn verify_dump_and_find_never_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo-0");
+    std::fs::create_dir(&dir).unwrap();
+    for e in std::fs::read_dir(root().join("testdata/partitions/demo-0")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    // Remove the middle segment's index: Kafka's own tool creates a file here.
+    std::fs::remove_file(dir.join("00000000000000000040.index")).unwrap();
+    let before = snapshot(&dir);
+    let d = dir.to_str().unwrap();
+    for args in [
+        vec!["verify", d],
+        vec!["verify", "--no-mmap", d],
+        vec!["dump", "--records", d],
+        vec!["dump", &format!("{d}/00000000000000000040.log")],
+        vec!["find-offset", d, "57"],
+        vec!["find-time", d, "1700000100055"],
+    ] {
+        Command::cargo_bin("kseg").unwrap().args(&args).output().unwrap();
+    }
+    assert_eq!(snapshot(&dir), before, "a file changed, appeared or vanished");
+}
+
+#[test]
+fn real_partitions_verify_without_error() {
+    let corpus = root().join("../shared/corpus");
+    if !corpus.is_dir() {
+        eprintln!("skipping: {} is absent", corpus.display());
+        return;
+    }
+    let mut checked = 0;
+    for e in std::fs::read_dir(&corpus).unwrap() {
+        let p = e.unwrap().path();
+        if !p.is_dir() {
+            continue;
+        }
+        let (code, got, stderr) = verify_json(&[p.to_str().unwrap()]);
+        if code == 2 && stderr.contains("no segments found") {
+            continue; // record-set vectors, not broker directories
+        }
+        let errors: Vec<&Value> =
+            got["problems"].as_array().unwrap().iter().filter(|p| p["severity"] == "error").collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", p.display());
+        assert_eq!(code, 0, "{}", p.display());
+        checked += got["summary"]["segments"].as_u64().unwrap();
+    }
+    assert!(checked >= 40, "only {checked} segments checked");
+}
