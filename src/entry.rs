@@ -181,6 +181,10 @@ fn legacy_info(m: &Message<'_>, inner: Option<&InnerSet>) -> BatchInfo {
     }
 }
 
+fn is_codec_error(e: &DecodeError) -> bool {
+    matches!(e.kind, ErrorKind::BadCodec(_) | ErrorKind::ZstdInLegacy(_))
+}
+
 /// Records of any entry kind.
 pub enum Records<'s> {
     V2(RecordIter<'s>),
@@ -214,6 +218,36 @@ impl<'s> Decoded<'s> {
                 Some(Err(e)) => Records::Failed(Some(e.clone())),
             },
         }
+    }
+
+    /// Problems the header alone shows, as (kind, message): a CRC that does
+    /// not match, and codec bits that name no codec valid for the magic (a
+    /// legacy wrapper's decompression error comes with them).
+    pub fn header_problems(&self) -> Vec<(&'static str, String)> {
+        let info = &self.info;
+        let mut out = Vec::new();
+        if !info.crc_valid {
+            let computed = match self.batch {
+                Batch::V2(b) => b.computed_crc(),
+                Batch::Legacy(m) => m.computed_crc(),
+            };
+            out.push(("crc_mismatch", format!("stored CRC {:08x}, computed {computed:08x}", info.crc)));
+        }
+        if info.compression.is_none() || (info.magic < 2 && info.attributes & 7 == 4) {
+            out.push(("bad_attributes", format!("invalid codec id {} for magic v{}", info.attributes & 7, info.magic)));
+        }
+        if let Some(e) = self.wrapper_error()
+            && !is_codec_error(e)
+        {
+            out.push((e.kind_name(), e.describe()));
+        }
+        out
+    }
+
+    /// Whether `header_problems` already covers an error the records
+    /// iterator yields: a bad codec, or the legacy wrapper failure it repeats.
+    pub fn already_reported(&self, e: &DecodeError) -> bool {
+        is_codec_error(e) || self.wrapper_error() == Some(e)
     }
 
     /// The error met while decompressing a legacy wrapper at decode time.

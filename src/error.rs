@@ -67,29 +67,36 @@ impl DecodeError {
         DecodeError { position, decompressed_at: None, kind }
     }
 
-    /// A short machine name for the kind, used as `kind` in JSON problems.
+    /// A short machine name for the kind, shared by `dump` problems and
+    /// `verify` findings (documented in docs/verify.md and docs/json.md).
     pub fn kind_name(&self) -> &'static str {
         match &self.kind {
-            ErrorKind::Truncated { .. } => "truncated",
-            ErrorKind::VarintTooLong => "bad_varint",
             ErrorKind::BadMagic(_) => "bad_magic",
-            ErrorKind::SizeTooSmall(_) => "bad_size",
+            ErrorKind::SizeTooSmall(_) | ErrorKind::BatchTooShort(_) => "bad_size",
             ErrorKind::EntryTooLarge { .. } => "entry_too_large",
-            ErrorKind::BatchTooShort(_) => "bad_size",
             ErrorKind::BadCodec(_) | ErrorKind::ZstdInLegacy(_) => "bad_attributes",
-            ErrorKind::BadRecordCount(_) => "bad_record_count",
-            ErrorKind::BadLength(_) => "bad_length",
-            ErrorKind::RecordSizeMismatch { .. } => "bad_record",
-            ErrorKind::PrematureEnd { .. } => "record_count_mismatch",
-            ErrorKind::RecordsRemaining(_) => "records_remaining",
-            ErrorKind::Decompress { .. } => "decompress",
-            ErrorKind::DecompressLimit(_) => "decompress_limit",
+            ErrorKind::BadRecordCount(_) | ErrorKind::PrematureEnd { .. } | ErrorKind::RecordsRemaining(_) => {
+                "record_count_mismatch"
+            }
+            ErrorKind::Decompress { .. } | ErrorKind::DecompressLimit(_) => "decompress",
             ErrorKind::NullWrapperValue
             | ErrorKind::EmptyWrapper
             | ErrorKind::NestedCompression
             | ErrorKind::WrapperOffset { .. } => "bad_wrapper",
             ErrorKind::Control(_) => "bad_control_record",
-            ErrorKind::Other(_) => "invalid",
+            ErrorKind::Truncated { .. }
+            | ErrorKind::VarintTooLong
+            | ErrorKind::BadLength(_)
+            | ErrorKind::RecordSizeMismatch { .. }
+            | ErrorKind::Other(_) => "bad_record",
+        }
+    }
+
+    /// The message for people, with where in decompressed data it was met.
+    pub fn describe(&self) -> String {
+        match self.decompressed_at {
+            Some(at) => format!("{} (at byte {at} of the decompressed records)", self.kind),
+            None => self.kind.to_string(),
         }
     }
 }

@@ -11,8 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::batch::TimestampType;
-use crate::entry::{Batch, Decoder};
-use crate::error::{DecodeError, ErrorKind};
+use crate::entry::Decoder;
 use crate::index::{OffsetIndex, TimeIndex};
 use crate::mmap::Mapped;
 use crate::partition::Segment;
@@ -77,37 +76,6 @@ impl Default for Options {
     }
 }
 
-/// The finding kind for a decode error met inside a batch.
-pub fn kind_of(e: &DecodeError) -> &'static str {
-    match e.kind {
-        ErrorKind::BadMagic(_) => "bad_magic",
-        ErrorKind::SizeTooSmall(_) | ErrorKind::BatchTooShort(_) => "bad_size",
-        ErrorKind::EntryTooLarge { .. } => "entry_too_large",
-        ErrorKind::BadCodec(_) | ErrorKind::ZstdInLegacy(_) => "bad_attributes",
-        ErrorKind::BadRecordCount(_) | ErrorKind::PrematureEnd { .. } | ErrorKind::RecordsRemaining(_) => {
-            "record_count_mismatch"
-        }
-        ErrorKind::Decompress { .. } | ErrorKind::DecompressLimit(_) => "decompress",
-        ErrorKind::NullWrapperValue
-        | ErrorKind::EmptyWrapper
-        | ErrorKind::NestedCompression
-        | ErrorKind::WrapperOffset { .. } => "bad_wrapper",
-        ErrorKind::Control(_) => "bad_control_record",
-        ErrorKind::Truncated { .. }
-        | ErrorKind::VarintTooLong
-        | ErrorKind::BadLength(_)
-        | ErrorKind::RecordSizeMismatch { .. }
-        | ErrorKind::Other(_) => "bad_record",
-    }
-}
-
-fn describe(e: &DecodeError) -> String {
-    match e.decompressed_at {
-        Some(at) => format!("{} (at byte {at} of the decompressed records)", e.kind),
-        None => e.kind.to_string(),
-    }
-}
-
 /// Summary of one batch that the index merges need.
 struct Seen {
     position: u64,
@@ -163,25 +131,14 @@ pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchC
     let mut d = match decoder.decode(bytes, position) {
         Ok(d) => d,
         Err(e) => {
-            out.problems.push((kind_of(&e), None, describe(&e)));
+            out.problems.push((e.kind_name(), None, e.describe()));
             return out;
         }
     };
     let info = d.info.clone();
     let base = Some(info.base_offset);
-    if !info.crc_valid {
-        let computed = match d.batch {
-            Batch::V2(b) => b.computed_crc(),
-            Batch::Legacy(m) => m.computed_crc(),
-        };
-        out.problems.push(("crc_mismatch", base, format!("stored CRC {:08x}, computed {computed:08x}", info.crc)));
-    }
-    if info.compression.is_none() || (info.magic < 2 && info.attributes & 7 == 4) {
-        let msg = format!("invalid codec id {} for magic v{}", info.attributes & 7, info.magic);
-        out.problems.push(("bad_attributes", base, msg));
-    }
-    if let Some(e) = d.wrapper_error() {
-        out.problems.push((kind_of(e), base, describe(e)));
+    for (kind, msg) in d.header_problems() {
+        out.problems.push((kind, base, msg));
     }
     let mut count = 0u64;
     let mut prev_offset: Option<i64> = None;
@@ -209,10 +166,8 @@ pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchC
     }
     out.records = count;
     if let Some(e) = record_error {
-        if wrapper_error_is(&d, &e) {
-            // Already reported above.
-        } else {
-            out.problems.push((kind_of(&e), base, describe(&e)));
+        if !d.already_reported(&e) {
+            out.problems.push((e.kind_name(), base, e.describe()));
         }
     } else if info.magic == 2
         && info.timestamp_type == TimestampType::CreateTime
@@ -226,10 +181,6 @@ pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchC
     out.seen =
         Some(Seen { position, base: info.base_offset, last: info.last_offset, max_timestamp: info.max_timestamp });
     out
-}
-
-fn wrapper_error_is(d: &crate::entry::Decoded<'_>, e: &DecodeError) -> bool {
-    d.wrapper_error() == Some(e)
 }
 
 /// How a segment's log is read.

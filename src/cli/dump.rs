@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use kseg::partition::{self, FileKind};
-use kseg::segment::{Step, Walker, base_offset_from_name};
+use kseg::segment::{Source, Step, Walker, base_offset_from_name};
 use kseg::{BatchInfo, DecodeError, Decoder};
 
 use super::exit;
@@ -65,7 +65,9 @@ struct Dumper<'w> {
 
 enum Flow {
     Continue,
-    /// The offset range or the limit is exhausted: stop everything.
+    /// Past --to-offset: the rest of this partition's segments is too.
+    EndOfRange,
+    /// The limit is reached: stop everything.
     Stop,
 }
 
@@ -78,7 +80,7 @@ pub fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("kseg: {}: no .log segments in this directory", path.display());
                 unreadable = true;
             }
-            Ok(files) => inputs.extend(files),
+            Ok(files) => inputs.push(files),
             Err(e) => {
                 eprintln!("kseg: {}: {e}", path.display());
                 unreadable = true;
@@ -91,14 +93,17 @@ pub fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
     let decoder = Decoder::new(args.max_decompressed);
     let mut decoder = decoder;
     let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0 };
-    for path in &inputs {
-        match d.file(&mut decoder, path) {
-            Ok(Flow::Continue) => {}
-            Ok(Flow::Stop) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-            Err(e) => {
-                eprintln!("kseg: {}: {e}", path.display());
-                unreadable = true;
+    'groups: for group in &inputs {
+        for path in group {
+            match d.file(&mut decoder, path) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::EndOfRange) => break,
+                Ok(Flow::Stop) => break 'groups,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+                Err(e) => {
+                    eprintln!("kseg: {}: {e}", path.display());
+                    unreadable = true;
+                }
             }
         }
     }
@@ -132,11 +137,7 @@ impl Dumper<'_> {
     }
 
     fn decode_problem(&mut self, file: &str, e: &DecodeError) -> std::io::Result<()> {
-        let message = match e.decompressed_at {
-            Some(at) => format!("{} (at byte {at} of the decompressed records)", e.kind),
-            None => e.kind.to_string(),
-        };
-        self.problem(file, e.position, e.kind_name(), message)
+        self.problem(file, e.position, e.kind_name(), e.describe())
     }
 
     fn limit_reached(&self) -> bool {
@@ -151,10 +152,14 @@ impl Dumper<'_> {
         }
         let (kind, _) = partition::classify(path);
         let kind = if kind == FileKind::Other { "records" } else { kind.name() };
+        let file_len = walker.source().len();
+        // With --max-bytes the cut is the user's choice: like Kafka, an entry
+        // it cuts through is not reported as trailing bytes.
+        let cut_by_user = walker.end() < file_len;
         self.sink.begin_file(&FileStart {
             file: &display,
             kind,
-            size: walker.end(),
+            size: file_len,
             base_offset: base_offset_from_name(path),
         })?;
         self.summary.files += 1;
@@ -167,6 +172,12 @@ impl Dumper<'_> {
             }
             let (position, bytes) = match step {
                 Step::Entry { position, bytes } => (position, bytes),
+                Step::Trailing { .. } | Step::ZeroFill { .. } if cut_by_user => continue,
+                Step::Trailing { position: 0, len } => {
+                    let msg = format!("the file does not start with a complete Kafka log entry ({len} bytes)");
+                    self.problem(&display, 0, "trailing_bytes", msg)?;
+                    continue;
+                }
                 Step::Trailing { position, len } => {
                     let msg = format!("{len} trailing bytes: an incomplete entry at the end of the file");
                     self.problem(&display, position, "trailing_bytes", msg)?;
@@ -187,7 +198,6 @@ impl Dumper<'_> {
                     continue;
                 }
             };
-            self.summary.bytes += bytes.len() as u64;
             let mut decoded = match decoder.decode(bytes, position) {
                 Ok(d) => d,
                 Err(e) => {
@@ -201,37 +211,21 @@ impl Dumper<'_> {
                 continue;
             }
             if info.base_offset > to {
-                flow = Flow::Stop;
+                // Offsets only grow within a partition; other paths given may
+                // still hold offsets in range.
+                flow = Flow::EndOfRange;
                 break;
             }
             self.summary.batches += 1;
-            let wrapper_error = decoded.wrapper_error().cloned();
-            let mut header_problems: Vec<(&'static str, String)> = Vec::new();
-            if !info.crc_valid {
-                let computed = match decoded.batch {
-                    kseg::Batch::V2(b) => b.computed_crc(),
-                    kseg::Batch::Legacy(m) => m.computed_crc(),
-                };
-                header_problems
-                    .push(("crc_mismatch", format!("stored CRC {:08x} but the bytes give {computed:08x}", info.crc)));
-            }
-            if info.compression.is_none() || (info.magic < 2 && info.attributes & 7 == 4) {
-                header_problems.push((
-                    "bad_attributes",
-                    format!("invalid compression codec id {} for magic v{}", info.attributes & 7, info.magic),
-                ));
-            }
+            self.summary.bytes += bytes.len() as u64;
             if !self.args.records {
                 self.shown += 1;
             }
             self.sink.batch(&display, &info)?;
-            for (kind, msg) in header_problems {
+            for (kind, msg) in decoded.header_problems() {
                 self.problem(&display, position, kind, msg)?;
             }
             if !self.args.records {
-                if let Some(e) = wrapper_error {
-                    self.decode_problem(&display, &e)?;
-                }
                 continue;
             }
             let mut failures = Vec::new();
@@ -251,8 +245,8 @@ impl Dumper<'_> {
                     Err(e) => failures.push(e),
                 }
             }
-            for e in failures {
-                self.decode_problem(&display, &e)?;
+            for e in failures.iter().filter(|e| !decoded.already_reported(e)) {
+                self.decode_problem(&display, e)?;
             }
         }
         self.sink.end_file()?;

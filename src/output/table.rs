@@ -112,6 +112,9 @@ fn timestamp_text(ms: i64) -> String {
 
 /// Text for a terminal: control and bidi characters escaped, long values cut.
 pub fn show_bytes(bytes: Option<&[u8]>, enc: Encoding) -> String {
+    if enc == Encoding::None {
+        return String::new();
+    }
     let Some(bytes) = bytes else { return "null".into() };
     let mut s = match enc {
         Encoding::None => return String::new(),
@@ -182,17 +185,18 @@ impl Sink for TableSink<'_> {
             .map(|(k, v)| format!("{}={}", show_bytes(Some(k), Encoding::Utf8), self.show(v, self.opts.value_encoding)))
             .collect::<Vec<_>>()
             .join(", ");
-        let value = match &r.control {
-            Some(c) => serde_json::to_string(c).unwrap_or_default(),
-            None => self.show(r.value, self.opts.value_encoding),
+        // Control records: the decoded marker instead of raw key and value.
+        let (key, value) = match &r.control {
+            Some(c) => {
+                let mut text = serde_json::to_string(c).unwrap_or_default();
+                if text.chars().count() > 3 * MAX_CELL {
+                    text = text.chars().take(3 * MAX_CELL).collect::<String>() + "…";
+                }
+                (show_bytes(r.key, Encoding::Hex), text)
+            }
+            None => (self.show(r.key, self.opts.key_encoding), self.show(r.value, self.opts.value_encoding)),
         };
-        let row = vec![
-            r.offset.to_string(),
-            timestamp_text(r.timestamp),
-            self.show(r.key, self.opts.key_encoding),
-            value,
-            headers,
-        ];
+        let row = vec![r.offset.to_string(), timestamp_text(r.timestamp), key, value, headers];
         self.push(row)
     }
 
