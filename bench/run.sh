@@ -16,6 +16,7 @@ CPU=${KSEG_BENCH_CPU:-0}
 CASES=${KSEG_BENCH_CASES:-"none:1024 lz4:1024 none:256 lz4:256"}
 KSEG=$ROOT/target/release/kseg
 GEN=$ROOT/target/release/examples/gen_segment
+CODEC_SPEED=$ROOT/target/release/examples/codec_speed
 
 # Targets from the issue.
 TARGET_NONE_RPS=2000000
@@ -33,7 +34,7 @@ setup() {
     command -v taskset >/dev/null || { echo "taskset (util-linux) is required" >&2; exit 2; }
     if [[ ${KSEG_BENCH_NO_BUILD:-0} != 1 ]]; then
         log "building release binaries"
-        (cd "$ROOT" && cargo build --release --quiet --bin kseg --example gen_segment)
+        (cd "$ROOT" && cargo build --release --quiet --bin kseg --example gen_segment --example codec_speed)
     fi
     mkdir -p "$DIR"
 }
@@ -78,7 +79,11 @@ measure() {
     tv=$(mktemp)
     for ((i = 1; i <= RUNS; i++)); do
         t0=$EPOCHREALTIME
-        taskset -c "$CPU" /usr/bin/time -v -o "$tv" "$@" >/dev/null || status=$?
+        if [[ ${BENCH_ALL_CORES:-0} == 1 ]]; then
+            /usr/bin/time -v -o "$tv" "$@" >/dev/null || status=$?
+        else
+            taskset -c "$CPU" /usr/bin/time -v -o "$tv" "$@" >/dev/null || status=$?
+        fi
         t1=$EPOCHREALTIME
         wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
         r=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tv")
@@ -170,6 +175,21 @@ bench_segment() {
     warm "$log"
     BENCH_BYTES=$bytes measure "cat $codec-$mib" cat "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "dump $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "verify1 $codec-$mib" "$KSEG" verify -q -j 1 "$log"
+    BENCH_ALL_CORES=1 BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "verifyN $codec-$mib" "$KSEG" verify -q "$log"
+    if [[ $codec != none ]]; then
+        BENCH_BYTES=$bytes measure "codec $codec-$mib" "$CODEC_SPEED" "$log"
+    fi
+}
+
+# check_ratio NAME BASE MIN: NAME must run at >= MIN x BASE's speed (same input).
+check_ratio() {
+    local a b
+    a=$(result "$1" seconds) b=$(result "$2" seconds)
+    [[ -n $a && -n $b ]] || return 0
+    awk -v n="$1" -v base="$2" -v a="$a" -v b="$b" -v min="$3" 'BEGIN {
+        r = b / a; verdict = (r >= min) ? "PASS" : "FAIL"
+        printf "%-4s %s at %.2f x the speed of %s (target >= %.2f)\n", verdict, n, r, base, min }'
 }
 
 main() {
@@ -189,6 +209,9 @@ main() {
     check_rps "dump lz4-1024" "$TARGET_LZ4_RPS"
     check_rss "dump none-256" "dump none-1024"
     check_rss "dump lz4-256" "dump lz4-1024"
+    check_ratio "verify1 none-1024" "cat none-1024" 0.8
+    check_ratio "verify1 lz4-1024" "codec lz4-1024" 0.8
+    check_ratio "verifyN none-1024" "verify1 none-1024" 1.6
 }
 
 main "$@"
