@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::batch;
 use crate::entry::Decoder;
 use crate::index::{OffsetEntry, OffsetIndex, Probes, TimeIndex};
 use crate::mmap::Mapped;
@@ -125,13 +126,14 @@ fn scan(
     let mut walker = Walker::new(FileSource::open(&seg.log)?.with_chunk(SCAN_CHUNK));
     walker.seek(start);
     let mut hit = None;
-    while let Some(step) = walker.next_step()? {
-        let Step::Entry { position, bytes } = step else { break };
-        let Ok(mut d) = decoder.decode(bytes, position) else { continue };
-        let (last, max_ts) = (d.info.last_offset, d.info.max_timestamp);
+    // Headers first: a batch is read whole only when it may hold the answer.
+    while let Some((position, size, head)) = walker.next_head(batch::HEADER_LEN)? {
+        let Some((last, max_ts)) = head_summary(head) else { continue };
         if !batch_may_hold(last, max_ts) {
             continue;
         }
+        let bytes = walker.read_entry(position, size)?;
+        let Ok(mut d) = decoder.decode(bytes, position) else { continue };
         let base = d.info.base_offset;
         if let Some(r) = d.records().filter_map(Result::ok).find(|r| want(r.offset, r.timestamp)) {
             hit = Some(Hit { offset: r.offset, timestamp: r.timestamp, position, base, last });
@@ -140,6 +142,24 @@ fn scan(
     }
     *bytes_scanned += walker.source().bytes_read();
     Ok(hit)
+}
+
+/// Last offset and max timestamp from the first bytes of an entry: a v2
+/// header, or a legacy message (whose offset is its last, and whose
+/// timestamp the wrapper's max; v0 has none).
+fn head_summary(head: &[u8]) -> Option<(i64, i64)> {
+    let magic = *head.get(16)?;
+    let be64 = |at: usize| head.get(at..at + 8).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes);
+    match magic {
+        2 => {
+            let base = be64(0)?;
+            let delta = i32::from_be_bytes(head.get(23..27)?.try_into().ok()?);
+            Some((base.wrapping_add(i64::from(delta)), be64(35)?))
+        }
+        1 => Some((be64(0)?, be64(18)?)),
+        0 => Some((be64(0)?, -1)),
+        _ => None,
+    }
 }
 
 pub fn find_offset(segments: &[Segment], target: i64) -> io::Result<OffsetAnswer> {

@@ -167,34 +167,65 @@ impl<S: Source> Walker<S> {
     }
 
     pub fn next_step(&mut self) -> io::Result<Option<Step<'_>>> {
+        match self.frame()? {
+            None => Ok(None),
+            Some(Err(step)) => Ok(Some(step)),
+            Some(Ok((position, total))) => {
+                let bytes = self.src.read(position, total as usize)?;
+                Ok(Some(Step::Entry { position, bytes }))
+            }
+        }
+    }
+
+    /// The next complete entry's position, size and first `peek` bytes
+    /// (fewer if the entry is shorter), without reading the rest: a lookup
+    /// that only needs batch headers reads little of the log. The walk ends
+    /// (`None`) at anything that is not a complete entry.
+    pub fn next_head(&mut self, peek: usize) -> io::Result<Option<(u64, u64, &[u8])>> {
+        match self.frame()? {
+            Some(Ok((position, total))) => {
+                let n = (total as usize).min(peek);
+                Ok(Some((position, total, self.src.read(position, n)?)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The whole entry at `position` of `size` bytes (from `next_head`).
+    pub fn read_entry(&mut self, position: u64, size: u64) -> io::Result<&[u8]> {
+        self.src.read(position, size as usize)
+    }
+
+    /// Kafka's framing rules: the next complete entry as (position, size),
+    /// or the step that ends the walk (or skips an entry too large to read).
+    fn frame(&mut self) -> io::Result<Option<Result<(u64, u64), Step<'static>>>> {
         if self.done {
             return Ok(None);
         }
         let pos = self.pos;
         if pos + HEADER_UP_TO_MAGIC >= self.end {
             self.done = true;
-            return Ok(if pos < self.end { Some(self.tail(pos)?) } else { None });
+            return Ok(if pos < self.end { Some(Err(self.tail(pos)?)) } else { None });
         }
         let head = self.src.read(pos, HEADER_UP_TO_MAGIC as usize)?;
         let size = i32::from_be_bytes([head[8], head[9], head[10], head[11]]);
         if size < MESSAGE_OVERHEAD_V0 {
             self.done = true;
             if head.iter().all(|&b| b == 0) && self.rest_is_zero(pos)? {
-                return Ok(Some(Step::ZeroFill { position: pos, len: self.end - pos }));
+                return Ok(Some(Err(Step::ZeroFill { position: pos, len: self.end - pos })));
             }
-            return Ok(Some(Step::Corrupt(DecodeError::new(pos + 8, ErrorKind::SizeTooSmall(size)))));
+            return Ok(Some(Err(Step::Corrupt(DecodeError::new(pos + 8, ErrorKind::SizeTooSmall(size))))));
         }
         let total = LOG_OVERHEAD + size as u64;
         if total > self.end - pos {
             self.done = true;
-            return Ok(Some(self.tail(pos)?));
+            return Ok(Some(Err(self.tail(pos)?)));
         }
         self.pos = pos + total;
         if total > self.max_entry as u64 {
-            return Ok(Some(Step::TooLarge { position: pos, size: total }));
+            return Ok(Some(Err(Step::TooLarge { position: pos, size: total })));
         }
-        let bytes = self.src.read(pos, total as usize)?;
-        Ok(Some(Step::Entry { position: pos, bytes }))
+        Ok(Some(Ok((pos, total))))
     }
 
     fn tail(&mut self, pos: u64) -> io::Result<Step<'static>> {
