@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::batch::TimestampType;
 use crate::entry::Decoder;
-use crate::index::{OffsetIndex, TimeIndex};
+use crate::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
 use crate::mmap::Mapped;
 use crate::partition::Segment;
 use crate::segment::{Step, Walker};
@@ -418,120 +418,70 @@ impl<'i> IndexMerge<'i> {
         c.seg.index.clone().unwrap_or_default()
     }
 
-    /// Advance past entries whose position is at or before this batch.
-    fn batch(&mut self, b: &Seen, c: &mut Checker<'_>) {
-        let Some(idx) = self.idx else { return };
+    /// The next entry (number, byte position in the index, entry) unless
+    /// `stop` says it lies beyond the walk; entries out of order are
+    /// reported and skipped.
+    fn next_in_order(
+        &mut self,
+        c: &mut Checker<'_>,
+        stop: impl Fn(&OffsetEntry) -> bool,
+    ) -> Option<(usize, u64, OffsetEntry)> {
+        let idx = self.idx?;
         while self.next < idx.entries {
-            let e = idx.entry(self.next);
-            let at = (self.next * crate::index::OFFSET_ENTRY) as u64;
-            if u64::from(e.position) > b.position {
-                return;
+            let (i, e) = (self.next, idx.entry(self.next));
+            if stop(&e) {
+                return None;
             }
             self.next += 1;
+            let at = (i * crate::index::OFFSET_ENTRY) as u64;
             if let Some((po, pp)) = self.prev
                 && (e.offset <= po || e.position <= pp)
             {
-                let path = Self::path(c);
-                c.add(
-                    &path,
-                    "index_not_increasing",
-                    Severity::Error,
-                    Some(at),
-                    Some(e.offset),
-                    format!(
-                        "entry {} (offset {}, position {}) does not follow (offset {po}, position {pp})",
-                        self.next - 1,
-                        e.offset,
-                        e.position
-                    ),
+                let msg = format!(
+                    "entry {i} (offset {}, position {}) does not follow (offset {po}, position {pp})",
+                    e.offset, e.position
                 );
+                c.add(&Self::path(c), "index_not_increasing", Severity::Error, Some(at), Some(e.offset), msg);
                 continue;
             }
             self.prev = Some((e.offset, e.position));
-            if u64::from(e.position) < b.position {
-                let path = Self::path(c);
-                c.add(
-                    &path,
-                    "index_mismatch",
-                    Severity::Error,
-                    Some(at),
-                    Some(e.offset),
-                    format!(
-                        "entry {} points at position {}, which is not the start of a batch",
-                        self.next - 1,
-                        e.position
-                    ),
-                );
+            return Some((i, at, e));
+        }
+        None
+    }
+
+    /// Check the entries whose position is at or before this batch.
+    fn batch(&mut self, b: &Seen, c: &mut Checker<'_>) {
+        while let Some((i, at, e)) = self.next_in_order(c, |e| u64::from(e.position) > b.position) {
+            let msg = if u64::from(e.position) < b.position {
+                format!("entry {i} points at position {}, which is not the start of a batch", e.position)
             } else if e.offset != b.last {
-                let path = Self::path(c);
-                c.add(
-                    &path,
-                    "index_mismatch",
-                    Severity::Error,
-                    Some(at),
-                    Some(e.offset),
-                    format!(
-                        "entry {} says offset {} at position {}, but the batch there ends at offset {}",
-                        self.next - 1,
-                        e.offset,
-                        e.position,
-                        b.last
-                    ),
-                );
-            }
+                format!(
+                    "entry {i} says offset {} at position {}, but the batch there ends at offset {}",
+                    e.offset, e.position, b.last
+                )
+            } else {
+                continue;
+            };
+            c.add(&Self::path(c), "index_mismatch", Severity::Error, Some(at), Some(e.offset), msg);
         }
     }
 
     fn finish(&mut self, valid_end: u64, file_len: u64, torn: bool, c: &mut Checker<'_>) {
         let Some(idx) = self.idx else { return };
         if idx.trailing_bytes() != 0 {
-            let path = Self::path(c);
-            c.add(
-                &path,
-                "index_size",
-                Severity::Error,
-                None,
-                None,
-                format!("{} bytes is not a multiple of 8", idx.byte_len()),
-            );
+            let msg = format!("{} bytes is not a multiple of 8", idx.byte_len());
+            c.add(&Self::path(c), "index_size", Severity::Error, None, None, msg);
         }
-        while self.next < idx.entries {
-            let e = idx.entry(self.next);
-            let at = (self.next * crate::index::OFFSET_ENTRY) as u64;
-            self.next += 1;
-            if let Some((po, pp)) = self.prev
-                && (e.offset <= po || e.position <= pp)
-            {
-                let path = Self::path(c);
-                c.add(
-                    &path,
-                    "index_not_increasing",
-                    Severity::Error,
-                    Some(at),
-                    Some(e.offset),
-                    format!(
-                        "entry {} (offset {}, position {}) does not follow (offset {po}, position {pp})",
-                        self.next - 1,
-                        e.offset,
-                        e.position
-                    ),
-                );
-                continue;
-            }
-            self.prev = Some((e.offset, e.position));
+        while let Some((i, at, e)) = self.next_in_order(c, |_| false) {
             let into_tail = torn && u64::from(e.position) >= valid_end;
             let severity = if into_tail { c.tail_severity() } else { Severity::Error };
-            let path = Self::path(c);
             let msg = if u64::from(e.position) >= file_len {
-                format!(
-                    "entry {} points at position {}, past the end of the log ({file_len} bytes)",
-                    self.next - 1,
-                    e.position
-                )
+                format!("entry {i} points at position {}, past the end of the log ({file_len} bytes)", e.position)
             } else {
-                format!("entry {} points at position {}, after the last complete batch", self.next - 1, e.position)
+                format!("entry {i} points at position {}, after the last complete batch", e.position)
             };
-            c.add(&path, "index_past_end", severity, Some(at), Some(e.offset), msg);
+            c.add(&Self::path(c), "index_past_end", severity, Some(at), Some(e.offset), msg);
         }
     }
 }
@@ -552,110 +502,64 @@ impl<'i> TimeMerge<'i> {
         c.seg.timeindex.clone().unwrap_or_default()
     }
 
-    /// Check the entries whose offset is at or below this batch's last.
-    fn batch(&mut self, b: &Seen, c: &mut Checker<'_>) {
-        let Some(idx) = self.idx else { return };
+    /// As `IndexMerge::next_in_order`: timestamps and offsets must not go back.
+    fn next_in_order(
+        &mut self,
+        c: &mut Checker<'_>,
+        stop: impl Fn(&TimeEntry) -> bool,
+    ) -> Option<(usize, u64, TimeEntry)> {
+        let idx = self.idx?;
         while self.next < idx.entries {
-            let e = idx.entry(self.next);
-            if e.offset > b.last {
-                return;
+            let (i, e) = (self.next, idx.entry(self.next));
+            if stop(&e) {
+                return None;
             }
-            let at = (self.next * crate::index::TIME_ENTRY) as u64;
             self.next += 1;
+            let at = (i * crate::index::TIME_ENTRY) as u64;
             if let Some((pt, po)) = self.prev
                 && (e.timestamp < pt || e.offset < po)
             {
-                let path = Self::path(c);
-                c.add(
-                    &path,
-                    "timeindex_not_increasing",
-                    Severity::Error,
-                    Some(at),
-                    Some(e.offset),
-                    format!(
-                        "entry {} ({}, offset {}) goes back from ({pt}, offset {po})",
-                        self.next - 1,
-                        e.timestamp,
-                        e.offset
-                    ),
-                );
+                let msg =
+                    format!("entry {i} ({}, offset {}) goes back from ({pt}, offset {po})", e.timestamp, e.offset);
+                c.add(&Self::path(c), "timeindex_not_increasing", Severity::Error, Some(at), Some(e.offset), msg);
                 continue;
             }
             self.prev = Some((e.timestamp, e.offset));
+            return Some((i, at, e));
+        }
+        None
+    }
+
+    /// Check the entries whose offset is at or below this batch's last.
+    fn batch(&mut self, b: &Seen, c: &mut Checker<'_>) {
+        while let Some((i, at, e)) = self.next_in_order(c, |e| e.offset > b.last) {
             // Current brokers point at the batch's last offset, older ones at
             // a record inside it: any offset the batch covers is accepted.
-            if e.offset < b.base {
-                let path = Self::path(c);
-                c.add(
-                    &path,
-                    "timeindex_mismatch",
-                    Severity::Error,
-                    Some(at),
-                    Some(e.offset),
-                    format!("entry {} points at offset {}, which no batch holds", self.next - 1, e.offset),
-                );
+            let msg = if e.offset < b.base {
+                format!("entry {i} points at offset {}, which no batch holds", e.offset)
             } else if e.timestamp != b.max_timestamp {
-                let path = Self::path(c);
-                c.add(&path, "timeindex_mismatch", Severity::Error, Some(at), Some(e.offset), format!(
-                    "entry {} says timestamp {} for offset {}, but that batch's max timestamp is {} (batch at position {})",
-                    self.next - 1, e.timestamp, e.offset, b.max_timestamp, b.position
-                ));
-            }
+                format!(
+                    "entry {i} says timestamp {} for offset {}, but that batch's max timestamp is {} (batch at position {})",
+                    e.timestamp, e.offset, b.max_timestamp, b.position
+                )
+            } else {
+                continue;
+            };
+            c.add(&Self::path(c), "timeindex_mismatch", Severity::Error, Some(at), Some(e.offset), msg);
         }
     }
 
     fn finish(&mut self, last_offset: Option<i64>, torn: bool, c: &mut Checker<'_>) {
         let Some(idx) = self.idx else { return };
         if idx.trailing_bytes() != 0 {
-            let path = Self::path(c);
-            c.add(
-                &path,
-                "timeindex_size",
-                Severity::Error,
-                None,
-                None,
-                format!("{} bytes is not a multiple of 12", idx.byte_len()),
-            );
+            let msg = format!("{} bytes is not a multiple of 12", idx.byte_len());
+            c.add(&Self::path(c), "timeindex_size", Severity::Error, None, None, msg);
         }
-        while self.next < idx.entries {
-            let e = idx.entry(self.next);
-            let at = (self.next * crate::index::TIME_ENTRY) as u64;
-            self.next += 1;
-            if let Some((pt, po)) = self.prev
-                && (e.timestamp < pt || e.offset < po)
-            {
-                let path = Self::path(c);
-                c.add(
-                    &path,
-                    "timeindex_not_increasing",
-                    Severity::Error,
-                    Some(at),
-                    Some(e.offset),
-                    format!(
-                        "entry {} ({}, offset {}) goes back from ({pt}, offset {po})",
-                        self.next - 1,
-                        e.timestamp,
-                        e.offset
-                    ),
-                );
-                continue;
-            }
-            self.prev = Some((e.timestamp, e.offset));
+        while let Some((i, at, e)) = self.next_in_order(c, |_| false) {
             let severity = if torn { c.tail_severity() } else { Severity::Error };
-            let path = Self::path(c);
-            c.add(
-                &path,
-                "timeindex_past_end",
-                severity,
-                Some(at),
-                Some(e.offset),
-                format!(
-                    "entry {} points at offset {}, beyond the last offset in the log ({})",
-                    self.next - 1,
-                    e.offset,
-                    last_offset.map_or("none".into(), |o| o.to_string())
-                ),
-            );
+            let last = last_offset.map_or("none".into(), |o| o.to_string());
+            let msg = format!("entry {i} points at offset {}, beyond the last offset in the log ({last})", e.offset);
+            c.add(&Self::path(c), "timeindex_past_end", severity, Some(at), Some(e.offset), msg);
         }
     }
 }

@@ -90,6 +90,15 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "-".into(), |v| v.to_string())
 }
 
+fn print_json(out: &mut dyn Write, answer: &impl serde::Serialize, warnings: &[String]) -> anyhow::Result<()> {
+    for w in warnings {
+        eprintln!("kseg: warning: {w}");
+    }
+    serde_json::to_writer_pretty(&mut *out, answer)?;
+    writeln!(out)?;
+    Ok(())
+}
+
 fn print_common(out: &mut dyn Write, explain: bool, steps: &[String], warnings: &[String]) -> std::io::Result<()> {
     for w in warnings {
         eprintln!("kseg: warning: {w}");
@@ -107,13 +116,7 @@ pub fn run_offset(args: FindOffsetArgs) -> anyhow::Result<ExitCode> {
     let a = find::find_offset(&segs, args.offset)?;
     let mut out = super::stdout();
     match args.format {
-        FindFormat::Json => {
-            for w in &a.warnings {
-                eprintln!("kseg: warning: {w}");
-            }
-            serde_json::to_writer_pretty(&mut out, &a)?;
-            writeln!(out)?;
-        }
+        FindFormat::Json => print_json(&mut out, &a, &a.warnings)?,
         FindFormat::Table => {
             print_common(&mut out, args.explain, &a.explain, &a.warnings)?;
             writeln!(out, "target:      {}", a.target)?;
@@ -147,13 +150,7 @@ pub fn run_time(args: FindTimeArgs) -> anyhow::Result<ExitCode> {
     let a = find::find_time(&segs, target)?;
     let mut out = super::stdout();
     match args.format {
-        FindFormat::Json => {
-            for w in &a.warnings {
-                eprintln!("kseg: warning: {w}");
-            }
-            serde_json::to_writer_pretty(&mut out, &a)?;
-            writeln!(out)?;
-        }
+        FindFormat::Json => print_json(&mut out, &a, &a.warnings)?,
         FindFormat::Table => {
             print_common(&mut out, args.explain, &a.explain, &a.warnings)?;
             let ts = |t: i64| crate::output::rfc3339(t).map_or(t.to_string(), |s| format!("{t} ({s})"));
