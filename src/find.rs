@@ -12,7 +12,7 @@ use crate::entry::Decoder;
 use crate::index::{OffsetEntry, OffsetIndex, Probes, TimeIndex};
 use crate::mmap::Mapped;
 use crate::partition::Segment;
-use crate::segment::{FileSource, Step, Walker};
+use crate::segment::{FileSource, Walker};
 
 /// Lookups read the log in small pieces: about one index interval.
 const SCAN_CHUNK: usize = 4 << 10;
@@ -220,7 +220,7 @@ pub fn find_offset(segments: &[Segment], target: i64) -> io::Result<OffsetAnswer
 /// The largest timestamp in a segment: the time index's last entry for a
 /// rolled segment (Kafka forces one in at roll), and for the active one the
 /// batches after the last entry too.
-fn largest_timestamp(seg: &Segment, active: bool, decoder: &mut Decoder, scanned: &mut u64) -> io::Result<i64> {
+fn largest_timestamp(seg: &Segment, active: bool, scanned: &mut u64) -> io::Result<i64> {
     let tidx = open_time_index(seg);
     let last = tidx.as_ref().and_then(|t| t.last());
     if let (Some(e), false) = (last, active) {
@@ -235,16 +235,22 @@ fn largest_timestamp(seg: &Segment, active: bool, decoder: &mut Decoder, scanned
         _ => 0,
     };
     let mut max = last.map_or(-1, |e| e.timestamp);
+    each_head(seg, start, scanned, |_, _, (_, ts)| max = max.max(ts))?;
+    Ok(max)
+}
+
+/// Call `f(position, size, (last offset, max timestamp))` for every batch of
+/// `seg` from `start`, reading only batch headers.
+fn each_head(seg: &Segment, start: u64, scanned: &mut u64, mut f: impl FnMut(u64, u64, (i64, i64))) -> io::Result<()> {
     let mut walker = Walker::new(FileSource::open(&seg.log)?.with_chunk(SCAN_CHUNK));
     walker.seek(start);
-    while let Some(step) = walker.next_step()? {
-        let Step::Entry { position, bytes } = step else { break };
-        if let Ok(d) = decoder.decode(bytes, position) {
-            max = max.max(d.info.max_timestamp);
+    while let Some((position, size, head)) = walker.next_head(batch::HEADER_LEN)? {
+        if let Some(summary) = head_summary(head) {
+            f(position, size, summary);
         }
     }
     *scanned += walker.source().bytes_read();
-    Ok(max)
+    Ok(())
 }
 
 pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAnswer> {
@@ -281,17 +287,14 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
                 let start = open_offset_index(seg, log_len, &mut a.warnings)
                     .and_then(|i| i.entries.checked_sub(1).map(|n| u64::from(i.entry(n).position)))
                     .unwrap_or(0);
-                let mut walker = Walker::new(FileSource::open(&seg.log)?.with_chunk(SCAN_CHUNK));
-                walker.seek(start);
                 let mut end = None;
-                while let Some(step) = walker.next_step()? {
-                    let Step::Entry { position, bytes } = step else { break };
-                    if let Ok(d) = decoder.decode(bytes, position) {
-                        end = Some((d.info.last_offset + 1, position, d.info.base_offset));
-                    }
-                }
-                a.bytes_scanned += walker.source().bytes_read();
-                if let Some((leo, position, base)) = end {
+                each_head(seg, start, &mut a.bytes_scanned, |position, size, (last, _)| {
+                    end = Some((last + 1, position, size));
+                })?;
+                if let Some((leo, position, size)) = end {
+                    let mut walker = Walker::new(FileSource::open(&seg.log)?);
+                    let bytes = walker.read_entry(position, size)?;
+                    let base = decoder.decode(bytes, position).map_or(leo - 1, |d| d.info.base_offset);
                     a.explain.push(format!("latest: log end offset after the last batch of {}", name(&seg.log)));
                     a.found = true;
                     a.offset = Some(leo);
@@ -306,7 +309,7 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
             a.target_timestamp = -3;
             let mut best: Option<(i64, usize)> = None;
             for (i, seg) in segments.iter().enumerate() {
-                let ts = largest_timestamp(seg, i + 1 == segments.len(), &mut decoder, &mut a.bytes_scanned)?;
+                let ts = largest_timestamp(seg, i + 1 == segments.len(), &mut a.bytes_scanned)?;
                 if ts >= 0 && best.is_none_or(|(b, _)| ts > b) {
                     best = Some((ts, i));
                 }
@@ -322,7 +325,7 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
         TimeTarget::At(t) => {
             a.target_timestamp = t;
             for (i, seg) in segments.iter().enumerate() {
-                let largest = largest_timestamp(seg, i + 1 == segments.len(), &mut decoder, &mut a.bytes_scanned)?;
+                let largest = largest_timestamp(seg, i + 1 == segments.len(), &mut a.bytes_scanned)?;
                 a.explain.push(format!("{}: largest timestamp {largest}", name(&seg.log)));
                 if largest < t {
                     continue;
