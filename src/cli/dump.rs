@@ -283,7 +283,6 @@ impl Dumper<'_> {
                 flow = Flow::Stop;
                 break;
             }
-            self.summary.batches += 1;
             let wrapper_error = decoded.wrapper_error().cloned();
             let mut header_problems: Vec<(&'static str, String)> = Vec::new();
             if !info.crc_valid {
@@ -303,7 +302,13 @@ impl Dumper<'_> {
             if !self.args.records {
                 self.shown += 1;
             }
-            self.sink.batch(&display, &info)?;
+            // With record filters, a batch is shown only with a record that
+            // passes them (or with a problem of its own).
+            let mut batch_pending = self.args.has_filters() && header_problems.is_empty();
+            if !batch_pending {
+                self.summary.batches += 1;
+                self.sink.batch(&display, &info)?;
+            }
             for (kind, msg) in header_problems {
                 self.problem(&display, position, kind, msg)?;
             }
@@ -330,6 +335,11 @@ impl Dumper<'_> {
                         if self.limit_reached() {
                             break;
                         }
+                        if batch_pending {
+                            batch_pending = false;
+                            self.summary.batches += 1;
+                            self.sink.batch(&display, &info)?;
+                        }
                         self.shown += 1;
                         self.summary.records += 1;
                         match &decoded {
@@ -339,6 +349,10 @@ impl Dumper<'_> {
                     }
                     Err(e) => failures.push(e),
                 }
+            }
+            if batch_pending && !failures.is_empty() {
+                self.summary.batches += 1;
+                self.sink.batch(&display, &info)?;
             }
             for e in failures {
                 self.decode_problem(&display, &e)?;
