@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use kseg::decode::{self, Decoded, TopicKind};
 use kseg::partition::{self, FileKind};
 use kseg::segment::{Step, Walker, base_offset_from_name};
-use kseg::decode::{self, Decoded, TopicKind};
 use kseg::{BatchInfo, DecodeError, Decoder};
 
 use super::exit;

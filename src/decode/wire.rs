@@ -165,13 +165,13 @@ fn read_value(
                 None => return Err(non_null(name)),
                 Some(n) => {
                     let b = r.take(n).map_err(|e| {
-                        format!("Error reading {} of {n} byte(s): only {} byte(s) available", if is_bytes { "byte array" } else { "string" }, e.kind_remaining())
+                        format!(
+                            "Error reading {} of {n} byte(s): only {} byte(s) available",
+                            if is_bytes { "byte array" } else { "string" },
+                            e.kind_remaining()
+                        )
                     })?;
-                    if is_bytes {
-                        base64_text(b).into()
-                    } else {
-                        String::from_utf8_lossy(b).into_owned().into()
-                    }
+                    if is_bytes { base64_text(b).into() } else { String::from_utf8_lossy(b).into_owned().into() }
                 }
             }
         }

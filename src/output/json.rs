@@ -310,7 +310,6 @@ impl JsonSink<'_> {
         }
         Ok(())
     }
-
 }
 
 /// The decoded members of a record object (see docs/json.md).

@@ -192,7 +192,6 @@ impl TableSink<'_> {
         let row = vec![r.offset.to_string(), timestamp_text(r.timestamp), key, value, headers];
         self.push(row)
     }
-
 }
 
 impl Sink for TableSink<'_> {
