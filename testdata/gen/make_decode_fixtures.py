@@ -14,7 +14,7 @@ names in schema order, only the fields of that version, tagged fields only when
 written, UUIDs URL-safe base64 without padding, bytes standard base64) is built
 from the same Python values that were encoded, and stored beside the bytes.
 
-Outputs (wiped and rewritten):
+Outputs (rewritten; corpus-golden.json, written by the Rust test, is left alone):
   testdata/decode/cases.json           every case: topic, key/value hex, expected
   testdata/decode/<topic>-0/00000000000000000000.log
                                        the cases of that topic as a v2 segment, one
@@ -717,15 +717,15 @@ def main():
     cases += framed_cases("metadata", METADATA, 400)
     cases += framed_cases("remote-log-metadata", REMOTE, 500)
     cases += kafka_test_cases()
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    os.makedirs(OUT, exist_ok=True)
     dirs = {"offsets": "__consumer_offsets-0", "transactions": "__transaction_state-0",
             "metadata": "__cluster_metadata-0", "remote-log-metadata": "__remote_log_metadata-0",
             "share-group-state": "__share_group_state-0"}
     for topic, d in dirs.items():
         recs = [(None if c["key"] is None else bytes.fromhex(c["key"]),
                  None if c["value"] is None else bytes.fromhex(c["value"])) for c in cases if c["topic"] == topic]
+        if os.path.isdir(os.path.join(OUT, d)):
+            shutil.rmtree(os.path.join(OUT, d))
         os.makedirs(os.path.join(OUT, d))
         with open(os.path.join(OUT, d, "00000000000000000000.log"), "wb") as f:
             f.write(segment(recs))
