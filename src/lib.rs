@@ -11,6 +11,7 @@ pub mod batch;
 pub mod bytes;
 pub mod compression;
 pub mod control;
+pub mod decode;
 pub mod entry;
 pub mod error;
 pub mod find;

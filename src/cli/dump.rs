@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use kseg::decode::{self, Decoded, TopicKind};
 use kseg::partition::{self, FileKind};
 use kseg::segment::{Source, Step, Walker, base_offset_from_name};
 use kseg::{BatchInfo, DecodeError, Decoder};
@@ -54,6 +55,72 @@ pub struct DumpArgs {
     /// Largest decompressed size accepted for one batch, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
+
+    /// Decode the records of a Kafka internal topic (implies --records).
+    /// Without it, records are decoded when the partition directory names an
+    /// internal topic (__consumer_offsets-N, __transaction_state-N,
+    /// __cluster_metadata-0, __remote_log_metadata-N, __share_group_state-N)
+    /// and for KRaft snapshots (.checkpoint); `none` turns that off.
+    #[arg(long, value_enum, value_name = "TOPIC")]
+    pub decode: Option<DecodeArg>,
+
+    /// Only decoded records whose key names this group (implies --records).
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+
+    /// Only decoded records whose key names this transactional id (implies --records).
+    #[arg(long, value_name = "ID")]
+    pub transactional_id: Option<String>,
+
+    /// Only decoded records of this type, e.g. OFFSET_COMMIT, GROUP_METADATA,
+    /// TRANSACTION_LOG, PARTITION_RECORD, or the type id (implies --records).
+    /// Case, `_` and a trailing RECORD do not matter.
+    #[arg(long, value_name = "NAME")]
+    pub record_type: Option<String>,
+}
+
+/// `--decode` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DecodeArg {
+    /// __consumer_offsets: offset commits, group metadata, consumer/share/streams group records.
+    Offsets,
+    /// __transaction_state: transactional id -> producer id, epoch, state, partitions.
+    Transactions,
+    /// __cluster_metadata and KRaft snapshots: metadata records.
+    Metadata,
+    /// __remote_log_metadata: tiered storage segment metadata.
+    RemoteLogMetadata,
+    /// __share_group_state: share group snapshots and updates.
+    ShareGroupState,
+    /// Do not decode, not even by directory name.
+    None,
+}
+
+impl DecodeArg {
+    fn kind(self) -> Option<TopicKind> {
+        Some(match self {
+            DecodeArg::Offsets => TopicKind::Offsets,
+            DecodeArg::Transactions => TopicKind::Transactions,
+            DecodeArg::Metadata => TopicKind::Metadata,
+            DecodeArg::RemoteLogMetadata => TopicKind::RemoteLogMetadata,
+            DecodeArg::ShareGroupState => TopicKind::ShareGroupState,
+            DecodeArg::None => return None,
+        })
+    }
+}
+
+impl DumpArgs {
+    fn has_filters(&self) -> bool {
+        self.group.is_some() || self.transactional_id.is_some() || self.record_type.is_some()
+    }
+
+    /// Whether a decoded record passes --group, --transactional-id and --record-type.
+    fn passes(&self, d: Option<&Decoded>) -> bool {
+        let Some(d) = d else { return !self.has_filters() };
+        self.group.as_deref().is_none_or(|g| d.group_id() == Some(g))
+            && self.transactional_id.as_deref().is_none_or(|t| d.transactional_id() == Some(t))
+            && self.record_type.as_deref().is_none_or(|n| d.type_matches(n))
+    }
 }
 
 struct Dumper<'w> {
@@ -71,7 +138,10 @@ enum Flow {
     Stop,
 }
 
-pub fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
+    if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) {
+        args.records = true;
+    }
     let mut inputs = Vec::new();
     let mut unreadable = false;
     for path in &args.paths {
@@ -140,6 +210,12 @@ impl Dumper<'_> {
         self.problem(file, e.position, e.kind_name(), e.describe())
     }
 
+    fn show_batch(&mut self, file: &str, info: &BatchInfo) -> std::io::Result<()> {
+        self.summary.batches += 1;
+        self.summary.bytes += info.size;
+        self.sink.batch(file, info)
+    }
+
     fn limit_reached(&self) -> bool {
         self.args.limit.is_some_and(|l| self.shown >= l)
     }
@@ -164,6 +240,15 @@ impl Dumper<'_> {
         })?;
         self.summary.files += 1;
         let (from, to) = (self.args.from_offset.unwrap_or(i64::MIN), self.args.to_offset.unwrap_or(i64::MAX));
+        let topic_kind = match self.args.decode {
+            Some(d) => d.kind(),
+            None => TopicKind::for_path(path),
+        };
+        if topic_kind.is_none() && self.args.has_filters() && self.args.records {
+            eprintln!(
+                "kseg: {display}: not decoded (use --decode TOPIC), so no record can match --group, --transactional-id or --record-type"
+            );
+        }
         let mut flow = Flow::Continue;
         while let Some(step) = walker.next_step()? {
             if self.limit_reached() {
@@ -216,13 +301,17 @@ impl Dumper<'_> {
                 flow = Flow::EndOfRange;
                 break;
             }
-            self.summary.batches += 1;
-            self.summary.bytes += bytes.len() as u64;
+            let header_problems = decoded.header_problems();
             if !self.args.records {
                 self.shown += 1;
             }
-            self.sink.batch(&display, &info)?;
-            for (kind, msg) in decoded.header_problems() {
+            // With record filters, a batch is shown only with a record that
+            // passes them (or with a problem of its own).
+            let mut batch_pending = self.args.has_filters() && header_problems.is_empty();
+            if !batch_pending {
+                self.show_batch(&display, &info)?;
+            }
+            for (kind, msg) in header_problems {
                 self.problem(&display, position, kind, msg)?;
             }
             if !self.args.records {
@@ -235,17 +324,35 @@ impl Dumper<'_> {
                         if r.offset < from || r.offset > to {
                             continue;
                         }
+                        let decoded = match (topic_kind, &r.control) {
+                            (Some(k), None) => Some(decode::decode_record(k, r.key, r.value)),
+                            _ => None,
+                        };
+                        if !self.args.passes(decoded.as_ref()) {
+                            continue;
+                        }
                         if self.limit_reached() {
                             break;
                         }
+                        if batch_pending {
+                            batch_pending = false;
+                            self.show_batch(&display, &info)?;
+                        }
                         self.shown += 1;
                         self.summary.records += 1;
-                        self.sink.record(&display, &info, &r)?;
+                        match &decoded {
+                            Some(d) => self.sink.record_decoded(&display, &info, &r, d)?,
+                            None => self.sink.record(&display, &info, &r)?,
+                        }
                     }
                     Err(e) => failures.push(e),
                 }
             }
-            for e in failures.iter().filter(|e| !decoded.already_reported(e)) {
+            let failures: Vec<_> = failures.into_iter().filter(|e| !decoded.already_reported(e)).collect();
+            if batch_pending && !failures.is_empty() {
+                self.show_batch(&display, &info)?;
+            }
+            for e in &failures {
                 self.decode_problem(&display, e)?;
             }
         }

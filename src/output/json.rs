@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use base64::Engine;
 use kseg::BatchInfo;
+use kseg::decode::Decoded;
 use kseg::record::Record;
 use serde::Serialize;
 
@@ -263,16 +264,8 @@ impl<E: Engine> EncodeToVec for E {
     }
 }
 
-impl Sink for JsonSink<'_> {
-    fn begin_file(&mut self, file: &FileStart<'_>) -> io::Result<()> {
-        self.item("file", None, file)
-    }
-
-    fn batch(&mut self, file: &str, batch: &BatchInfo) -> io::Result<()> {
-        self.item("batch", Some(file), batch)
-    }
-
-    fn record(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>) -> io::Result<()> {
+impl JsonSink<'_> {
+    fn write_record(&mut self, r: &Record<'_>, decoded: Option<&Decoded>) -> io::Result<()> {
         self.separator()?;
         // Records go straight into our own output buffer (no per-write
         // dispatch): the hot path of a full dump.
@@ -304,6 +297,9 @@ impl Sink for JsonSink<'_> {
             line.extend_from_slice(b",\"control\":");
             serde_json::to_writer(&mut *line, c).map_err(io::Error::other)?;
         }
+        if let Some(d) = decoded {
+            write_decoded(line, d).map_err(io::Error::other)?;
+        }
         line.push(b'}');
         if self.lines {
             line.push(b'\n');
@@ -313,6 +309,37 @@ impl Sink for JsonSink<'_> {
             line.clear();
         }
         Ok(())
+    }
+}
+
+/// The decoded members of a record object (see docs/json.md).
+fn write_decoded(line: &mut Vec<u8>, d: &Decoded) -> serde_json::Result<()> {
+    line.extend_from_slice(b",\"record_type\":");
+    serde_json::to_writer(&mut *line, &d.record_type)?;
+    line.extend_from_slice(b",\"key_decoded\":");
+    serde_json::to_writer(&mut *line, &d.key)?;
+    line.extend_from_slice(b",\"value_decoded\":");
+    serde_json::to_writer(&mut *line, &d.value)?;
+    line.extend_from_slice(if d.tombstone { b",\"tombstone\":true" } else { b",\"tombstone\":false" });
+    line.extend_from_slice(b",\"decode_notes\":");
+    serde_json::to_writer(&mut *line, &d.notes)
+}
+
+impl Sink for JsonSink<'_> {
+    fn begin_file(&mut self, file: &FileStart<'_>) -> io::Result<()> {
+        self.item("file", None, file)
+    }
+
+    fn batch(&mut self, file: &str, batch: &BatchInfo) -> io::Result<()> {
+        self.item("batch", Some(file), batch)
+    }
+
+    fn record(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>) -> io::Result<()> {
+        self.write_record(r, None)
+    }
+
+    fn record_decoded(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>, d: &Decoded) -> io::Result<()> {
+        self.write_record(r, Some(d))
     }
 
     fn problem(&mut self, p: &Problem) -> io::Result<()> {

@@ -65,6 +65,18 @@ pub trait Sink {
     fn begin_file(&mut self, file: &FileStart<'_>) -> io::Result<()>;
     fn batch(&mut self, file: &str, batch: &BatchInfo) -> io::Result<()>;
     fn record(&mut self, file: &str, batch: &BatchInfo, record: &Record<'_>) -> io::Result<()>;
+    /// A record of an internal topic with its decoded key and value. Writers
+    /// that do not show decoded records write the plain record.
+    fn record_decoded(
+        &mut self,
+        file: &str,
+        batch: &BatchInfo,
+        record: &Record<'_>,
+        decoded: &kseg::decode::Decoded,
+    ) -> io::Result<()> {
+        let _ = decoded;
+        self.record(file, batch, record)
+    }
     fn problem(&mut self, problem: &Problem) -> io::Result<()>;
     fn end_file(&mut self) -> io::Result<()>;
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use base64::Engine;
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::BatchInfo;
+use kseg::decode::Decoded;
 use kseg::record::Record;
 
 use super::{Encoding, FileStart, Options, Problem, Sink, Summary, rfc3339};
@@ -158,6 +159,48 @@ fn sanitize(text: &str) -> String {
     out
 }
 
+/// Longest decoded text shown in a cell.
+const MAX_DECODED: usize = 2000;
+
+/// Decoded text for a cell: terminal-safe, and cut when very long.
+fn cap(text: String) -> String {
+    let n = text.chars().count();
+    let mut s: String = text.chars().take(MAX_DECODED).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if n > MAX_DECODED {
+        s.push_str(&format!("… ({n} characters)"));
+    }
+    s
+}
+
+impl TableSink<'_> {
+    fn record_row(&mut self, r: &Record<'_>, decoded: Option<&Decoded>) -> io::Result<()> {
+        let headers = r
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{}={}", show_bytes(Some(k), Encoding::Utf8), self.show(v, self.opts.value_encoding)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut key = self.show(r.key, self.opts.key_encoding);
+        let value = match (&r.control, decoded) {
+            // Control records: the decoded marker instead of raw key and value.
+            (Some(c), _) => {
+                key = show_bytes(r.key, Encoding::Hex);
+                cap(serde_json::to_string(c).unwrap_or_default())
+            }
+            (None, Some(d)) => {
+                let (k, v) = d.texts();
+                if !k.is_empty() {
+                    key = cap(k);
+                }
+                cap(v)
+            }
+            (None, None) => self.show(r.value, self.opts.value_encoding),
+        };
+        let row = vec![r.offset.to_string(), timestamp_text(r.timestamp), key, value, headers];
+        self.push(row)
+    }
+}
+
 impl Sink for TableSink<'_> {
     fn begin_file(&mut self, f: &FileStart<'_>) -> io::Result<()> {
         self.flush_rows()?;
@@ -179,27 +222,12 @@ impl Sink for TableSink<'_> {
     }
 
     fn record(&mut self, _file: &str, _b: &BatchInfo, r: &Record<'_>) -> io::Result<()> {
-        let headers = r
-            .headers
-            .iter()
-            .map(|(k, v)| format!("{}={}", show_bytes(Some(k), Encoding::Utf8), self.show(v, self.opts.value_encoding)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        // Control records: the decoded marker instead of raw key and value.
-        let (key, value) = match &r.control {
-            Some(c) => {
-                let mut text = serde_json::to_string(c).unwrap_or_default();
-                if text.chars().count() > 3 * MAX_CELL {
-                    text = text.chars().take(3 * MAX_CELL).collect::<String>() + "…";
-                }
-                (show_bytes(r.key, Encoding::Hex), text)
-            }
-            None => (self.show(r.key, self.opts.key_encoding), self.show(r.value, self.opts.value_encoding)),
-        };
-        let row = vec![r.offset.to_string(), timestamp_text(r.timestamp), key, value, headers];
-        self.push(row)
+        self.record_row(r, None)
     }
 
+    fn record_decoded(&mut self, _file: &str, _b: &BatchInfo, r: &Record<'_>, d: &Decoded) -> io::Result<()> {
+        self.record_row(r, Some(d))
+    }
     fn problem(&mut self, _p: &Problem) -> io::Result<()> {
         // Problems go to stderr; flush so they appear after the rows before them.
         self.flush_rows()?;
