@@ -9,17 +9,21 @@
 
 pub mod batch;
 pub mod bytes;
+pub mod checkpoint;
 pub mod compression;
 pub mod control;
 pub mod entry;
 pub mod error;
 pub mod find;
 pub mod index;
+pub mod issue;
 pub mod legacy;
 pub mod mmap;
 pub mod partition;
 pub mod record;
 pub mod segment;
+pub mod snapshot;
+pub mod txnindex;
 pub mod verify;
 
 pub use entry::{Batch, BatchInfo, Decoded, Decoder};
