@@ -47,7 +47,7 @@ impl FileKind {
             FileKind::Snapshot => "snapshot",
             FileKind::KraftCheckpoint => "kraft-checkpoint",
             FileKind::MetaProperties => "meta.properties",
-            FileKind::CleanShutdown => "kafka_cleanshutdown",
+            FileKind::CleanShutdown => ".kafka_cleanshutdown",
             FileKind::RecoveryPointCheckpoint => "recovery-point-offset-checkpoint",
             FileKind::LogStartOffsetCheckpoint => "log-start-offset-checkpoint",
             FileKind::ReplicationOffsetCheckpoint => "replication-offset-checkpoint",
