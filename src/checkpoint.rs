@@ -420,7 +420,12 @@ fn meta_properties(data: &[u8]) -> Parsed {
             "0" => Some(0),
             "1" => Some(1),
             _ => {
-                out.issues.push(Issue::on_line("bad_value", *pos, *n, format!("unknown meta.properties version {v:?}")));
+                out.issues.push(Issue::on_line(
+                    "bad_value",
+                    *pos,
+                    *n,
+                    format!("unknown meta.properties version {v:?}"),
+                ));
                 None
             }
         },
@@ -450,13 +455,16 @@ fn meta_properties(data: &[u8]) -> Parsed {
             missing("cluster.id", &mut out);
         }
     }
-    out.entries =
-        props.into_iter().map(|(line, _, key, value)| Entry::Property { line, key, value }).collect();
+    out.entries = props.into_iter().map(|(line, _, key, value)| Entry::Property { line, key, value }).collect();
     out
 }
 
 /// A JSON object file; each top-level field is an entry (in key order).
-fn json(data: &[u8], empty_ok: bool, check: fn(&serde_json::Map<String, serde_json::Value>, &mut Vec<Issue>)) -> Parsed {
+fn json(
+    data: &[u8],
+    empty_ok: bool,
+    check: fn(&serde_json::Map<String, serde_json::Value>, &mut Vec<Issue>),
+) -> Parsed {
     let mut out = Parsed::default();
     if data.iter().all(u8::is_ascii_whitespace) {
         if !empty_ok {
@@ -475,11 +483,7 @@ fn json(data: &[u8], empty_ok: bool, check: fn(&serde_json::Map<String, serde_js
         Err(e) => {
             // serde_json counts lines from 1 and columns from 1 (0 at a line's end).
             let line = e.line().max(1);
-            let line_start: usize = data
-                .split(|&b| b == b'\n')
-                .take(line - 1)
-                .map(|l| l.len() + 1)
-                .sum();
+            let line_start: usize = data.split(|&b| b == b'\n').take(line - 1).map(|l| l.len() + 1).sum();
             let at = (line_start + e.column().saturating_sub(1)).min(data.len());
             out.issues.push(Issue::on_line("bad_json", at as u64, line as u64, format!("not valid JSON: {e}")));
         }
@@ -533,7 +537,10 @@ mod tests {
         assert_eq!(p.header, Some(Header { version: Some(0), count: Some(2) }));
         assert_eq!(
             p.entries,
-            [Entry::Epoch { line: 3, epoch: 1, start_offset: 0 }, Entry::Epoch { line: 4, epoch: 2, start_offset: 298 }]
+            [
+                Entry::Epoch { line: 3, epoch: 1, start_offset: 0 },
+                Entry::Epoch { line: 4, epoch: 2, start_offset: 298 }
+            ]
         );
         // Kafka: an empty file, or one with only a version, has no entries and no error.
         for data in [&b""[..], b"0\n", b"0"] {
@@ -561,10 +568,7 @@ mod tests {
     fn offset_checkpoints() {
         let p = parse(FileKind::RecoveryPointCheckpoint, b"0\n2\n__consumer_offsets 22 0\nt 1 17\n");
         assert!(p.issues.is_empty());
-        assert_eq!(
-            p.entries[1],
-            Entry::Offset { line: 4, topic: "t".into(), partition: 1, offset: 17 }
-        );
+        assert_eq!(p.entries[1], Entry::Offset { line: 4, topic: "t".into(), partition: 1, offset: 17 });
         let p = parse(FileKind::CleanerOffsetCheckpoint, b"0\n1\nt 1\n");
         assert_eq!(kinds(&p), [("count_mismatch", 2, Some(2)), ("malformed_line", 4, Some(3))]);
     }

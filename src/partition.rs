@@ -275,10 +275,7 @@ mod tests {
         assert_eq!(classify(Path::new("leader-epoch-checkpoint.tmp")), (FileKind::Other, None));
         assert_eq!(classify(Path::new("/d/.kafka_cleanshutdown")), (FileKind::CleanShutdown, None));
         assert_eq!(classify(Path::new("bootstrap.checkpoint")), (FileKind::KraftCheckpoint, None));
-        assert_eq!(
-            classify(Path::new("00000000000000000013.snapshot.deleted")),
-            (FileKind::Snapshot, Some("deleted"))
-        );
+        assert_eq!(classify(Path::new("00000000000000000013.snapshot.deleted")), (FileKind::Snapshot, Some("deleted")));
         assert_eq!(classify(Path::new("x.checkpoint.part")), (FileKind::Other, None));
         for kind in [FileKind::MetaProperties, FileKind::QuorumState, FileKind::PartitionMetadata] {
             assert_eq!(classify(Path::new(kind.name())).0, kind);

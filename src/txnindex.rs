@@ -68,7 +68,10 @@ impl<'a> TxnIndex<'a> {
             Issue::at(
                 "trailing_bytes",
                 at,
-                format!("{extra} bytes after the last whole entry: a partial entry ({} bytes is not a multiple of {ENTRY})", self.data.len()),
+                format!(
+                    "{extra} bytes after the last whole entry: a partial entry ({} bytes is not a multiple of {ENTRY})",
+                    self.data.len()
+                ),
             )
         })
     }

@@ -1532,7 +1532,10 @@ fn real_broker_directories() {
             let live_logs: Vec<&Value> =
                 d.of_type("file").into_iter().filter(|f| f["kind"] == "log" && f.get("state").is_none()).collect();
             eq("segments in the directory dump", &live_logs.len(), &logs.len())?;
-            let on_disk = fs::read_dir(dir).map_err(|e| e.to_string())?.filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file())).count();
+            let on_disk = fs::read_dir(dir)
+                .map_err(|e| e.to_string())?
+                .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file()))
+                .count();
             eq("files in the directory dump", &d.of_type("file").len(), &on_disk)?;
             let want: usize = framed.iter().map(|p| record_counts.get(*p).copied().unwrap_or(0)).sum();
             eq("records in the directory dump", &d.count("record"), &want)?;

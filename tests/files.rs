@@ -200,7 +200,8 @@ fn damaged_snapshots_and_transaction_indexes_are_found_where_they_are() {
             let simplified: Vec<Value> = problems
                 .iter()
                 .map(|p| {
-                    let file = Path::new(p["file"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
+                    let file =
+                        Path::new(p["file"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
                     json!({"file": file, "kind": p["kind"], "severity": p["severity"], "position": p["position"]})
                 })
                 .collect();
@@ -244,7 +245,9 @@ fn text_problems_name_the_line() {
     let problems: Vec<(String, u64, u64)> = objs
         .iter()
         .filter(|o| o["type"] == "problem")
-        .map(|p| (p["kind"].as_str().unwrap().to_string(), p["line"].as_u64().unwrap(), p["position"].as_u64().unwrap()))
+        .map(|p| {
+            (p["kind"].as_str().unwrap().to_string(), p["line"].as_u64().unwrap(), p["position"].as_u64().unwrap())
+        })
         .collect();
     assert_eq!(problems, [("count_mismatch".into(), 2, 2), ("malformed_line".into(), 4, 8)]);
 }
@@ -281,7 +284,8 @@ fn snapshot_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
 // ---------------------------------------------------------------------------------------------
 
 /// Folders of the corpus that are not broker directories.
-const NOT_BROKER: [&str; 6] = ["kafka-go", "kafkajs", "kafka-python", "sarama", "kafka-protocol-rs", "kafka-python-generated"];
+const NOT_BROKER: [&str; 6] =
+    ["kafka-go", "kafkajs", "kafka-python", "sarama", "kafka-protocol-rs", "kafka-python-generated"];
 
 /// Every file of the real broker directories: not the corpus's own notes (MANIFEST.md,
 /// summary.json), its reference decoder's output (decoded/) or its cut index copies (derived/).

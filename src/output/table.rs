@@ -264,7 +264,8 @@ impl Sink for TableSink<'_> {
     }
 
     fn txn_entry(&mut self, _file: &str, e: &AbortedTxn) -> io::Result<()> {
-        let row = [e.position as i64, e.version.into(), e.producer_id, e.first_offset, e.last_offset, e.last_stable_offset];
+        let row =
+            [e.position as i64, e.version.into(), e.producer_id, e.first_offset, e.last_offset, e.last_stable_offset];
         self.push_as(TXN, row.iter().map(i64::to_string).collect())
     }
 
@@ -309,10 +310,9 @@ impl Sink for TableSink<'_> {
             CheckpointEntry::Epoch { line, epoch, start_offset } => {
                 self.push_as(EPOCH, vec![line.to_string(), epoch.to_string(), start_offset.to_string()])
             }
-            CheckpointEntry::Offset { line, topic, partition, offset } => self.push_as(
-                OFFSET,
-                vec![line.to_string(), sanitize(topic), partition.to_string(), offset.to_string()],
-            ),
+            CheckpointEntry::Offset { line, topic, partition, offset } => {
+                self.push_as(OFFSET, vec![line.to_string(), sanitize(topic), partition.to_string(), offset.to_string()])
+            }
             CheckpointEntry::Property { line, key, value } => {
                 self.push_as(PROPERTY, vec![line.to_string(), sanitize(key), sanitize(value)])
             }
