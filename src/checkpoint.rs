@@ -615,6 +615,34 @@ mod tests {
         assert_eq!(kinds(&p), [("bad_value", 0, Some(1)), ("malformed_line", 10, Some(2))]);
     }
 
+    proptest::proptest! {
+        /// Any bytes, as any text kind, a snapshot or a transaction index: no panic, and every
+        /// problem inside the file.
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+                                       text in "[0-9a-z_.:= #!\\\\\n\r\t{}\"-]{0,200}") {
+            for bytes in [&data[..], text.as_bytes()] {
+                let len = bytes.len() as u64;
+                for kind in [
+                    FileKind::MetaProperties,
+                    FileKind::CleanShutdown,
+                    FileKind::RecoveryPointCheckpoint,
+                    FileKind::PartitionMetadata,
+                    FileKind::LeaderEpochCheckpoint,
+                    FileKind::QuorumState,
+                ] {
+                    let p = parse(kind, bytes);
+                    proptest::prop_assert!(p.issues.iter().all(|i| i.position <= len), "{:?}", p.issues);
+                }
+                let s = crate::snapshot::parse(bytes);
+                proptest::prop_assert!(s.entries().all(|e| e.position + 46 <= len));
+                proptest::prop_assert!(s.issues.iter().all(|i| i.position <= len));
+                let t = crate::txnindex::TxnIndex::new(bytes);
+                proptest::prop_assert_eq!(t.entries().count(), bytes.len() / 34);
+            }
+        }
+    }
+
     #[test]
     fn json_files() {
         let p = parse(FileKind::QuorumState, br#"{"clusterId":"","leaderId":1,"data_version":0}"#);
