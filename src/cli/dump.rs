@@ -93,11 +93,15 @@ pub fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
     let mut unreadable = false;
     for path in &args.paths {
         match expand(path) {
-            Ok(files) if files.iter().all(|f| f.listed && f.file.kind == FileKind::Other) => {
-                eprintln!("kseg: {}: no Kafka files in this directory", path.display());
-                unreadable = true;
+            Ok((files, partly)) => {
+                unreadable |= partly;
+                if files.iter().all(|f| f.listed && f.file.kind == FileKind::Other) {
+                    eprintln!("kseg: {}: no Kafka files in this directory", path.display());
+                    unreadable = true;
+                } else {
+                    inputs.extend(files);
+                }
             }
-            Ok(files) => inputs.extend(files),
             Err(e) => {
                 eprintln!("kseg: {}: {e}", path.display());
                 unreadable = true;
@@ -138,24 +142,37 @@ pub fn run(args: DumpArgs) -> anyhow::Result<ExitCode> {
 /// by base offset with their indexes, snapshots, text files, others), then
 /// its subdirectories the same way: a partition directory, or a log
 /// directory and its partitions.
-fn expand(path: &Path) -> std::io::Result<Vec<Input>> {
+/// The second value says a subdirectory could not be read (already reported).
+fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
-        return Ok(vec![Input { file: DirFile::new(path.to_path_buf()), listed: false }]);
+        return Ok((vec![Input { file: DirFile::new(path.to_path_buf()), listed: false }], false));
     }
     let mut out = Vec::new();
-    walk(path, MAX_DEPTH, &mut out)?;
-    Ok(out)
+    out.extend(partition::files(path)?.into_iter().map(|file| Input { file, listed: true }));
+    let mut errors = Vec::new();
+    for sub in partition::subdirs(path)? {
+        walk(&sub, MAX_DEPTH - 1, &mut out, &mut errors);
+    }
+    // A subdirectory that cannot be read is reported (exit 2) and skipped; the
+    // rest of the tree is still dumped.
+    for (dir, e) in &errors {
+        eprintln!("kseg: {}: {e}", dir.display());
+    }
+    Ok((out, !errors.is_empty()))
 }
 
-fn walk(dir: &Path, depth: u32, out: &mut Vec<Input>) -> std::io::Result<()> {
-    out.extend(partition::files(dir)?.into_iter().map(|file| Input { file, listed: true }));
+fn walk(dir: &Path, depth: u32, out: &mut Vec<Input>, errors: &mut Vec<(PathBuf, std::io::Error)>) {
+    match partition::files(dir) {
+        Ok(files) => out.extend(files.into_iter().map(|file| Input { file, listed: true })),
+        Err(e) => return errors.push((dir.to_path_buf(), e)),
+    }
     if depth > 0 {
-        for sub in partition::subdirs(dir)? {
-            walk(&sub, depth - 1, out)?;
+        match partition::subdirs(dir) {
+            Ok(subs) => subs.iter().for_each(|sub| walk(sub, depth - 1, out, errors)),
+            Err(e) => errors.push((dir.to_path_buf(), e)),
         }
     }
-    Ok(())
 }
 
 impl Dumper<'_> {
