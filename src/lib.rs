@@ -9,6 +9,7 @@
 
 pub mod batch;
 pub mod bytes;
+pub mod checkpoint;
 pub mod compression;
 pub mod control;
 pub mod decode;
@@ -16,11 +17,14 @@ pub mod entry;
 pub mod error;
 pub mod find;
 pub mod index;
+pub mod issue;
 pub mod legacy;
 pub mod mmap;
 pub mod partition;
 pub mod record;
 pub mod segment;
+pub mod snapshot;
+pub mod txnindex;
 pub mod verify;
 
 pub use entry::{Batch, BatchInfo, Decoded, Decoder};

@@ -15,6 +15,24 @@ pub enum FileKind {
     Snapshot,
     /// A KRaft snapshot (`<offset>-<epoch>.checkpoint`) or `bootstrap.checkpoint`.
     KraftCheckpoint,
+    /// Log-directory root: `meta.properties` (Java properties).
+    MetaProperties,
+    /// Log-directory root: `.kafka_cleanshutdown` (JSON, or empty).
+    CleanShutdown,
+    /// Log-directory root: `recovery-point-offset-checkpoint`.
+    RecoveryPointCheckpoint,
+    /// Log-directory root: `log-start-offset-checkpoint`.
+    LogStartOffsetCheckpoint,
+    /// Log-directory root: `replication-offset-checkpoint` (high watermarks).
+    ReplicationOffsetCheckpoint,
+    /// Log-directory root: `cleaner-offset-checkpoint`.
+    CleanerOffsetCheckpoint,
+    /// Partition directory: `partition.metadata` (version and topic id).
+    PartitionMetadata,
+    /// Partition directory: `leader-epoch-checkpoint`.
+    LeaderEpochCheckpoint,
+    /// KRaft metadata partition: `quorum-state` (JSON).
+    QuorumState,
     /// Anything else: read as log-framed data when named explicitly.
     Other,
 }
@@ -28,8 +46,38 @@ impl FileKind {
             FileKind::TxnIndex => "txnindex",
             FileKind::Snapshot => "snapshot",
             FileKind::KraftCheckpoint => "kraft-checkpoint",
+            FileKind::MetaProperties => "meta.properties",
+            FileKind::CleanShutdown => ".kafka_cleanshutdown",
+            FileKind::RecoveryPointCheckpoint => "recovery-point-offset-checkpoint",
+            FileKind::LogStartOffsetCheckpoint => "log-start-offset-checkpoint",
+            FileKind::ReplicationOffsetCheckpoint => "replication-offset-checkpoint",
+            FileKind::CleanerOffsetCheckpoint => "cleaner-offset-checkpoint",
+            FileKind::PartitionMetadata => "partition.metadata",
+            FileKind::LeaderEpochCheckpoint => "leader-epoch-checkpoint",
+            FileKind::QuorumState => "quorum-state",
             FileKind::Other => "other",
         }
+    }
+
+    /// Text files, read by [`crate::checkpoint`].
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            FileKind::MetaProperties
+                | FileKind::CleanShutdown
+                | FileKind::RecoveryPointCheckpoint
+                | FileKind::LogStartOffsetCheckpoint
+                | FileKind::ReplicationOffsetCheckpoint
+                | FileKind::CleanerOffsetCheckpoint
+                | FileKind::PartitionMetadata
+                | FileKind::LeaderEpochCheckpoint
+                | FileKind::QuorumState
+        )
+    }
+
+    /// Files that hold log-framed record batches.
+    pub fn is_log_framed(self) -> bool {
+        matches!(self, FileKind::Log | FileKind::KraftCheckpoint)
     }
 }
 
@@ -41,7 +89,23 @@ pub fn classify(path: &Path) -> (FileKind, Option<&'static str>) {
         .iter()
         .find_map(|(state, suffix)| name.strip_suffix(suffix).map(|n| (n, Some(*state))))
         .unwrap_or((name, None));
-    let kind = match name.rsplit_once('.').map(|(_, ext)| ext) {
+    let kind = match name {
+        "meta.properties" => FileKind::MetaProperties,
+        ".kafka_cleanshutdown" => FileKind::CleanShutdown,
+        "recovery-point-offset-checkpoint" => FileKind::RecoveryPointCheckpoint,
+        "log-start-offset-checkpoint" => FileKind::LogStartOffsetCheckpoint,
+        "replication-offset-checkpoint" => FileKind::ReplicationOffsetCheckpoint,
+        "cleaner-offset-checkpoint" => FileKind::CleanerOffsetCheckpoint,
+        "partition.metadata" => FileKind::PartitionMetadata,
+        "leader-epoch-checkpoint" => FileKind::LeaderEpochCheckpoint,
+        "quorum-state" => FileKind::QuorumState,
+        _ => kind_from_extension(name),
+    };
+    (kind, state)
+}
+
+fn kind_from_extension(name: &str) -> FileKind {
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
         Some("log") => FileKind::Log,
         Some("index") => FileKind::Index,
         Some("timeindex") => FileKind::TimeIndex,
@@ -49,8 +113,7 @@ pub fn classify(path: &Path) -> (FileKind, Option<&'static str>) {
         Some("snapshot") => FileKind::Snapshot,
         Some("checkpoint") => FileKind::KraftCheckpoint,
         _ => FileKind::Other,
-    };
-    (kind, state)
+    }
 }
 
 /// One segment: its `.log` and the sibling files that exist.
@@ -99,6 +162,102 @@ pub fn segments(dir: &Path) -> io::Result<Vec<Segment>> {
     Ok(out)
 }
 
+/// One file of a directory, classified from its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirFile {
+    pub path: PathBuf,
+    pub kind: FileKind,
+    /// `deleted`, `cleaned` or `swap` when the name carries that suffix.
+    pub state: Option<&'static str>,
+    /// The offset at the start of the name: a segment's base offset, a
+    /// producer snapshot's offset, a KRaft snapshot's end offset.
+    pub offset: Option<i64>,
+}
+
+impl DirFile {
+    pub fn new(path: PathBuf) -> Self {
+        let (kind, state) = classify(&path);
+        let offset = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split(['.', '-']).next())
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|d| d.parse().ok());
+        DirFile { path, kind, state, offset }
+    }
+
+    /// Where the file goes in a directory listing: segments by base offset
+    /// (the `.log`, then `.index`, `.timeindex`, `.txnindex`; files being
+    /// cleaned, swapped or deleted after the live ones of the same base),
+    /// then producer snapshots, then KRaft snapshots, then the text files
+    /// (log-directory files first), then anything else, by name.
+    fn order(&self) -> (u8, i64, u8, u8, String) {
+        let state = match self.state {
+            None => 0,
+            Some("cleaned") => 1,
+            Some("swap") => 2,
+            _ => 3,
+        };
+        let offset = self.offset.unwrap_or(-1);
+        let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let (group, rank) = match self.kind {
+            FileKind::Log | FileKind::Index | FileKind::TimeIndex | FileKind::TxnIndex if self.offset.is_some() => {
+                (0, self.kind as u8)
+            }
+            FileKind::Snapshot => (1, 0),
+            FileKind::KraftCheckpoint => (2, 0),
+            k if k.is_text() => (3, k as u8),
+            _ => (4, 0),
+        };
+        (group, if group < 3 { offset } else { 0 }, state, rank, name)
+    }
+}
+
+/// The files (not directories) of `dir`, in the order a listing shows them
+/// (see [`DirFile`]).
+pub fn files(dir: &Path) -> io::Result<Vec<DirFile>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() || entry.path().is_dir() {
+            continue;
+        }
+        out.push(DirFile::new(entry.path()));
+    }
+    out.sort_by_cached_key(DirFile::order);
+    Ok(out)
+}
+
+/// The subdirectories of `dir`: partition directories (`<topic>-<n>`) by
+/// topic then partition number, anything else by name.
+pub fn subdirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.path().is_dir() {
+            out.push(entry.path());
+        }
+    }
+    out.sort_by_cached_key(|p| {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match name.rsplit_once('-').map(|(t, n)| (t, n.parse::<u32>())) {
+            Some((topic, Ok(n))) => (topic.to_string(), n, name),
+            _ => (name.clone(), 0, name),
+        }
+    });
+    Ok(out)
+}
+
+/// The live producer snapshots (`<offset>.snapshot`) of a partition
+/// directory, by offset.
+pub fn snapshots(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    Ok(files(dir)?
+        .into_iter()
+        .filter(|f| f.kind == FileKind::Snapshot && f.state.is_none() && f.offset.is_some())
+        .map(|f| f.path)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +271,73 @@ mod tests {
             classify(Path::new("00000000000000000123-0000000001.checkpoint")),
             (FileKind::KraftCheckpoint, None)
         );
-        assert_eq!(classify(Path::new("leader-epoch-checkpoint")), (FileKind::Other, None));
+        assert_eq!(classify(Path::new("leader-epoch-checkpoint")), (FileKind::LeaderEpochCheckpoint, None));
+        assert_eq!(classify(Path::new("leader-epoch-checkpoint.tmp")), (FileKind::Other, None));
+        assert_eq!(classify(Path::new("/d/.kafka_cleanshutdown")), (FileKind::CleanShutdown, None));
+        assert_eq!(classify(Path::new("bootstrap.checkpoint")), (FileKind::KraftCheckpoint, None));
+        assert_eq!(classify(Path::new("00000000000000000013.snapshot.deleted")), (FileKind::Snapshot, Some("deleted")));
+        assert_eq!(classify(Path::new("x.checkpoint.part")), (FileKind::Other, None));
+        for kind in [FileKind::MetaProperties, FileKind::QuorumState, FileKind::PartitionMetadata] {
+            assert_eq!(classify(Path::new(kind.name())).0, kind);
+        }
+    }
+
+    #[test]
+    fn listing_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "leader-epoch-checkpoint",
+            "partition.metadata",
+            "00000000000000000040.snapshot",
+            "00000000000000000040.timeindex",
+            "00000000000000000040.index",
+            "00000000000000000040.log",
+            "00000000000000000000.log.deleted",
+            "00000000000000000000.index.deleted",
+            "00000000000000000007.snapshot",
+            "00000000000000000040.txnindex",
+            "00000000000000000040.log.cleaned",
+            "00000000000000000006-0000000001.checkpoint",
+            "zz-notes.txt",
+            "00000000000000000000.log",
+            "meta.properties",
+        ];
+        for n in names {
+            std::fs::write(dir.path().join(n), b"").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("t-10")).unwrap();
+        std::fs::create_dir(dir.path().join("t-9")).unwrap();
+        let got: Vec<String> = files(dir.path())
+            .unwrap()
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "00000000000000000000.log",
+                "00000000000000000000.log.deleted",
+                "00000000000000000000.index.deleted",
+                "00000000000000000040.log",
+                "00000000000000000040.index",
+                "00000000000000000040.timeindex",
+                "00000000000000000040.txnindex",
+                "00000000000000000040.log.cleaned",
+                "00000000000000000007.snapshot",
+                "00000000000000000040.snapshot",
+                "00000000000000000006-0000000001.checkpoint",
+                "meta.properties",
+                "partition.metadata",
+                "leader-epoch-checkpoint",
+                "zz-notes.txt",
+            ]
+        );
+        let dirs: Vec<String> = subdirs(dir.path())
+            .unwrap()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(dirs, ["t-9", "t-10"]);
+        assert_eq!(snapshots(dir.path()).unwrap().len(), 2);
     }
 }

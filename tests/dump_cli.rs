@@ -247,7 +247,7 @@ fn max_bytes_reads_only_the_start_of_each_file() {
     assert_eq!(record_offsets(&objs), [500, 501, 502]);
     // Per file: each segment of a partition is cut.
     let (_, objs) = jsonl(&["dump", "--format", "jsonl", "--max-bytes", "1", "testdata/partitions/demo-0"]);
-    assert_eq!(of_type(&objs, "file").len(), 3);
+    assert_eq!(of_type(&objs, "file").iter().filter(|f| f["kind"] == "log").count(), 3);
     assert!(of_type(&objs, "batch").is_empty());
 }
 
@@ -348,15 +348,17 @@ fn a_partition_directory_dumps_its_segments_in_base_offset_order() {
     let (r, objs) = jsonl(&["dump", "--records", "--format", "jsonl", "testdata/partitions/demo-0"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let files: Vec<&str> = of_type(&objs, "file").iter().map(|f| f["file"].as_str().unwrap()).collect();
+    let logs: Vec<&str> = files.iter().copied().filter(|f| f.ends_with(".log")).collect();
     assert_eq!(
-        files,
+        logs,
         [
             "testdata/partitions/demo-0/00000000000000000000.log",
             "testdata/partitions/demo-0/00000000000000000040.log",
             "testdata/partitions/demo-0/00000000000000000095.log",
         ]
     );
-    assert_eq!(ints(&objs, "file", "base_offset"), [0, 40, 95]);
+    let bases: Vec<i64> = of_type(&objs, "file").iter().filter_map(|f| f["base_offset"].as_i64()).collect();
+    assert_eq!(bases, [0, 0, 0, 40, 40, 40, 95, 95, 95]);
     // Every record of the partition, in offset order, as the generator lists them.
     let expected: Value =
         serde_json::from_slice(&fs::read(root().join("testdata/partitions/demo-0/expected.json")).unwrap()).unwrap();
@@ -365,8 +367,23 @@ fn a_partition_directory_dumps_its_segments_in_base_offset_order() {
     let got = record_offsets(&objs);
     assert_eq!(got, want);
     assert!(got.windows(2).all(|w| w[0] < w[1]));
-    // Index files and other names in the directory are not dumped.
-    assert!(files.iter().all(|f| f.ends_with(".log")));
+    // Each segment's index files follow its .log; other names come last.
+    let names: Vec<&str> = files.iter().map(|f| f.rsplit('/').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "00000000000000000000.log",
+            "00000000000000000000.index",
+            "00000000000000000000.timeindex",
+            "00000000000000000040.log",
+            "00000000000000000040.index",
+            "00000000000000000040.timeindex",
+            "00000000000000000095.log",
+            "00000000000000000095.index",
+            "00000000000000000095.timeindex",
+            "expected.json",
+        ]
+    );
 }
 
 #[test]
@@ -377,13 +394,22 @@ fn directory_order_does_not_depend_on_creation_order() {
     for base in ["00000000000000000095", "00000000000000000040", "00000000000000000000"] {
         fs::copy(src.join(format!("{base}.log")), dir.path().join(format!("{base}.log"))).unwrap();
     }
-    fs::write(dir.path().join("00000000000000000007.log.deleted"), b"not a live segment").unwrap();
+    fs::write(dir.path().join("00000000000000000007.log.deleted"), b"").unwrap();
     fs::write(dir.path().join("leader-epoch-checkpoint"), b"0\n0\n").unwrap();
     let out = kseg().args(["dump", "--format", "jsonl"]).arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let objs: Vec<Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(ints(&objs, "file", "base_offset"), [0, 40, 95]);
+    let live: Vec<i64> = of_type(&objs, "file")
+        .iter()
+        .filter(|f| f["kind"] == "log" && f.get("state").is_none())
+        .map(|f| f["base_offset"].as_i64().unwrap())
+        .collect();
+    assert_eq!(live, [0, 40, 95]);
+    // The segment being deleted is named as such, in base-offset order.
+    let deleted: Vec<&Value> = of_type(&objs, "file").into_iter().filter(|f| f["state"] == "deleted").collect();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0]["base_offset"], 7);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -423,10 +449,16 @@ fn a_directory_without_segments_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(one_line(&stderr).contains(&*dir.path().to_string_lossy()), "{stderr}");
 
-    // Index files alone are no segments either.
-    fs::write(dir.path().join("00000000000000000000.index"), [0u8; 16]).unwrap();
+    // Nor are files kseg does not know.
+    fs::write(dir.path().join("notes.txt"), b"not Kafka").unwrap();
     let out = kseg().args(["dump"]).arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // An index file alone is shown: one real entry, one preallocated slot.
+    fs::write(dir.path().join("00000000000000000000.index"), [0u8; 16]).unwrap();
+    let out = kseg().args(["dump", "--format", "jsonl"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r#""kind":"index","size":16,"base_offset":0,"entries":1,"preallocated_slots":1"#), "{text}");
 }
 
 #[test]
@@ -619,7 +651,8 @@ fn json_is_one_document_ending_with_the_summary() {
     assert_eq!(items.last().unwrap()["records"], 14);
     let (code, items) = check(&["dump", "--format", "json", "testdata/partitions/demo-0"]);
     assert_eq!(code, 0);
-    assert_eq!(items.last().unwrap()["files"], 3);
+    // Three segments with two index files each, and the sidecar (listed, not read).
+    assert_eq!(items.last().unwrap()["files"], 10);
     // Still one document when there are problems.
     let (code, items) = check(&["dump", "--format", "json", "Cargo.toml"]);
     assert_eq!(code, 1);

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use kseg::decode::{self, Decoded, TopicKind};
-use kseg::partition::{self, FileKind};
+use kseg::index::{OffsetIndex, TimeIndex};
+use kseg::issue::Issue;
+use kseg::mmap::Mapped;
+use kseg::partition::{self, DirFile, FileKind};
 use kseg::segment::{Source, Step, Walker, base_offset_from_name};
 use kseg::{BatchInfo, DecodeError, Decoder};
 
@@ -15,8 +18,10 @@ use crate::output::{self, Encoding, FileStart, Format, Problem, Sink, Summary};
 
 #[derive(Debug, Args)]
 pub struct DumpArgs {
-    /// `.log` or `.checkpoint` files, other log-framed record sets, or
-    /// partition directories (their segments in base-offset order).
+    /// Files of any kind a log directory holds (segments, indexes, producer
+    /// and KRaft snapshots, checkpoints, metadata), other log-framed record
+    /// sets, or partition and log directories (every file, segments in
+    /// base-offset order).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -138,6 +143,20 @@ enum Flow {
     Stop,
 }
 
+/// A file to dump, and whether it was found in a directory (where a file of
+/// unknown kind is listed, not read) or named on the command line.
+struct Input {
+    file: DirFile,
+    listed: bool,
+}
+
+/// Largest text file read (checkpoints of a log directory with very many
+/// partitions stay far below).
+const MAX_TEXT: u64 = 64 << 20;
+
+/// How deep a directory is walked for partition directories.
+const MAX_DEPTH: u32 = 6;
+
 pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) {
         args.records = true;
@@ -146,11 +165,15 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     let mut unreadable = false;
     for path in &args.paths {
         match expand(path) {
-            Ok(files) if files.is_empty() => {
-                eprintln!("kseg: {}: no .log segments in this directory", path.display());
-                unreadable = true;
+            Ok((files, partly)) => {
+                unreadable |= partly;
+                if files.iter().all(|f| f.listed && f.file.kind == FileKind::Other) {
+                    eprintln!("kseg: {}: no Kafka files in this directory", path.display());
+                    unreadable = true;
+                } else {
+                    inputs.extend(files);
+                }
             }
-            Ok(files) => inputs.push(files),
             Err(e) => {
                 eprintln!("kseg: {}: {e}", path.display());
                 unreadable = true;
@@ -163,17 +186,24 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     let decoder = Decoder::new(args.max_decompressed);
     let mut decoder = decoder;
     let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0 };
-    'groups: for group in &inputs {
-        for path in group {
-            match d.file(&mut decoder, path) {
-                Ok(Flow::Continue) => {}
-                Ok(Flow::EndOfRange) => break,
-                Ok(Flow::Stop) => break 'groups,
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
-                Err(e) => {
-                    eprintln!("kseg: {}: {e}", path.display());
-                    unreadable = true;
-                }
+    // Past --to-offset, the later segments of that partition are too.
+    let mut ended: Option<PathBuf> = None;
+    for input in &inputs {
+        if d.limit_reached() {
+            break;
+        }
+        let dir = input.file.path.parent().map(Path::to_path_buf);
+        if input.file.kind == FileKind::Log && ended.is_some() && ended == dir {
+            continue;
+        }
+        match d.input(&mut decoder, input) {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::EndOfRange) => ended = dir,
+            Ok(Flow::Stop) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            Err(e) => {
+                eprintln!("kseg: {}: {e}", input.file.path.display());
+                unreadable = true;
             }
         }
     }
@@ -187,22 +217,65 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// A directory becomes its segments in base-offset order; a file is itself.
-fn expand(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// A file is itself. A directory is its files in listing order (segments
+/// by base offset with their indexes, snapshots, text files, others), then
+/// its subdirectories the same way: a partition directory, or a log
+/// directory and its partitions.
+/// The second value says a subdirectory could not be read (already reported).
+fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
     let meta = std::fs::metadata(path)?;
-    if meta.is_dir() {
-        Ok(partition::segments(path)?.into_iter().map(|s| s.log).collect())
-    } else {
-        Ok(vec![path.to_path_buf()])
+    if !meta.is_dir() {
+        return Ok((vec![Input { file: DirFile::new(path.to_path_buf()), listed: false }], false));
+    }
+    let mut out = Vec::new();
+    out.extend(partition::files(path)?.into_iter().map(|file| Input { file, listed: true }));
+    let mut errors = Vec::new();
+    for sub in partition::subdirs(path)? {
+        walk(&sub, MAX_DEPTH - 1, &mut out, &mut errors);
+    }
+    // A subdirectory that cannot be read is reported (exit 2) and skipped; the
+    // rest of the tree is still dumped.
+    for (dir, e) in &errors {
+        eprintln!("kseg: {}: {e}", dir.display());
+    }
+    Ok((out, !errors.is_empty()))
+}
+
+fn walk(dir: &Path, depth: u32, out: &mut Vec<Input>, errors: &mut Vec<(PathBuf, std::io::Error)>) {
+    match partition::files(dir) {
+        Ok(files) => out.extend(files.into_iter().map(|file| Input { file, listed: true })),
+        Err(e) => return errors.push((dir.to_path_buf(), e)),
+    }
+    if depth > 0 {
+        match partition::subdirs(dir) {
+            Ok(subs) => subs.iter().for_each(|sub| walk(sub, depth - 1, out, errors)),
+            Err(e) => errors.push((dir.to_path_buf(), e)),
+        }
     }
 }
 
 impl Dumper<'_> {
     fn problem(&mut self, file: &str, position: u64, kind: &'static str, message: String) -> std::io::Result<()> {
-        let p = Problem { file: file.to_string(), position, kind, message };
+        self.report(Problem { file: file.to_string(), position, kind, message, line: None })
+    }
+
+    fn issue(&mut self, file: &str, issue: &Issue) -> std::io::Result<()> {
+        self.report(Problem {
+            file: file.to_string(),
+            position: issue.position,
+            kind: issue.kind,
+            message: issue.message.clone(),
+            line: issue.line,
+        })
+    }
+
+    fn report(&mut self, p: Problem) -> std::io::Result<()> {
         self.summary.problems += 1;
         self.sink.problem(&p)?;
-        eprintln!("kseg: {}: at byte {}: {}", p.file, p.position, p.message);
+        match p.line {
+            Some(line) => eprintln!("kseg: {}: line {line}: {}", p.file, p.message),
+            None => eprintln!("kseg: {}: at byte {}: {}", p.file, p.position, p.message),
+        }
         Ok(())
     }
 
@@ -220,25 +293,192 @@ impl Dumper<'_> {
         self.args.limit.is_some_and(|l| self.shown >= l)
     }
 
-    fn file(&mut self, decoder: &mut Decoder, path: &Path) -> std::io::Result<Flow> {
-        let display = path.display().to_string();
+    fn input(&mut self, decoder: &mut Decoder, input: &Input) -> std::io::Result<Flow> {
+        let f = &input.file;
+        match f.kind {
+            FileKind::Other if input.listed => self.unread(f),
+            FileKind::Index => self.offset_index(f),
+            FileKind::TimeIndex => self.time_index(f),
+            FileKind::TxnIndex => self.txn_index(f),
+            FileKind::Snapshot => self.snapshot(f),
+            k if k.is_text() => self.text(f),
+            _ => self.log(decoder, f),
+        }
+    }
+
+    fn start(&mut self, f: &DirFile, kind: &str, size: u64, slots: Option<(usize, usize)>) -> std::io::Result<String> {
+        let display = f.path.display().to_string();
+        self.sink.begin_file(&FileStart {
+            file: &display,
+            kind,
+            size,
+            base_offset: base_offset_from_name(&f.path),
+            state: f.state,
+            entries: slots.map(|s| s.0 as u64),
+            preallocated_slots: slots.map(|s| s.1 as u64),
+        })?;
+        self.summary.files += 1;
+        Ok(display)
+    }
+
+    /// The first `--max-bytes` bytes of a binary file, mapped read-only.
+    fn map(&self, f: &DirFile) -> std::io::Result<(Mapped, usize)> {
+        let map = Mapped::open(&f.path)?;
+        let len = map.as_ref().len();
+        let len = self.args.max_bytes.map_or(len, |m| len.min(usize::try_from(m).unwrap_or(usize::MAX)));
+        Ok((map, len))
+    }
+
+    fn in_range(&self, offset: i64) -> bool {
+        self.args.from_offset.is_none_or(|f| offset >= f) && self.args.to_offset.is_none_or(|t| offset <= t)
+    }
+
+    /// A file of unknown kind found in a directory: named, not read.
+    fn unread(&mut self, f: &DirFile) -> std::io::Result<Flow> {
+        let size = std::fs::metadata(&f.path)?.len();
+        self.start(f, "other", size, None)?;
+        self.sink.end_file()?;
+        Ok(Flow::Continue)
+    }
+
+    /// Bytes after the real entries of an index that are not zero, and a
+    /// partial slot at the end.
+    fn index_tail(&mut self, file: &str, data: &[u8], entries: usize, slot: usize) -> std::io::Result<()> {
+        let tail_start = entries * slot;
+        let whole = data.len() - data.len() % slot;
+        if let Some(i) = data[tail_start..whole].iter().position(|&b| b != 0) {
+            let at = tail_start + i - i % slot;
+            let msg = format!(
+                "slot {} (byte {at}) after the {entries} real entries is not zero: entries out of order or a damaged preallocated tail",
+                at / slot
+            );
+            self.problem(file, at as u64, "index_tail_not_zero", msg)?;
+        }
+        if whole != data.len() {
+            let msg = format!("{} bytes after the last whole {slot}-byte slot", data.len() - whole);
+            self.problem(file, whole as u64, "trailing_bytes", msg)?;
+        }
+        Ok(())
+    }
+
+    fn base_offset(&mut self, f: &DirFile, file: &str) -> std::io::Result<i64> {
+        match base_offset_from_name(&f.path) {
+            Some(b) => Ok(b),
+            None => {
+                let msg = "no base offset in the file name: offsets are shown relative to 0".to_string();
+                self.problem(file, 0, "no_base_offset", msg)?;
+                Ok(0)
+            }
+        }
+    }
+
+    fn offset_index(&mut self, f: &DirFile) -> std::io::Result<Flow> {
+        let (map, len) = self.map(f)?;
+        let data = &map.as_ref()[..len];
+        let base = base_offset_from_name(&f.path).unwrap_or(0);
+        let idx = OffsetIndex::new_exact(data, base);
+        let file = self.start(f, FileKind::Index.name(), len as u64, Some((idx.entries, idx.zero_slots())))?;
+        self.base_offset(f, &file)?;
+        for e in idx.iter() {
+            if self.in_range(e.offset) {
+                self.sink.index_entry(&file, &e)?;
+            }
+        }
+        self.index_tail(&file, data, idx.entries, kseg::index::OFFSET_ENTRY)?;
+        self.sink.end_file()?;
+        Ok(Flow::Continue)
+    }
+
+    fn time_index(&mut self, f: &DirFile) -> std::io::Result<Flow> {
+        let (map, len) = self.map(f)?;
+        let data = &map.as_ref()[..len];
+        let base = base_offset_from_name(&f.path).unwrap_or(0);
+        let idx = TimeIndex::new_exact(data, base);
+        let file = self.start(f, FileKind::TimeIndex.name(), len as u64, Some((idx.entries, idx.zero_slots())))?;
+        self.base_offset(f, &file)?;
+        for e in idx.iter() {
+            if self.in_range(e.offset) {
+                self.sink.time_index_entry(&file, &e)?;
+            }
+        }
+        self.index_tail(&file, data, idx.entries, kseg::index::TIME_ENTRY)?;
+        self.sink.end_file()?;
+        Ok(Flow::Continue)
+    }
+
+    fn txn_index(&mut self, f: &DirFile) -> std::io::Result<Flow> {
+        let (map, len) = self.map(f)?;
+        let idx = kseg::txnindex::TxnIndex::new(&map.as_ref()[..len]);
+        let file = self.start(f, FileKind::TxnIndex.name(), len as u64, None)?;
+        let (from, to) = (self.args.from_offset.unwrap_or(i64::MIN), self.args.to_offset.unwrap_or(i64::MAX));
+        for e in idx.entries() {
+            if e.last_offset >= from && e.first_offset <= to {
+                self.sink.txn_entry(&file, &e)?;
+            }
+        }
+        if let Some(issue) = idx.trailing() {
+            self.issue(&file, &issue)?;
+        }
+        self.sink.end_file()?;
+        Ok(Flow::Continue)
+    }
+
+    fn snapshot(&mut self, f: &DirFile) -> std::io::Result<Flow> {
+        let (map, len) = self.map(f)?;
+        let snap = kseg::snapshot::parse(&map.as_ref()[..len]);
+        let file = self.start(f, FileKind::Snapshot.name(), len as u64, None)?;
+        self.sink.snapshot(&file, &snap.header)?;
+        let (before, after): (Vec<&Issue>, Vec<&Issue>) =
+            snap.issues.iter().partition(|i| i.position < kseg::snapshot::HEADER as u64);
+        for i in before {
+            self.issue(&file, i)?;
+        }
+        for e in snap.entries() {
+            self.sink.producer_entry(&file, &e)?;
+        }
+        for i in after {
+            self.issue(&file, i)?;
+        }
+        self.sink.end_file()?;
+        Ok(Flow::Continue)
+    }
+
+    fn text(&mut self, f: &DirFile) -> std::io::Result<Flow> {
+        use std::io::Read;
+        let limit = self.args.max_bytes.unwrap_or(u64::MAX).min(MAX_TEXT);
+        let mut data = Vec::new();
+        let size = std::fs::File::open(&f.path)?.take(limit).read_to_end(&mut data)?;
+        let file = self.start(f, f.kind.name(), size as u64, None)?;
+        if size as u64 == MAX_TEXT && std::fs::metadata(&f.path)?.len() > MAX_TEXT {
+            let msg = format!("larger than {MAX_TEXT} bytes: only the start is read");
+            self.problem(&file, MAX_TEXT, "entry_too_large", msg)?;
+        }
+        let parsed = kseg::checkpoint::parse(f.kind, &data);
+        if let Some(h) = &parsed.header {
+            self.sink.checkpoint(&file, h)?;
+        }
+        for e in &parsed.entries {
+            self.sink.checkpoint_entry(&file, e)?;
+        }
+        for i in &parsed.issues {
+            self.issue(&file, i)?;
+        }
+        self.sink.end_file()?;
+        Ok(Flow::Continue)
+    }
+
+    fn log(&mut self, decoder: &mut Decoder, f: &DirFile) -> std::io::Result<Flow> {
+        let path = &f.path;
         let mut walker = Walker::open(path)?;
         if let Some(max) = self.args.max_bytes {
             walker = walker.limit_bytes(max);
         }
-        let (kind, _) = partition::classify(path);
-        let kind = if kind == FileKind::Other { "records" } else { kind.name() };
+        let kind = if f.kind == FileKind::Other { "records" } else { f.kind.name() };
         let file_len = walker.source().len();
         // With --max-bytes the cut is the user's choice: like Kafka, an entry
         // it cuts through is not reported as trailing bytes.
         let cut_by_user = walker.end() < file_len;
-        self.sink.begin_file(&FileStart {
-            file: &display,
-            kind,
-            size: file_len,
-            base_offset: base_offset_from_name(path),
-        })?;
-        self.summary.files += 1;
+        let display = self.start(f, kind, file_len, None)?;
         let (from, to) = (self.args.from_offset.unwrap_or(i64::MIN), self.args.to_offset.unwrap_or(i64::MAX));
         let topic_kind = match self.args.decode {
             Some(d) => d.kind(),

@@ -21,8 +21,9 @@ pub enum VerifyFormat {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Segment files (.log, .index, .timeindex), partition directories, or
-    /// log directories (folders of partition directories).
+    /// Segment files (.log, .index, .timeindex, .txnindex), producer
+    /// snapshots (.snapshot), partition directories, or log directories
+    /// (folders of partition directories).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = VerifyFormat::Table)]
@@ -52,11 +53,17 @@ struct Partition {
     segments: Vec<Segment>,
     /// Which of `segments` is the partition's last (active) one, if present.
     active: Option<usize>,
+    /// Producer state snapshots, by offset.
+    snapshots: Vec<PathBuf>,
 }
 
 fn collect(path: &Path, out: &mut Vec<Partition>, depth: u32) -> std::io::Result<()> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
+        if partition::classify(path).0 == FileKind::Snapshot {
+            out.push(Partition { segments: Vec::new(), active: None, snapshots: vec![path.to_path_buf()] });
+            return Ok(());
+        }
         let log = match partition::classify(path).0 {
             FileKind::Index | FileKind::TimeIndex | FileKind::TxnIndex => path.with_extension("log"),
             _ => path.to_path_buf(),
@@ -70,13 +77,14 @@ fn collect(path: &Path, out: &mut Vec<Partition>, depth: u32) -> std::io::Result
         // Active when no later segment sits beside it.
         let siblings = log.parent().map(|d| partition::segments(d).unwrap_or_default()).unwrap_or_default();
         let active = siblings.iter().all(|s| s.base_offset <= seg.base_offset);
-        out.push(Partition { segments: vec![seg], active: active.then_some(0) });
+        out.push(Partition { segments: vec![seg], active: active.then_some(0), snapshots: Vec::new() });
         return Ok(());
     }
     let segments = partition::segments(path)?;
-    if !segments.is_empty() {
-        let active = Some(segments.len() - 1);
-        out.push(Partition { segments, active });
+    let snapshots = partition::snapshots(path)?;
+    if !segments.is_empty() || !snapshots.is_empty() {
+        let active = segments.len().checked_sub(1);
+        out.push(Partition { segments, active, snapshots });
         return Ok(());
     }
     if depth == 0 {
@@ -186,6 +194,22 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             problems.extend(f);
         }
         problems.extend(verify::cross_segment(&part.segments, &reps));
+        for snap in &part.snapshots {
+            match verify::verify_snapshot(snap) {
+                Ok(rep) => {
+                    files.extend(rep.files);
+                    problems.extend(rep.findings);
+                }
+                Err(e) => problems.push(Finding {
+                    file: snap.clone(),
+                    kind: "unreadable",
+                    severity: Severity::Error,
+                    position: None,
+                    offset: None,
+                    message: e.to_string(),
+                }),
+            }
+        }
     }
     for f in &files {
         summary.files += 1;

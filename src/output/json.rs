@@ -5,8 +5,12 @@ use std::io::{self, Write};
 
 use base64::Engine;
 use kseg::BatchInfo;
+use kseg::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
 use kseg::decode::Decoded;
+use kseg::index::{OffsetEntry, TimeEntry};
 use kseg::record::Record;
+use kseg::snapshot::{ProducerEntry, SnapshotHeader};
+use kseg::txnindex::AbortedTxn;
 use serde::Serialize;
 
 use super::{Encoding, FileStart, Options, Problem, Sink, Summary};
@@ -347,6 +351,34 @@ impl Sink for JsonSink<'_> {
         // Keep stdout in step with the problem line on stderr.
         self.flush_line()?;
         self.out.flush()
+    }
+
+    fn index_entry(&mut self, file: &str, e: &OffsetEntry) -> io::Result<()> {
+        self.item("index_entry", Some(file), e)
+    }
+
+    fn time_index_entry(&mut self, file: &str, e: &TimeEntry) -> io::Result<()> {
+        self.item("time_index_entry", Some(file), e)
+    }
+
+    fn txn_entry(&mut self, file: &str, e: &AbortedTxn) -> io::Result<()> {
+        self.item("txn_entry", Some(file), e)
+    }
+
+    fn snapshot(&mut self, file: &str, h: &SnapshotHeader) -> io::Result<()> {
+        self.item("snapshot", Some(file), h)
+    }
+
+    fn producer_entry(&mut self, file: &str, e: &ProducerEntry) -> io::Result<()> {
+        self.item("producer_entry", Some(file), e)
+    }
+
+    fn checkpoint(&mut self, file: &str, h: &CheckpointHeader) -> io::Result<()> {
+        self.item("checkpoint", Some(file), h)
+    }
+
+    fn checkpoint_entry(&mut self, file: &str, e: &CheckpointEntry) -> io::Result<()> {
+        self.item("checkpoint_entry", Some(file), e)
     }
 
     fn end_file(&mut self) -> io::Result<()> {

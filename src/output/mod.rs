@@ -8,7 +8,11 @@ use std::io::{self, Write};
 
 use clap::ValueEnum;
 use kseg::BatchInfo;
+use kseg::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
+use kseg::index::{OffsetEntry, TimeEntry};
 use kseg::record::Record;
+use kseg::snapshot::{ProducerEntry, SnapshotHeader};
+use kseg::txnindex::AbortedTxn;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -40,6 +44,9 @@ pub struct Problem {
     pub position: u64,
     pub kind: &'static str,
     pub message: String,
+    /// 1-based line number, for text files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -58,6 +65,16 @@ pub struct FileStart<'a> {
     pub size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base_offset: Option<i64>,
+    /// `deleted`, `cleaned` or `swap` when the name says the file is being
+    /// deleted, cleaned or swapped in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<&'a str>,
+    /// `.index` / `.timeindex`: real entries, before the preallocated tail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u64>,
+    /// `.index` / `.timeindex`: zero-filled preallocated slots after them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preallocated_slots: Option<u64>,
 }
 
 /// Receives the events of a dump, in file order.
@@ -78,6 +95,20 @@ pub trait Sink {
         self.record(file, batch, record)
     }
     fn problem(&mut self, problem: &Problem) -> io::Result<()>;
+    /// `.index`: one real entry.
+    fn index_entry(&mut self, file: &str, entry: &OffsetEntry) -> io::Result<()>;
+    /// `.timeindex`: one real entry.
+    fn time_index_entry(&mut self, file: &str, entry: &TimeEntry) -> io::Result<()>;
+    /// `.txnindex`: one aborted transaction.
+    fn txn_entry(&mut self, file: &str, entry: &AbortedTxn) -> io::Result<()>;
+    /// `.snapshot`: the header, before its entries.
+    fn snapshot(&mut self, file: &str, header: &SnapshotHeader) -> io::Result<()>;
+    /// `.snapshot`: one producer.
+    fn producer_entry(&mut self, file: &str, entry: &ProducerEntry) -> io::Result<()>;
+    /// A versioned text checkpoint: its version and count lines.
+    fn checkpoint(&mut self, file: &str, header: &CheckpointHeader) -> io::Result<()>;
+    /// One entry (line, property or JSON field) of a text file.
+    fn checkpoint_entry(&mut self, file: &str, entry: &CheckpointEntry) -> io::Result<()>;
     fn end_file(&mut self) -> io::Result<()>;
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
 }

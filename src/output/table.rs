@@ -6,8 +6,12 @@ use std::io::{self, Write};
 use base64::Engine;
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::BatchInfo;
+use kseg::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
 use kseg::decode::Decoded;
+use kseg::index::{OffsetEntry, TimeEntry};
 use kseg::record::Record;
+use kseg::snapshot::{ProducerEntry, SnapshotHeader};
+use kseg::txnindex::AbortedTxn;
 
 use super::{Encoding, FileStart, Options, Problem, Sink, Summary, rfc3339};
 
@@ -18,8 +22,42 @@ pub struct TableSink<'w> {
     out: Box<dyn Write + 'w>,
     opts: Options,
     rows: Vec<Vec<String>>,
-    headers: &'static [&'static str],
+    shape: Shape,
 }
+
+/// Column headers of a table and which columns are right-aligned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    headers: &'static [&'static str],
+    right: &'static [usize],
+}
+
+const BATCH: Shape = Shape { headers: BATCH_HEADERS, right: &[0, 1, 2] };
+const RECORD: Shape = Shape { headers: RECORD_HEADERS, right: &[0, 1] };
+const INDEX: Shape = Shape { headers: &["offset", "position"], right: &[0, 1] };
+const TIME_INDEX: Shape = Shape { headers: &["timestamp", "offset"], right: &[1] };
+const TXN: Shape = Shape {
+    headers: &["position", "version", "producer id", "first offset", "last offset", "last stable offset"],
+    right: &[0, 1, 2, 3, 4, 5],
+};
+const PRODUCER: Shape = Shape {
+    headers: &[
+        "position",
+        "producer id",
+        "epoch",
+        "last sequence",
+        "last offset",
+        "offset delta",
+        "timestamp",
+        "coordinator epoch",
+        "txn first offset",
+    ],
+    right: &[0, 1, 2, 3, 4, 5, 7, 8],
+};
+const EPOCH: Shape = Shape { headers: &["line", "epoch", "start offset"], right: &[0, 1, 2] };
+const OFFSET: Shape = Shape { headers: &["line", "topic", "partition", "offset"], right: &[0, 2, 3] };
+const PROPERTY: Shape = Shape { headers: &["line", "key", "value"], right: &[0] };
+const FIELD: Shape = Shape { headers: &["key", "value"], right: &[] };
 
 const BATCH_HEADERS: &[&str] = &[
     "position",
@@ -38,8 +76,8 @@ const RECORD_HEADERS: &[&str] = &["offset", "timestamp", "key", "value", "header
 
 impl<'w> TableSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>, opts: Options) -> Self {
-        let headers = if opts.records { RECORD_HEADERS } else { BATCH_HEADERS };
-        TableSink { out, opts, rows: Vec::new(), headers }
+        let shape = if opts.records { RECORD } else { BATCH };
+        TableSink { out, opts, rows: Vec::new(), shape }
     }
 
     fn flush_rows(&mut self) -> io::Result<()> {
@@ -48,12 +86,12 @@ impl<'w> TableSink<'w> {
         }
         let mut t = Table::new();
         t.load_style(presets::UTF8_FULL_CONDENSED);
-        t.set_header(self.headers.iter().map(Cell::new));
-        let numeric = if self.opts.records { 0..2 } else { 0..3 };
+        t.set_header(self.shape.headers.iter().map(Cell::new));
+        let right = self.shape.right;
         for row in self.rows.drain(..) {
             t.add_row(row.into_iter().enumerate().map(|(i, s)| {
                 let c = Cell::new(s);
-                if numeric.contains(&i) { c.set_alignment(CellAlignment::Right) } else { c }
+                if right.contains(&i) { c.set_alignment(CellAlignment::Right) } else { c }
             }));
         }
         writeln!(self.out, "{t}")
@@ -62,6 +100,15 @@ impl<'w> TableSink<'w> {
     fn push(&mut self, row: Vec<String>) -> io::Result<()> {
         self.rows.push(row);
         if self.rows.len() >= BLOCK { self.flush_rows() } else { Ok(()) }
+    }
+
+    /// A row of a table of `shape`; a table of another shape before it ends.
+    fn push_as(&mut self, shape: Shape, row: Vec<String>) -> io::Result<()> {
+        if self.shape != shape {
+            self.flush_rows()?;
+            self.shape = shape;
+        }
+        self.push(row)
     }
 
     fn show(&self, bytes: Option<&[u8]>, enc: Encoding) -> String {
@@ -197,19 +244,25 @@ impl TableSink<'_> {
             (None, None) => self.show(r.value, self.opts.value_encoding),
         };
         let row = vec![r.offset.to_string(), timestamp_text(r.timestamp), key, value, headers];
-        self.push(row)
+        self.push_as(RECORD, row)
     }
 }
 
 impl Sink for TableSink<'_> {
     fn begin_file(&mut self, f: &FileStart<'_>) -> io::Result<()> {
         self.flush_rows()?;
-        writeln!(self.out, "{} ({}, {} bytes)", f.file, f.kind, f.size)
+        let state = f.state.map_or(String::new(), |s| format!("{}, ", s.to_uppercase()));
+        let detail = match (f.entries, f.preallocated_slots) {
+            (Some(e), Some(z)) => format!(": {e} entries, {z} preallocated slots"),
+            _ if f.kind == "other" => ": not read".to_string(),
+            _ => String::new(),
+        };
+        writeln!(self.out, "{} ({}, {state}{} bytes{detail})", f.file, f.kind, f.size)
     }
 
     fn batch(&mut self, _file: &str, b: &BatchInfo) -> io::Result<()> {
         if !self.opts.records {
-            return self.push(batch_fields(b).into());
+            return self.push_as(BATCH, batch_fields(b).into());
         }
         self.flush_rows()?;
         let [pos, offsets, count, magic, codec, crc, ts_type, max_ts, producer, flags, size] = batch_fields(b);
@@ -232,6 +285,77 @@ impl Sink for TableSink<'_> {
         // Problems go to stderr; flush so they appear after the rows before them.
         self.flush_rows()?;
         self.out.flush()
+    }
+
+    fn index_entry(&mut self, _file: &str, e: &OffsetEntry) -> io::Result<()> {
+        self.push_as(INDEX, vec![e.offset.to_string(), e.position.to_string()])
+    }
+
+    fn time_index_entry(&mut self, _file: &str, e: &TimeEntry) -> io::Result<()> {
+        self.push_as(TIME_INDEX, vec![timestamp_text(e.timestamp), e.offset.to_string()])
+    }
+
+    fn txn_entry(&mut self, _file: &str, e: &AbortedTxn) -> io::Result<()> {
+        let row =
+            [e.position as i64, e.version.into(), e.producer_id, e.first_offset, e.last_offset, e.last_stable_offset];
+        self.push_as(TXN, row.iter().map(i64::to_string).collect())
+    }
+
+    fn snapshot(&mut self, _file: &str, h: &SnapshotHeader) -> io::Result<()> {
+        self.flush_rows()?;
+        let show = |v: Option<String>| v.unwrap_or_else(|| "?".into());
+        let crc = match h.crc {
+            Some(c) => format!("{c:08x} {}", if h.crc_valid { "ok" } else { "BAD" }),
+            None => "?".into(),
+        };
+        writeln!(
+            self.out,
+            "producer snapshot version {}, crc {crc}, {} entries",
+            show(h.version.map(|v| v.to_string())),
+            show(h.count.map(|c| c.to_string()))
+        )
+    }
+
+    fn producer_entry(&mut self, _file: &str, e: &ProducerEntry) -> io::Result<()> {
+        let row = vec![
+            e.position.to_string(),
+            e.producer_id.to_string(),
+            e.producer_epoch.to_string(),
+            e.last_sequence.to_string(),
+            e.last_offset.to_string(),
+            e.offset_delta.to_string(),
+            timestamp_text(e.timestamp),
+            e.coordinator_epoch.to_string(),
+            if e.current_txn_first_offset < 0 { "-".into() } else { e.current_txn_first_offset.to_string() },
+        ];
+        self.push_as(PRODUCER, row)
+    }
+
+    fn checkpoint(&mut self, _file: &str, h: &CheckpointHeader) -> io::Result<()> {
+        self.flush_rows()?;
+        let show = |v: Option<i32>| v.map_or("?".to_string(), |v| v.to_string());
+        writeln!(self.out, "checkpoint version {}, {} entries", show(h.version), show(h.count))
+    }
+
+    fn checkpoint_entry(&mut self, _file: &str, e: &CheckpointEntry) -> io::Result<()> {
+        match e {
+            CheckpointEntry::Epoch { line, epoch, start_offset } => {
+                self.push_as(EPOCH, vec![line.to_string(), epoch.to_string(), start_offset.to_string()])
+            }
+            CheckpointEntry::Offset { line, topic, partition, offset } => {
+                self.push_as(OFFSET, vec![line.to_string(), sanitize(topic), partition.to_string(), offset.to_string()])
+            }
+            CheckpointEntry::Property { line, key, value } => {
+                self.push_as(PROPERTY, vec![line.to_string(), sanitize(key), sanitize(value)])
+            }
+            CheckpointEntry::Field { key, value } => {
+                let text = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                self.push_as(FIELD, vec![sanitize(key), sanitize(&text)])
+            }
+        }
     }
 
     fn end_file(&mut self) -> io::Result<()> {

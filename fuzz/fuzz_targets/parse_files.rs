@@ -1,0 +1,36 @@
+//! Arbitrary bytes as every non-segment file kind: transaction index,
+//! producer snapshot and each text file. Run with
+//! `cargo +nightly fuzz run parse_files` (seed the corpus with the files under
+//! `testdata/files/`).
+#![no_main]
+
+use kseg::partition::FileKind;
+use libfuzzer_sys::fuzz_target;
+
+const TEXT: [FileKind; 9] = [
+    FileKind::MetaProperties,
+    FileKind::CleanShutdown,
+    FileKind::RecoveryPointCheckpoint,
+    FileKind::LogStartOffsetCheckpoint,
+    FileKind::ReplicationOffsetCheckpoint,
+    FileKind::CleanerOffsetCheckpoint,
+    FileKind::PartitionMetadata,
+    FileKind::LeaderEpochCheckpoint,
+    FileKind::QuorumState,
+];
+
+fuzz_target!(|data: &[u8]| {
+    let len = data.len() as u64;
+    let txn = kseg::txnindex::TxnIndex::new(data);
+    for e in txn.entries() {
+        assert!(e.position + 34 <= len);
+    }
+    assert!(txn.trailing().is_none_or(|t| t.position < len));
+    let snap = kseg::snapshot::parse(data);
+    assert!(snap.entries().all(|e| e.position + 46 <= len));
+    assert!(snap.issues.iter().all(|i| i.position <= len));
+    for kind in TEXT {
+        let p = kseg::checkpoint::parse(kind, data);
+        assert!(p.issues.iter().all(|i| i.position <= len), "{kind:?}");
+    }
+});
