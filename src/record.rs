@@ -21,6 +21,10 @@ pub struct Record<'a> {
     pub size: usize,
     /// For control batches: the decoded key and value.
     pub control: Option<ControlRecord>,
+    /// For legacy (v0/v1) records: the whole message, log overhead included,
+    /// so that a caller can show its own CRC (an inner message of a
+    /// compressed wrapper has one). `None` for v2 records.
+    pub message: Option<&'a [u8]>,
 }
 
 /// Record headers, checked when the record was read and iterated lazily.
@@ -154,6 +158,7 @@ impl<'a> RecordIter<'a> {
             headers,
             size: header_len + length as usize,
             control,
+            message: None,
         })
     }
 
