@@ -81,6 +81,12 @@ const OPTIONS: &[(&str, Arg, &str, &str)] = &[
     ),
     ("max-message-size", Arg::Required, "<Integer: size>", "Size of largest message. (default: 5242880)"),
     (
+        "no-mmap",
+        Arg::None,
+        "",
+        "kseg only: read .log files with read calls into a buffer instead of a sliding read-only memory map.",
+    ),
+    (
         "offsets-decoder",
         Arg::None,
         "",
@@ -349,6 +355,7 @@ pub fn run(args: KafkaDumpLogArgs) -> anyhow::Result<ExitCode> {
         max_message_size,
         max_bytes,
         parser,
+        mmap: !p.has("no-mmap"),
     };
     let fail_on_findings = p.has("fail-on-findings");
     let mut dump = KafkaDump::new(cfg, super::stdout());
