@@ -71,7 +71,8 @@ impl crate::segment::Source for WindowSource {
         if pos + n as u64 > self.len {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        let inside = self.map.as_ref().is_some_and(|m| pos >= self.map_pos && pos + n as u64 <= self.map_pos + m.len() as u64);
+        let inside =
+            self.map.as_ref().is_some_and(|m| pos >= self.map_pos && pos + n as u64 <= self.map_pos + m.len() as u64);
         if !inside {
             // Unmap the old window first, so at most one is resident.
             self.map = None;

@@ -50,7 +50,8 @@ struct Out {
 }
 
 fn kseg(args: &[&str]) -> Out {
-    let out = Command::cargo_bin("kseg").unwrap().current_dir(root()).arg("kafka-dump-log").args(args).output().unwrap();
+    let out =
+        Command::cargo_bin("kseg").unwrap().current_dir(root()).arg("kafka-dump-log").args(args).output().unwrap();
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -95,7 +96,9 @@ fn control_part(c: &Value) -> String {
             c["version"], c["last_contained_log_timestamp"]
         ),
         "SNAPSHOT_FOOTER" => format!(" SnapshotFooter {{\"version\":{}}}", c["version"]),
-        "KRAFT_VERSION" => format!(" KRaftVersion {{\"version\":{},\"kRaftVersion\":{}}}", c["version"], c["kraft_version"]),
+        "KRAFT_VERSION" => {
+            format!(" KRaftVersion {{\"version\":{},\"kRaftVersion\":{}}}", c["version"], c["kraft_version"])
+        }
         "KRAFT_VOTERS" => {
             let voters: Vec<String> = c["voters"]
                 .as_array()
@@ -426,7 +429,10 @@ fn indexes_with_and_without_a_zero_tail() {
 fn index_sanity_check() {
     let (i0, t0) = (demo("00000000000000000000.index"), demo("00000000000000000000.timeindex"));
     let got = kseg(&["--files", &format!("{i0},{t0}"), "--index-sanity-check"]);
-    assert_eq!(got.stdout, format!("Dumping {i0}\n{i0} passed sanity check.\nDumping {t0}\n{t0} passed sanity check.\n"));
+    assert_eq!(
+        got.stdout,
+        format!("Dumping {i0}\n{i0} passed sanity check.\nDumping {t0}\n{t0} passed sanity check.\n")
+    );
     assert_eq!(got.code, 0);
     // The active segment's untrimmed offset index passes (its last slot is
     // a zero slot = the base offset); its time index fails: last slot
@@ -470,7 +476,10 @@ fn index_mismatches_are_reported_in_kafka_order() {
     let got = kseg(&["--files", &index]);
     assert_eq!(got.stdout, format!("Dumping {index}\noffset: 2 position: 0\noffset: 9 position: 0\n"));
     // The first v2_none batch (sidecar) is offsets 0-3.
-    assert_eq!(got.stderr, format!("Mismatches in :{index}\n  Index offset: 9, log offset: 3\n  Index offset: 2, log offset: 3\n"));
+    assert_eq!(
+        got.stderr,
+        format!("Mismatches in :{index}\n  Index offset: 9, log offset: 3\n  Index offset: 2, log offset: 3\n")
+    );
     assert_eq!(got.code, 0, "findings do not change the exit code");
     assert_eq!(kseg(&["--files", &index, "--fail-on-findings"]).code, 1);
 }
@@ -483,8 +492,7 @@ fn time_index_errors() {
     let d = tmp();
     let log = root().join("testdata/segments/v2_none/00000000000000000000.log");
     copy(&log, d.path(), "00000000000000000000.log");
-    let sidecar: Value =
-        serde_json::from_slice(&std::fs::read(log.with_extension("expected.json")).unwrap()).unwrap();
+    let sidecar: Value = serde_json::from_slice(&std::fs::read(log.with_extension("expected.json")).unwrap()).unwrap();
     let b0 = &sidecar["batches"][0];
     let max0 = b0["records"].as_array().unwrap().iter().map(|r| r["timestamp"].as_i64().unwrap()).max().unwrap();
     let mut t = Vec::new();
@@ -570,7 +578,11 @@ fn snapshot(entries: &[[i64; 8]]) -> Vec<u8> {
 fn producer_snapshots() {
     let d = tmp();
     // [producerId, epoch, lastSequence, lastOffset, offsetDelta, timestamp, coordinatorEpoch, currentTxnFirstOffset]
-    let data = snapshot(&[[5000, 2, 4, 6, 1, 1700000010047, 7, 5], [42, 0, -1, -1, 0, 1700000000000, -1, -1], [9, 1, 1, 30, 3, 77, 0, -1]]);
+    let data = snapshot(&[
+        [5000, 2, 4, 6, 1, 1700000010047, 7, 5],
+        [42, 0, -1, -1, 0, 1700000000000, -1, -1],
+        [9, 1, 1, 30, 3, 77, 0, -1],
+    ]);
     let p = d.path().join("00000000000000000031.snapshot");
     std::fs::write(&p, &data).unwrap();
     let ps = p.to_string_lossy().into_owned();
@@ -593,7 +605,8 @@ fn producer_snapshots() {
     let got = kseg(&["--files", &format!("{ps},{ps}")]);
     assert_eq!(got.code, 0);
     assert_eq!(got.stdout, format!("Dumping {ps}\nDumping {ps}\n"));
-    let line = format!("Snapshot is corrupt (CRC is no longer valid). Stored crc: {stored}. Computed crc: {computed}\n");
+    let line =
+        format!("Snapshot is corrupt (CRC is no longer valid). Stored crc: {stored}. Computed crc: {computed}\n");
     assert_eq!(got.stderr, format!("{line}{line}"));
     assert_eq!(kseg(&["--files", &ps, "--fail-on-findings"]).code, 1);
 }
@@ -695,7 +708,10 @@ fn scenarios_5_and_14_empty_segment() {
     std::fs::write(&p, []).unwrap();
     let p = p.to_string_lossy().into_owned();
     let got = kseg(&["--files", &p, "--print-data-log"]);
-    assert_eq!((got.code, got.stdout.clone(), got.stderr.as_str()), (0, format!("Dumping {p}\nLog starting offset: 0\n"), ""));
+    assert_eq!(
+        (got.code, got.stdout.clone(), got.stderr.as_str()),
+        (0, format!("Dumping {p}\nLog starting offset: 0\n"), "")
+    );
 }
 
 #[test]
@@ -753,7 +769,9 @@ fn scenarios_16_17_control_records_and_kraft_snapshots() {
         assert!(!got.stdout.contains(word), "{word}");
     }
     let bootstrap = copy(&src, d.path(), "bootstrap.checkpoint");
-    assert!(kseg(&["--files", &bootstrap]).stdout.starts_with(&format!("Dumping {bootstrap}\nKRaft bootstrap snapshot\n")));
+    assert!(
+        kseg(&["--files", &bootstrap]).stdout.starts_with(&format!("Dumping {bootstrap}\nKRaft bootstrap snapshot\n"))
+    );
 }
 
 #[test]
@@ -794,7 +812,8 @@ fn scenario_20a_missing_key_with_a_coordinator_decoder() {
 #[test]
 fn scenario_23_legacy_output_has_balanced_braces() {
     let d = tmp();
-    let p = copy(&root().join("testdata/segments/v1_none/00000000000000000000.log"), d.path(), "00000000000000001000.log");
+    let p =
+        copy(&root().join("testdata/segments/v1_none/00000000000000000000.log"), d.path(), "00000000000000001000.log");
     let got = kseg(&["--files", &p, "--deep-iteration"]);
     assert_eq!(got.code, 0);
     assert!(got.stdout.contains("Log starting offset: 1000"));
@@ -866,7 +885,10 @@ fn real_broker_directories_dump_cleanly() {
         if needs_log && !f.with_file_name(format!("{stem}.log")).exists() {
             assert_eq!(got.code, 1, "{name}");
             assert!(got.stderr.contains("NoSuchFileException"), "{}: {}", f.display(), got.stderr);
-        } else if name.contains('.') && !numeric && [".log", ".index", ".timeindex", ".txnindex"].iter().any(|s| name.ends_with(s)) {
+        } else if name.contains('.')
+            && !numeric
+            && [".log", ".index", ".timeindex", ".txnindex"].iter().any(|s| name.ends_with(s))
+        {
             assert_eq!(got.code, 1, "{name}");
             assert!(got.stderr.contains("NumberFormatException"), "{}: {}", f.display(), got.stderr);
         } else {

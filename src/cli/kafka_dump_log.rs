@@ -137,7 +137,9 @@ const OPTIONS: &[(&str, Arg, &str, &str)] = &[
 pub fn usage() -> String {
     const WIDTH: usize = 41;
     const TOTAL: usize = 80;
-    let mut s = format!("{DESCRIPTION}\nOption                                   Description\n------                                   -----------\n");
+    let mut s = format!(
+        "{DESCRIPTION}\nOption                                   Description\n------                                   -----------\n"
+    );
     for (name, _, arg, help) in OPTIONS {
         let left = if arg.is_empty() { format!("--{name}") } else { format!("--{name} {arg}") };
         let mut lines: Vec<String> = Vec::new();
@@ -250,9 +252,7 @@ fn parse(args: &[OsString]) -> Result<Parsed, String> {
 
 fn int_option(p: &Parsed, name: &str, default: i32) -> Result<i32, String> {
     match p.value(name)? {
-        Some(Some(v)) => {
-            v.parse::<i32>().map_err(|_| format!("Cannot parse argument '{v}' of option {name}"))
-        }
+        Some(Some(v)) => v.parse::<i32>().map_err(|_| format!("Cannot parse argument '{v}' of option {name}")),
         _ => Ok(default),
     }
 }

@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use kseg::batch::{BatchV2, TimestampType};
 use kseg::control::{ControlRecord, ControlValue};
 use kseg::error::{DecodeError, ErrorKind};
-use kseg::record::Record;
 use kseg::mmap::WindowSource;
+use kseg::record::Record;
 use kseg::segment::{FileSource, Source, Step, Walker};
 use kseg::{Decoder, compression};
 
@@ -93,7 +93,9 @@ impl Exception {
             }
             ErrorKind::RecordSizeMismatch { expected, actual } => Exception::new(
                 INVALID,
-                format!("Invalid record size: expected to read {expected} bytes in record payload, but instead read {actual}"),
+                format!(
+                    "Invalid record size: expected to read {expected} bytes in record payload, but instead read {actual}"
+                ),
             ),
             ErrorKind::BadRecordCount(n) => {
                 Exception::new(INVALID, format!("Found invalid record count {n} in magic v2 batch"))
@@ -231,7 +233,11 @@ impl JFile {
             Some(i) => abs[..i].to_string(),
             None => String::new(),
         };
-        if parent.ends_with('/') { JFile::new(&format!("{parent}{name}")) } else { JFile::new(&format!("{parent}/{name}")) }
+        if parent.ends_with('/') {
+            JFile::new(&format!("{parent}{name}"))
+        } else {
+            JFile::new(&format!("{parent}/{name}"))
+        }
     }
 }
 
@@ -975,7 +981,9 @@ impl<W: Write> KafkaDump<W> {
         let magic = bytes.get(16).copied().unwrap_or(0) as i8;
         if magic >= 2 {
             let b = BatchV2::parse(&bytes, pos).map_err(|e| Exception::decode(&e))?;
-            let it = b.records(&mut self.scratch, compression::DEFAULT_MAX_DECOMPRESSED).map_err(|e| Exception::decode(&e))?;
+            let it = b
+                .records(&mut self.scratch, compression::DEFAULT_MAX_DECOMPRESSED)
+                .map_err(|e| Exception::decode(&e))?;
             for r in it {
                 max = max.max(r.map_err(|e| Exception::decode(&e))?.timestamp);
             }
@@ -1311,7 +1319,8 @@ fn batch(
     };
     let ts_name: &'static [u8] = ts_type.name().as_bytes();
     let codec_id = (attributes & 0x07) as u8;
-    let mut ctx = BatchCtx { ts_name, v2: head.magic >= 2, base_offset: head.log_offset, base_sequence: -1, control: false };
+    let mut ctx =
+        BatchCtx { ts_name, v2: head.magic >= 2, base_offset: head.log_offset, base_sequence: -1, control: false };
     let crc;
     let valid_crc;
     let max_timestamp;
@@ -1319,7 +1328,10 @@ fn batch(
         if bytes.len() < V2_HEADER {
             return Err(Exception::new(
                 "org.apache.kafka.common.KafkaException",
-                format!("Failed to load record batch at position {position}: batch of {} bytes is shorter than the 61-byte header", bytes.len()),
+                format!(
+                    "Failed to load record batch at position {position}: batch of {} bytes is shorter than the 61-byte header",
+                    bytes.len()
+                ),
             ));
         }
         let last_offset_delta = be_i32(bytes, 23);
@@ -1437,9 +1449,7 @@ fn record(
     *last_offset = rec.offset;
     // One reservation for the whole line: the pushes below then never grow
     // the buffer.
-    buf.reserve(
-        192 + rec.key.map_or(0, <[u8]>::len) + rec.value.map_or(0, <[u8]>::len) + rec.headers.len() * 16,
-    );
+    buf.reserve(192 + rec.key.map_or(0, <[u8]>::len) + rec.value.map_or(0, <[u8]>::len) + rec.headers.len() * 16);
     if !cfg.skip_metadata {
         let mut w = Fixed::new(buf);
         w.put(b"| offset: ");
@@ -1636,7 +1646,9 @@ fn read_snapshot(data: &[u8]) -> Result<Vec<ProducerEntry>, String> {
 /// The note printed when a decoder class other than `StringDecoder` is named.
 pub fn decoder_class_note(option: &str, class: &str) -> Option<String> {
     (class != STRING_DECODER && class != "StringDecoder").then(|| {
-        format!("kseg: --{option} {class}: only {STRING_DECODER} is supported; keys and values are printed as UTF-8 text")
+        format!(
+            "kseg: --{option} {class}: only {STRING_DECODER} is supported; keys and values are printed as UTF-8 text"
+        )
     })
 }
 
