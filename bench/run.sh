@@ -20,6 +20,8 @@ GEN=$ROOT/target/release/examples/gen_segment
 # Targets from the issue.
 TARGET_NONE_RPS=2000000
 TARGET_LZ4_RPS=1000000
+# kseg kafka-dump-log --deep-iteration --print-data-log (issue #5 part B).
+TARGET_KDL_NONE_RPS=5000000
 
 log() { printf '== %s\n' "$*" >&2; }
 
@@ -170,6 +172,8 @@ bench_segment() {
     warm "$log"
     BENCH_BYTES=$bytes measure "cat $codec-$mib" cat "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "dump $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "kdl $codec-$mib" \
+        "$KSEG" kafka-dump-log --deep-iteration --print-data-log --files "$log"
 }
 
 main() {
@@ -189,6 +193,8 @@ main() {
     check_rps "dump lz4-1024" "$TARGET_LZ4_RPS"
     check_rss "dump none-256" "dump none-1024"
     check_rss "dump lz4-256" "dump lz4-1024"
+    check_rps "kdl none-1024" "$TARGET_KDL_NONE_RPS"
+    check_rss "kdl none-256" "kdl none-1024"
 }
 
 main "$@"

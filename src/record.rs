@@ -67,11 +67,15 @@ impl<'a> Iterator for HeaderIter<'a> {
     }
 }
 
+#[inline]
 fn read_headers<'a>(r: &mut Reader<'a>) -> Result<Headers<'a>> {
     let at = r.offset();
     let count = r.varint()?;
     if count < 0 || count as usize > r.remaining() {
         return Err(r.error_at(at, ErrorKind::Other(format!("invalid header count {count}"))));
+    }
+    if count == 0 {
+        return Ok(Headers::default());
     }
     let start = r.offset();
     let mut probe = r.clone();

@@ -301,26 +301,32 @@ struct Fixed<'b> {
 impl<'b> Fixed<'b> {
     const CAP: usize = 160;
 
+    /// The caller has reserved at least `CAP` bytes (a shortfall panics in
+    /// `put`, it never writes out of bounds).
     #[inline(always)]
     fn new(buf: &'b mut Vec<u8>) -> Self {
-        buf.reserve(Self::CAP);
         let base = buf.len();
         Fixed { buf, base, at: 0 }
     }
 
+    /// A literal: its length is a constant, so the copy is a few moves.
+    /// The slice of the spare capacity is bounds-checked: a shortfall
+    /// panics, it never writes out of bounds.
     #[inline(always)]
-    fn put(&mut self, s: &[u8]) {
-        // Bounds-checked slice of the spare capacity: panics rather than
-        // writing out of bounds if a caller ever exceeded CAP.
+    fn lit<const N: usize>(&mut self, s: &[u8; N]) {
+        let dst = &mut self.buf.spare_capacity_mut()[self.at..self.at + N];
+        dst.write_copy_of_slice(s);
+        self.at += N;
+    }
+
+    /// A decimal integer (itoa's two-digits-per-step formatting).
+    #[inline(always)]
+    fn num(&mut self, v: i64) {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v).as_bytes();
         let dst = &mut self.buf.spare_capacity_mut()[self.at..self.at + s.len()];
         dst.write_copy_of_slice(s);
         self.at += s.len();
-    }
-
-    #[inline(always)]
-    fn num(&mut self, v: impl itoa::Integer) {
-        let mut b = itoa::Buffer::new();
-        self.put(b.format(v).as_bytes());
     }
 
     #[inline(always)]
@@ -1449,29 +1455,35 @@ fn record(
     *last_offset = rec.offset;
     // One reservation for the whole line: the pushes below then never grow
     // the buffer.
-    buf.reserve(192 + rec.key.map_or(0, <[u8]>::len) + rec.value.map_or(0, <[u8]>::len) + rec.headers.len() * 16);
+    buf.reserve(
+        Fixed::CAP + 32 + rec.key.map_or(0, <[u8]>::len) + rec.value.map_or(0, <[u8]>::len) + rec.headers.len() * 16,
+    );
     if !cfg.skip_metadata {
         let mut w = Fixed::new(buf);
-        w.put(b"| offset: ");
+        w.lit(b"| offset: ");
         w.num(rec.offset);
-        w.put(b" ");
-        w.put(ctx.ts_name);
-        w.put(b": ");
+        match ctx.ts_name {
+            b"CreateTime" => w.lit(b" CreateTime: "),
+            b"LogAppendTime" => w.lit(b" LogAppendTime: "),
+            _ => w.lit(b" NoTimestampType: "),
+        }
         w.num(rec.timestamp);
-        w.put(b" keySize: ");
+        w.lit(b" keySize: ");
         w.num(rec.key.map_or(-1, |k| k.len() as i64));
-        w.put(b" valueSize: ");
+        w.lit(b" valueSize: ");
         w.num(rec.value.map_or(-1, |v| v.len() as i64));
-        w.done();
         if ctx.v2 {
-            buf.extend_from_slice(b" sequence: ");
+            w.lit(b" sequence: ");
             let sequence = if ctx.base_sequence >= 0 {
                 increment_sequence(ctx.base_sequence, rec.offset.wrapping_sub(ctx.base_offset) as i32)
             } else {
                 -1
             };
-            num(buf, sequence);
-            buf.extend_from_slice(b" headerKeys: [");
+            w.num(i64::from(sequence));
+            w.lit(b" headerKeys: [");
+        }
+        w.done();
+        if ctx.v2 {
             for (i, (k, _)) in rec.headers.iter().enumerate() {
                 if i > 0 {
                     buf.push(b',');
