@@ -21,6 +21,8 @@ CODEC_SPEED=$ROOT/target/release/examples/codec_speed
 # Targets from the issue.
 TARGET_NONE_RPS=2000000
 TARGET_LZ4_RPS=1000000
+# kseg kafka-dump-log --deep-iteration --print-data-log (issue #5 part B).
+TARGET_KDL_NONE_RPS=5000000
 
 log() { printf '== %s\n' "$*" >&2; }
 
@@ -175,6 +177,8 @@ bench_segment() {
     warm "$log"
     BENCH_BYTES=$bytes measure "cat $codec-$mib" cat "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "dump $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "kdl $codec-$mib" \
+        "$KSEG" kafka-dump-log --deep-iteration --print-data-log --files "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "verify1 $codec-$mib" "$KSEG" verify -q -j 1 "$log"
     BENCH_ALL_CORES=1 BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "verifyN $codec-$mib" "$KSEG" verify -q "$log"
     if [[ $codec != none ]]; then
@@ -212,6 +216,8 @@ main() {
     check_ratio "verify1 none-1024" "cat none-1024" 0.8
     check_ratio "verify1 lz4-1024" "codec lz4-1024" 0.8
     check_ratio "verifyN none-1024" "verify1 none-1024" 1.6
+    check_rps "kdl none-1024" "$TARGET_KDL_NONE_RPS"
+    check_rss "kdl none-256" "kdl none-1024"
 }
 
 main "$@"

@@ -31,10 +31,12 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0, origin: Origin::Decompressed { batch: batch_position, at: 0 } }
     }
 
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
@@ -59,6 +61,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.remaining() {
             return Err(self.error(ErrorKind::Truncated { needed: n as u64, available: self.remaining() as u64 }));
@@ -76,6 +79,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A sub-reader over the next `n` bytes, keeping absolute positions.
+    #[inline]
     pub fn sub(&mut self, n: usize) -> Result<Reader<'a>> {
         let start = self.pos;
         let buf = self.take(n)?;
@@ -86,6 +90,7 @@ impl<'a> Reader<'a> {
         Ok(Reader { buf, pos: 0, origin })
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let s = self.take(N)?;
         let mut a = [0u8; N];
@@ -93,9 +98,11 @@ impl<'a> Reader<'a> {
         Ok(a)
     }
 
+    #[inline]
     pub fn u8(&mut self) -> Result<u8> {
         Ok(self.array::<1>()?[0])
     }
+    #[inline]
     pub fn i8(&mut self) -> Result<i8> {
         Ok(self.u8()? as i8)
     }
@@ -118,8 +125,20 @@ impl<'a> Reader<'a> {
         self.array()
     }
 
-    /// Unsigned LEB128 of at most `max_bytes` bytes.
+    /// Unsigned LEB128 of at most `max_bytes` bytes. Most record fields fit
+    /// one byte, so that case is tried first.
+    #[inline]
     fn leb128(&mut self, max_bytes: usize) -> Result<u64> {
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.leb128_slow(max_bytes)
+    }
+
+    fn leb128_slow(&mut self, max_bytes: usize) -> Result<u64> {
         let start = self.pos;
         let mut value: u64 = 0;
         for i in 0..max_bytes {
@@ -136,12 +155,14 @@ impl<'a> Reader<'a> {
     }
 
     /// Zigzag varint (int32), as in v2 record fields.
+    #[inline]
     pub fn varint(&mut self) -> Result<i32> {
         let raw = self.leb128(5)? as u32;
         Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
     }
 
     /// Zigzag varlong (int64).
+    #[inline]
     pub fn varlong(&mut self) -> Result<i64> {
         let raw = self.leb128(10)?;
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
@@ -153,6 +174,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A zigzag-varint length followed by that many bytes; -1 is null.
+    #[inline]
     pub fn varint_bytes(&mut self) -> Result<Option<&'a [u8]>> {
         let start = self.pos;
         let len = self.varint()?;

@@ -98,6 +98,7 @@ impl<'a> Message<'a> {
             headers: Headers::default(),
             size: self.bytes.len(),
             control: None,
+            message: Some(self.bytes),
         }
     }
 }

@@ -36,3 +36,62 @@ impl AsRef<[u8]> for Mapped {
         }
     }
 }
+
+/// A file read through a sliding read-only memory map: no copy into a
+/// buffer, and only one window (`window` bytes, page aligned) is mapped at a
+/// time, so the resident size stays bounded whatever the file size. Used
+/// for long sequential walks (`kafka-dump-log` over a whole segment).
+///
+/// Like every map, a file truncated by another process while mapped can
+/// raise SIGBUS; `kseg` only reads, and the caveat is documented.
+pub struct WindowSource {
+    file: File,
+    len: u64,
+    window: usize,
+    map: Option<memmap2::Mmap>,
+    map_pos: u64,
+}
+
+const PAGE: u64 = 4096;
+
+impl WindowSource {
+    pub fn open(path: &Path, window: usize) -> io::Result<Self> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(WindowSource { file, len, window: window.max(PAGE as usize), map: None, map_pos: 0 })
+    }
+}
+
+impl crate::segment::Source for WindowSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
+        if pos + n as u64 > self.len {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let inside =
+            self.map.as_ref().is_some_and(|m| pos >= self.map_pos && pos + n as u64 <= self.map_pos + m.len() as u64);
+        if !inside {
+            // Unmap the old window first, so at most one is resident.
+            self.map = None;
+            let start = pos / PAGE * PAGE;
+            let want = ((pos - start) as usize + n).max(self.window) as u64;
+            let len = want.min(self.len - start) as usize;
+            if len == 0 {
+                return Ok(&[]);
+            }
+            // SAFETY: a read-only private view of a file kseg never writes;
+            // see the type's note on concurrent truncation.
+            let map = unsafe { memmap2::MmapOptions::new().offset(start).len(len).populate().map(&self.file)? };
+            #[cfg(unix)]
+            let _ = map.advise(memmap2::Advice::Sequential);
+            self.map = Some(map);
+            self.map_pos = start;
+        }
+        let m = self.map.as_ref().ok_or(io::ErrorKind::UnexpectedEof)?;
+        let at = (pos - self.map_pos) as usize;
+        Ok(&m[at..at + n])
+    }
+}

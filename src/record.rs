@@ -21,6 +21,10 @@ pub struct Record<'a> {
     pub size: usize,
     /// For control batches: the decoded key and value.
     pub control: Option<ControlRecord>,
+    /// For legacy (v0/v1) records: the whole message, log overhead included,
+    /// so that a caller can show its own CRC (an inner message of a
+    /// compressed wrapper has one). `None` for v2 records.
+    pub message: Option<&'a [u8]>,
 }
 
 /// Record headers, checked when the record was read and iterated lazily.
@@ -63,11 +67,15 @@ impl<'a> Iterator for HeaderIter<'a> {
     }
 }
 
+#[inline]
 fn read_headers<'a>(r: &mut Reader<'a>) -> Result<Headers<'a>> {
     let at = r.offset();
     let count = r.varint()?;
     if count < 0 || count as usize > r.remaining() {
         return Err(r.error_at(at, ErrorKind::Other(format!("invalid header count {count}"))));
+    }
+    if count == 0 {
+        return Ok(Headers::default());
     }
     let start = r.offset();
     let mut probe = r.clone();
@@ -154,6 +162,7 @@ impl<'a> RecordIter<'a> {
             headers,
             size: header_len + length as usize,
             control,
+            message: None,
         })
     }
 

@@ -3,6 +3,7 @@
 
 pub mod dump;
 pub mod find;
+pub mod kafka_dump_log;
 pub mod verify;
 
 use std::io::{self, Write};
@@ -35,6 +36,11 @@ pub enum Command {
     /// is no error (warnings allowed), 1 when there is one (or a warning
     /// under --strict), 2 when verify could not run.
     Verify(verify::VerifyArgs),
+    /// A drop-in for Kafka's `kafka-dump-log.sh` (DumpLogSegments): the same
+    /// options (`--files a,b,c`, `--deep-iteration`, `--print-data-log`, ...)
+    /// and the same output, byte for byte. `kseg kafka-dump-log --help` lists
+    /// the options.
+    KafkaDumpLog(kafka_dump_log::KafkaDumpLogArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -53,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::FindOffset(args) => find::run_offset(args),
         Command::FindTime(args) => find::run_time(args),
         Command::Verify(args) => verify::run(args),
+        Command::KafkaDumpLog(args) => kafka_dump_log::run(args),
     }
 }
 

@@ -2,6 +2,7 @@
 //! new format is one new file here.
 
 pub mod json;
+pub mod kafka;
 pub mod table;
 
 use std::io::{self, Write};
