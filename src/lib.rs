@@ -20,6 +20,9 @@ pub mod mmap;
 pub mod partition;
 pub mod record;
 pub mod segment;
+pub mod sketch;
+pub mod snapshot;
+pub mod txnindex;
 pub mod verify;
 
 pub use entry::{Batch, BatchInfo, Decoded, Decoder};
