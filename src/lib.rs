@@ -22,6 +22,7 @@ pub mod record;
 pub mod segment;
 pub mod sketch;
 pub mod snapshot;
+pub mod stats;
 pub mod txnindex;
 pub mod verify;
 

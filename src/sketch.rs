@@ -235,7 +235,11 @@ mod tests {
         let (mut a, mut b, mut all) = (Histogram::default(), Histogram::default(), Histogram::default());
         for v in 0..5000u64 {
             let x = v * v % 7919;
-            if v % 3 == 0 { a.add(x) } else { b.add(x) }
+            if v % 3 == 0 {
+                a.add(x)
+            } else {
+                b.add(x)
+            }
             all.add(x);
         }
         a.merge(&b);

@@ -108,10 +108,7 @@ mod tests {
         let got: Vec<_> = idx.iter().collect();
         assert_eq!(
             got[0],
-            (
-                0,
-                AbortedTxn { version: 0, producer_id: 5001, first_offset: 3, last_offset: 11, last_stable_offset: 3 }
-            )
+            (0, AbortedTxn { version: 0, producer_id: 5001, first_offset: 3, last_offset: 11, last_stable_offset: 3 })
         );
         assert_eq!(got[1].0, 34);
         assert_eq!(got[1].1.last_stable_offset, 26);

@@ -3,6 +3,9 @@
 
 pub mod dump;
 pub mod find;
+pub mod inputs;
+pub mod producers;
+pub mod stats;
 pub mod verify;
 
 use std::io::{self, Write};
@@ -35,6 +38,16 @@ pub enum Command {
     /// is no error (warnings allowed), 1 when there is one (or a warning
     /// under --strict), 2 when verify could not run.
     Verify(verify::VerifyArgs),
+    /// Batches, records and bytes by magic, codec and kind; compression
+    /// ratios; offset gaps; timestamps; size distributions; distinct keys.
+    /// Per segment, per partition and in total. Exit 1 when some batch could
+    /// not be decoded.
+    Stats(stats::StatsArgs),
+    /// Producers and transactions: epochs, sequence ranges, and anomalies
+    /// (sequence gaps and duplicates, fenced writers, hanging transactions,
+    /// .txnindex and .snapshot disagreements). Exit 0 when there is no
+    /// anomaly, 1 when there is one, 2 when it could not run.
+    Producers(producers::ProducersArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -53,6 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::FindOffset(args) => find::run_offset(args),
         Command::FindTime(args) => find::run_time(args),
         Command::Verify(args) => verify::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Producers(args) => producers::run(args),
     }
 }
 
