@@ -18,6 +18,7 @@ pub mod index;
 pub mod legacy;
 pub mod mmap;
 pub mod partition;
+pub mod producers;
 pub mod record;
 pub mod segment;
 pub mod sketch;
