@@ -278,6 +278,7 @@ pub struct OpenTxn {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Producer {
     pub producer_id: i64,
+    /// Batches are data and control batches; records are data records only.
     pub epochs: Vec<EpochRun>,
     pub first_offset: i64,
     pub last_offset: i64,
@@ -560,7 +561,9 @@ impl Analyzer {
         p.last_offset = b.last_offset;
         p.last_time_ms = b.max_timestamp;
         p.batches += 1;
-        p.records += b.records.max(0) as u64;
+        if matches!(b.kind, PKind::Data | PKind::TxnData) {
+            p.records += b.records.max(0) as u64;
+        }
         p.bytes += u64::from(b.size);
         p.epoch = b.epoch;
         match b.kind {
@@ -602,6 +605,7 @@ impl Analyzer {
     }
 
     fn epoch_check(&mut self, b: &PBatch, seg: &Segment, is_new: bool) {
+        let data_records = if matches!(b.kind, PKind::Data | PKind::TxnData) { b.records.max(0) as u64 } else { 0 };
         let p = self.producers.get_mut(&b.producer_id).expect("present");
         let below = !is_new && b.epoch < p.max_epoch;
         if !below {
@@ -613,7 +617,7 @@ impl Analyzer {
             let r = Self::epoch_run(p, b.epoch, b, began_here);
             r.last_offset = b.last_offset;
             r.batches += 1;
-            r.records += b.records.max(0) as u64;
+            r.records += data_records;
             return;
         }
         let seen = p.epochs.iter().any(|r| r.epoch == b.epoch);
@@ -622,7 +626,7 @@ impl Analyzer {
         let r = Self::epoch_run(p, b.epoch, b, false);
         r.last_offset = b.last_offset;
         r.batches += 1;
-        r.records += b.records.max(0) as u64;
+        r.records += data_records;
         // Extend the run of low-epoch batches going on, if it is this one.
         if let Some(i) = p.run {
             let f = &mut self.findings[i];
@@ -969,7 +973,7 @@ impl Analyzer {
                 "snapshot_ahead",
                 Severity::Note,
                 format!(
-                    "the snapshot was taken at offset {offset}, after the log end {end} (the log was truncated since)"
+                    "the snapshot was taken at offset {offset}, after the log end {end} (later segments are missing, or the log was truncated since)"
                 ),
             );
             f.file = Some(path.clone());
