@@ -682,7 +682,7 @@ impl Analyzer {
                     let el = eb + delta;
                     let orig = r.sequences.iter().find(|s| s.first_ext <= el && eb <= s.last_ext);
                     let where_ = orig.map_or(String::new(), |s| {
-                        format!(" (first written at offsets {}..{})", s.first_offset, s.last_offset)
+                        format!(" (already written at offsets {}..{})", s.first_offset, s.last_offset)
                     });
                     let mut f = finding(
                         "sequence_duplicate",
@@ -697,7 +697,7 @@ impl Analyzer {
                             seq_of(next)
                         ),
                     );
-                    f.first_offset = Some(orig.map_or(b.base_offset, |s| s.first_offset));
+                    f.first_offset = Some(b.base_offset);
                     f.last_offset = Some(b.last_offset);
                     found = Some(f);
                     eb
@@ -1159,7 +1159,7 @@ mod tests {
         assert_eq!((r.findings[0].first_offset, r.findings[0].last_offset), (Some(4), Some(5)));
         let r = run(vec![data(1, 0, 0, 5, 0), data(1, 0, 5, 5, 5), data(1, 0, 10, 5, 5)]);
         assert_eq!(kinds(&r), [("sequence_duplicate", Severity::Anomaly)]);
-        assert_eq!(r.findings[0].first_offset, Some(0));
+        assert_eq!((r.findings[0].first_offset, r.findings[0].last_offset), (Some(10), Some(14)));
         // Wrapping from i32::MAX to 0 is in order.
         let r = run(vec![data(1, 0, 0, 3, i32::MAX - 2), data(1, 0, 3, 2, 0)]);
         assert!(r.findings.is_empty(), "{:?}", r.findings);
