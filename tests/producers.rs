@@ -100,7 +100,7 @@ fn check_case(name: &str) {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .find(|x| x["producer_id"].to_string() == *pid)
+                    .find(|x| x["producer_id"].as_i64() == pid.parse().ok())
                     .unwrap_or_else(|| panic!("{ctx}\nno producer {pid}"));
                 if let Some(epochs) = want.get("epochs") {
                     let got: Vec<Value> =
@@ -113,7 +113,7 @@ fn check_case(name: &str) {
                             .as_array()
                             .unwrap()
                             .iter()
-                            .find(|e| e["epoch"].to_string() == *epoch)
+                            .find(|e| e["epoch"].as_i64() == epoch.parse().ok())
                             .unwrap();
                         let got: Vec<Value> = e["sequences"]
                             .as_array()
