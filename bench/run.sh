@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark of `kseg dump` on generated Kafka segments. See bench/README.md.
+# Benchmark of `kseg dump`, `verify`, `stats` and `producers` on generated Kafka segments.
+# See bench/README.md.
 #
 # Environment:
 #   KSEG_BENCH_DIR    scratch directory for segments           (default /tmp/kseg-bench)
@@ -106,12 +107,12 @@ report_row() {
         rps = recs != "" ? sprintf("%.2f M", recs / s / 1e6) : "-"
         mib = bytes != "" ? sprintf("%.0f", bytes / 1048576) : "-"
         recm = recs != "" ? sprintf("%.2f M", recs / 1e6) : "-"
-        printf "%-16s %5s %8s %8.3f %7.2f %10s %7s %8.1f %4s\n", name, mib, recm, s, cpu, rps, mbs, rss / 1024, st
+        printf "%-20s %5s %8s %8.3f %7.2f %10s %7s %8.1f %4s\n", name, mib, recm, s, cpu, rps, mbs, rss / 1024, st
     }'
 }
 
 header() {
-    printf '%-16s %5s %8s %8s %7s %10s %7s %8s %4s\n' case MiB records "wall s" "cpu s" records/s MB/s "RSS MiB" exit
+    printf '%-20s %5s %8s %8s %7s %10s %7s %8s %4s\n' case MiB records "wall s" "cpu s" records/s MB/s "RSS MiB" exit
 }
 
 report() {
@@ -148,6 +149,17 @@ check_rps() {
         printf "%-4s %s: %.2f M records/s wall, %.2f M per CPU second (target >= %.1f M)\n", verdict, n, rps / 1e6, r / c / 1e6, min / 1e6 }'
 }
 
+# check_speed NAME BASE MIN: PASS when NAME runs at >= MIN (a fraction) of BASE's speed, by wall
+# time and by CPU time (user + system).
+check_speed() {
+    local s b c bc
+    s=$(result "$1" seconds) b=$(result "$2" seconds) c=$(result "$1" cpu) bc=$(result "$2" cpu)
+    [[ -n $s && -n $b ]] || return 0
+    awk -v n="$1" -v base="$2" -v s="$s" -v b="$b" -v c="$c" -v bc="$bc" -v min="$3" 'BEGIN {
+        r = b / s; rc = (c > 0) ? bc / c : 0; verdict = (r >= min) ? "PASS" : "FAIL"
+        printf "%-4s %s at %.0f%% of %s wall (%.3f s vs %.3f s), %.0f%% by CPU time (target >= %.0f%%)\n", verdict, n, r * 100, base, s, b, rc * 100, min * 100 }'
+}
+
 # check_rss SMALL LARGE: peak RSS must not grow with the segment (allow 10% + 4 MiB noise).
 check_rss() {
     local a b
@@ -170,6 +182,10 @@ bench_segment() {
     warm "$log"
     BENCH_BYTES=$bytes measure "cat $codec-$mib" cat "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "dump $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
+    # verify, stats and producers read every batch once; -j1 = one thread, as the pinning gives one core.
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "verify $codec-$mib" "$KSEG" verify -j1 "$log"
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "stats $codec-$mib" "$KSEG" stats -j1 "$log"
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "producers $codec-$mib" "$KSEG" producers -j1 "$log"
 }
 
 main() {
@@ -189,6 +205,11 @@ main() {
     check_rps "dump lz4-1024" "$TARGET_LZ4_RPS"
     check_rss "dump none-256" "dump none-1024"
     check_rss "dump lz4-256" "dump lz4-1024"
+    local c
+    for c in none-1024 lz4-1024; do
+        check_speed "stats $c" "verify $c" 0.8
+        check_speed "producers $c" "verify $c" 0.8
+    done
 }
 
 main "$@"

@@ -16,10 +16,13 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::batch::BatchV2;
 use crate::compression::{Compression, DEFAULT_MAX_DECOMPRESSED};
 use crate::control;
 use crate::entry::{Batch, Decoder};
+use crate::error::Result;
 use crate::mmap::Mapped;
+use crate::record::Record;
 use crate::segment::{Step, Walker};
 use crate::sketch::{Distribution, Histogram, HyperLogLog};
 use crate::verify::Reading;
@@ -127,6 +130,29 @@ pub struct Stats {
     pub unread: Unread,
 }
 
+/// What reading one batch's records gave.
+#[derive(Default)]
+struct Read {
+    records: u64,
+    /// Decompressed records bytes.
+    bytes: u64,
+    control_type: Option<i16>,
+    damaged: bool,
+}
+
+/// Buffers reused from batch to batch by [`Stats::add_entry`].
+pub struct EntryReader {
+    decoder: Decoder,
+    scratch: Vec<u8>,
+    max_decompressed: usize,
+}
+
+impl EntryReader {
+    pub fn new(max_decompressed: usize) -> Self {
+        EntryReader { decoder: Decoder::new(max_decompressed), scratch: Vec::new(), max_decompressed }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub max_decompressed: usize,
@@ -199,44 +225,83 @@ impl Stats {
     }
 
     /// Add the entry `bytes` (log overhead included) at `position`. Entries
-    /// must be added in file order.
-    pub fn add_entry(&mut self, decoder: &mut Decoder, bytes: &[u8], position: u64) {
+    /// must be added in file order. v2 batches are read without checking
+    /// their CRC (that is `verify`'s job); legacy entries go through the
+    /// decoder, which unwraps compressed wrappers.
+    pub fn add_entry(&mut self, rd: &mut EntryReader, bytes: &[u8], position: u64) {
         self.batch_sizes.add(bytes.len() as u64);
-        let mut d = match decoder.decode(bytes, position) {
-            Ok(d) => d,
-            Err(_) => {
-                self.damaged_batches += 1;
-                self.unread.unreadable_bytes += bytes.len() as u64;
-                return;
-            }
+        let parsed = if bytes.get(16) == Some(&2) {
+            BatchV2::parse(bytes, position).map(|b| {
+                let h = b.header;
+                let stored = b.records_bytes().len() as u64;
+                let read = match b.records(&mut rd.scratch, rd.max_decompressed) {
+                    Ok(it) => self.take_records(it, h.is_control()),
+                    Err(_) => Read { damaged: true, ..Read::default() },
+                };
+                let kind = (h.magic, h.compression(), h.is_control(), h.is_transactional());
+                (kind, h.base_offset, h.last_offset(), stored, read)
+            })
+        } else {
+            rd.decoder.decode(bytes, position).map(|mut d| {
+                let info = &d.info;
+                let kind = (info.magic, info.compression, info.is_control, info.is_transactional);
+                let (base, last) = (info.base_offset, info.last_offset);
+                let stored = match &d.batch {
+                    Batch::Legacy(m) if m.codec_id() != 0 => m.value.map_or(0, |v| v.len() as u64),
+                    Batch::Legacy(m) => m.size_in_file() as u64,
+                    Batch::V2(b) => b.records_bytes().len() as u64,
+                };
+                let wrapper_damaged = d.wrapper_error().is_some();
+                let mut read = self.take_records(d.records(), false);
+                read.damaged |= wrapper_damaged;
+                (kind, base, last, stored, read)
+            })
         };
-        let info = &d.info;
-        let (magic, codec, base, last) = (info.magic, info.compression, info.base_offset, info.last_offset);
-        let (is_control, is_txn) = (info.is_control, info.is_transactional);
-        let stored = match &d.batch {
-            Batch::V2(b) => b.records_bytes().len() as u64,
-            Batch::Legacy(m) if m.codec_id() != 0 => m.value.map_or(0, |v| v.len() as u64),
-            Batch::Legacy(m) => m.size_in_file() as u64,
+        let Ok(((magic, codec, is_control, is_txn), base, last, stored, read)) = parsed else {
+            self.damaged_batches += 1;
+            self.unread.unreadable_bytes += bytes.len() as u64;
+            return;
         };
-        let mut damaged = d.wrapper_error().is_some();
-        let mut records = 0u64;
-        let mut uncompressed = 0u64;
-        let mut control_type = None;
-        for r in d.records() {
-            let r = match r {
-                Ok(r) => r,
-                Err(_) => {
-                    damaged = true;
-                    break;
-                }
+        let kind = match (is_control, is_txn) {
+            (true, _) => BatchKind::Control(read.control_type.unwrap_or(-1)),
+            (false, true) => BatchKind::Transactional,
+            (false, false) => BatchKind::Data,
+        };
+        if read.damaged {
+            self.damaged_batches += 1;
+        }
+        let g = self.groups.entry((magic, codec, kind)).or_default();
+        g.add(&Group {
+            batches: 1,
+            records: read.records,
+            bytes: bytes.len() as u64,
+            stored_records_bytes: stored,
+            uncompressed_records_bytes: read.bytes,
+        });
+        self.offsets_follow(base, last);
+        let span = last.wrapping_sub(base).wrapping_add(1);
+        if !read.damaged && span > read.records as i64 {
+            let o = self.offsets.as_mut().expect("set just above");
+            o.missing_within += span as u64 - read.records;
+            o.batches_with_missing += 1;
+        }
+    }
+
+    /// Count the records of one batch, up to the first that fails.
+    fn take_records<'r>(&mut self, records: impl Iterator<Item = Result<Record<'r>>>, control: bool) -> Read {
+        let mut read = Read::default();
+        for r in records {
+            let Ok(r) = r else {
+                read.damaged = true;
+                break;
             };
-            records += 1;
-            uncompressed += r.size as u64;
+            read.records += 1;
+            read.bytes += r.size as u64;
             self.record_sizes.add(r.size as u64);
             self.timestamp(r.timestamp);
             if let Some(c) = &r.control {
-                control_type.get_or_insert(c.type_id);
-            } else if !is_control {
+                read.control_type.get_or_insert(c.type_id);
+            } else if !control {
                 match r.key {
                     Some(k) => {
                         self.keyed_records += 1;
@@ -246,29 +311,7 @@ impl Stats {
                 }
             }
         }
-        let kind = match (is_control, is_txn) {
-            (true, _) => BatchKind::Control(control_type.unwrap_or(-1)),
-            (false, true) => BatchKind::Transactional,
-            (false, false) => BatchKind::Data,
-        };
-        if damaged {
-            self.damaged_batches += 1;
-        }
-        let g = self.groups.entry((magic, codec, kind)).or_default();
-        g.add(&Group {
-            batches: 1,
-            records,
-            bytes: bytes.len() as u64,
-            stored_records_bytes: stored,
-            uncompressed_records_bytes: uncompressed,
-        });
-        self.offsets_follow(base, last);
-        let span = last.wrapping_sub(base).wrapping_add(1);
-        if !damaged && span > records as i64 {
-            let o = self.offsets.as_mut().expect("set just above");
-            o.missing_within += span as u64 - records;
-            o.batches_with_missing += 1;
-        }
+        read
     }
 
     /// Account for a walk step that is not a complete entry.
@@ -372,10 +415,10 @@ pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
     match opts.reading {
         Reading::Sequential => {
             let mut walker = Walker::open(log)?;
-            let mut decoder = Decoder::new(opts.max_decompressed);
+            let mut reader = EntryReader::new(opts.max_decompressed);
             while let Some(step) = walker.next_step()? {
                 match step {
-                    Step::Entry { position, bytes } => stats.add_entry(&mut decoder, bytes, position),
+                    Step::Entry { position, bytes } => stats.add_entry(&mut reader, bytes, position),
                     other => stats.add_step(&other),
                 }
             }
@@ -412,7 +455,7 @@ pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
                     .par_iter()
                     .with_min_len(64)
                     .fold(
-                        || (Decoder::new(max), Stats::default()),
+                        || (EntryReader::new(max), Stats::default()),
                         |(mut dec, mut s), &(pos, len)| {
                             let start = pos as usize;
                             s.add_entry(&mut dec, &data[start..start + len], pos);
