@@ -96,7 +96,11 @@ pub struct SegmentScan {
 /// Read the batch headers of one `.log` file.
 pub fn scan_segment(log: &Path, max_decompressed: usize) -> io::Result<SegmentScan> {
     let map = Mapped::open(log)?;
-    let data: &[u8] = map.as_ref();
+    scan_bytes(map.as_ref(), max_decompressed)
+}
+
+/// Read the batch headers of a `.log` file's bytes.
+pub fn scan_bytes(data: &[u8], max_decompressed: usize) -> io::Result<SegmentScan> {
     let mut walker = Walker::new(data);
     let mut scan = SegmentScan::default();
     let mut scratch = Vec::new();
@@ -118,7 +122,7 @@ pub fn scan_segment(log: &Path, max_decompressed: usize) -> io::Result<SegmentSc
             let h = b.header;
             let span = i64::from(h.last_offset_delta) + 1;
             if span > i64::from(h.records_count) && h.records_count >= 0 {
-                scan.missing_within += (span - i64::from(h.records_count)) as u64;
+                scan.missing_within = scan.missing_within.saturating_add((span - i64::from(h.records_count)) as u64);
             }
             let pbatch = (h.producer_id >= 0).then(|| {
                 let kind = if h.is_control() {
@@ -157,7 +161,7 @@ pub fn scan_segment(log: &Path, max_decompressed: usize) -> io::Result<SegmentSc
         if let Some(prev) = scan.last_offset
             && base > prev.saturating_add(1)
         {
-            scan.missing_between += base.abs_diff(prev) - 1;
+            scan.missing_between = scan.missing_between.saturating_add(base.abs_diff(prev) - 1);
         }
         scan.first_offset.get_or_insert(base);
         scan.last_offset = Some(scan.last_offset.map_or(last, |p| p.max(last)));
@@ -449,7 +453,7 @@ impl Analyzer {
         if let (Some(prev), Some(first)) = (self.last_offset, scan.first_offset)
             && first > prev.saturating_add(1)
         {
-            self.missing += first.abs_diff(prev) - 1;
+            self.missing = self.missing.saturating_add(first.abs_diff(prev) - 1);
         }
         let base_missing = self.missing;
         if scan.damaged > 0 {
@@ -481,7 +485,7 @@ impl Analyzer {
         let compacted_here = scan.missing_between > 0 || scan.missing_within > 0;
         for b in &scan.batches {
             let mut b = *b;
-            b.missing_before += base_missing;
+            b.missing_before = b.missing_before.saturating_add(base_missing);
             self.batch(&b, seg, &mut cursor, compacted_here);
         }
         // Entries after the last ABORT marker of the segment.
@@ -490,8 +494,8 @@ impl Analyzer {
             cursor.next += 1;
             self.txnindex_extra(&cursor, at, e, compacted_here);
         }
-        self.missing = base_missing + scan.missing_between;
-        self.missing_within += scan.missing_within;
+        self.missing = base_missing.saturating_add(scan.missing_between);
+        self.missing_within = self.missing_within.saturating_add(scan.missing_within);
         if let Some(f) = scan.first_offset {
             self.first_offset.get_or_insert(f);
         }
@@ -664,7 +668,7 @@ impl Analyzer {
             None => {
                 if r.began_here && base != 0 {
                     // The epoch began in this log, so its sequences start at 0.
-                    let removed = b.missing_before - producer_missing;
+                    let removed = b.missing_before.saturating_sub(producer_missing);
                     found = Some(gap_finding(b, 0, base, removed, r.first_offset, true));
                 }
                 base
@@ -674,7 +678,7 @@ impl Analyzer {
                 if d == 0 {
                     next
                 } else if d < SEQ_SPACE / 2 {
-                    let removed = b.missing_before - r.missing_at_last;
+                    let removed = b.missing_before.saturating_sub(r.missing_at_last);
                     found = Some(gap_finding(b, next, next + d, removed, r.last_sequenced_offset, false));
                     next + d
                 } else {
@@ -794,7 +798,7 @@ impl Analyzer {
             return;
         }
         let first = txn.map_or(b.base_offset, |t| t.first_offset);
-        let lso = self.open.first().map_or(b.base_offset + 1, |&(o, _)| o);
+        let lso = self.open.first().map_or(b.base_offset.saturating_add(1), |&(o, _)| o);
         let expected = AbortedTxn {
             version: 0,
             producer_id: b.producer_id,
@@ -872,7 +876,7 @@ impl Analyzer {
     /// Open transactions, the snapshot check, and the report.
     pub fn finish(mut self) -> io::Result<PartitionReport> {
         let max_ts = self.max_ts;
-        let log_end = self.last_offset.map(|o| o + 1);
+        let log_end = self.last_offset.map(|o| o.saturating_add(1));
         let open: Vec<(i64, OpenTxn)> =
             self.producers.values().filter_map(|p| p.open.map(|t| (p.producer_id, t))).collect();
         for (pid, t) in open {
@@ -883,7 +887,7 @@ impl Analyzer {
             } else {
                 ("open_transaction", Severity::Note, "open (in flight)")
             };
-            let held = log_end.map_or(0, |e| e - t.first_offset);
+            let held = log_end.map_or(0, |e| e.saturating_sub(t.first_offset));
             let mut f = finding(
                 kind,
                 severity,
@@ -914,8 +918,8 @@ impl Analyzer {
             log_end_offset: log_end,
             last_stable_offset,
             max_timestamp_ms: max_ts,
-            missing_offsets: self.missing + self.missing_within,
-            compacted: self.missing + self.missing_within > 0,
+            missing_offsets: self.missing.saturating_add(self.missing_within),
+            compacted: self.missing.saturating_add(self.missing_within) > 0,
             txnindex_files: self.txnindex_files,
             txnindex_entries: self.txnindex_entries,
             snapshot,
@@ -965,7 +969,7 @@ impl Analyzer {
             self.push(f);
             return Ok(Some(check));
         }
-        let log_end = self.last_offset.map(|o| o + 1);
+        let log_end = self.last_offset.map(|o| o.saturating_add(1));
         if let Some(end) = log_end
             && offset > end
         {

@@ -202,7 +202,7 @@ impl Stats {
                 if base <= o.last {
                     o.not_increasing += 1;
                 } else if base > o.last.saturating_add(1) {
-                    o.missing_between += base.abs_diff(o.last) - 1;
+                    o.missing_between = o.missing_between.saturating_add(base.abs_diff(o.last) - 1);
                     o.gaps_between += 1;
                 }
                 o.last = last;
@@ -282,7 +282,7 @@ impl Stats {
         let span = last.wrapping_sub(base).wrapping_add(1);
         if !read.damaged && span > read.records as i64 {
             let o = self.offsets.as_mut().expect("set just above");
-            o.missing_within += span as u64 - read.records;
+            o.missing_within = o.missing_within.saturating_add(span as u64 - read.records);
             o.batches_with_missing += 1;
         }
     }
@@ -338,15 +338,15 @@ impl Stats {
                 Some(a) => {
                     let mut joined = *a;
                     joined.last = b.last;
-                    joined.missing_between += b.missing_between;
+                    joined.missing_between = joined.missing_between.saturating_add(b.missing_between);
                     joined.gaps_between += b.gaps_between;
-                    joined.missing_within += b.missing_within;
+                    joined.missing_within = joined.missing_within.saturating_add(b.missing_within);
                     joined.batches_with_missing += b.batches_with_missing;
                     joined.not_increasing += b.not_increasing;
                     if b.first <= a.last {
                         joined.not_increasing += 1;
                     } else if b.first > a.last.saturating_add(1) {
-                        joined.missing_between += b.first.abs_diff(a.last) - 1;
+                        joined.missing_between = joined.missing_between.saturating_add(b.first.abs_diff(a.last) - 1);
                         joined.gaps_between += 1;
                     }
                     *a = joined;
@@ -373,9 +373,9 @@ impl Stats {
         self.merge_counts(other);
         if let Some(b) = other.offsets {
             let a = self.offsets.get_or_insert(Offsets { first: b.first, last: b.last, ..Offsets::default() });
-            a.missing_between += b.missing_between;
+            a.missing_between = a.missing_between.saturating_add(b.missing_between);
             a.gaps_between += b.gaps_between;
-            a.missing_within += b.missing_within;
+            a.missing_within = a.missing_within.saturating_add(b.missing_within);
             a.batches_with_missing += b.batches_with_missing;
             a.not_increasing += b.not_increasing;
             a.first = a.first.min(b.first);
