@@ -327,3 +327,14 @@ fn ksqldb_command_topic_commits_four_transactions_across_epoch_bumps() {
     assert_eq!(p["open"], Value::Null);
     assert_eq!(got["partitions"][0]["last_stable_offset"], got["partitions"][0]["log_end_offset"]);
 }
+
+#[test]
+fn a_later_segment_alone_checks_what_it_can() {
+    // Segment 10 alone: 501's first aborted transaction began at 3, in segment 0, which is
+    // not read; its .txnindex entry cannot be checked before offset 10, and is not flagged.
+    let (code, got, stderr) = producers(&["testdata/producers/clean_transactions-0/00000000000000000010.log"]);
+    let p = &got["partitions"][0];
+    assert_eq!(code, 0, "{stderr}\n{p}");
+    assert_eq!(p["txnindex_entries"], 3);
+    assert_eq!(keyed(&p["notes"]), keyed(&case("clean_transactions")["notes"]));
+}
