@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark of `kseg dump` on generated Kafka segments. See bench/README.md.
+# Benchmark of `kseg dump`, `verify`, `stats` and `producers` on generated Kafka segments.
+# See bench/README.md.
 #
 # Environment:
 #   KSEG_BENCH_DIR    scratch directory for segments           (default /tmp/kseg-bench)
@@ -113,12 +114,12 @@ report_row() {
         rps = recs != "" ? sprintf("%.2f M", recs / s / 1e6) : "-"
         mib = bytes != "" ? sprintf("%.0f", bytes / 1048576) : "-"
         recm = recs != "" ? sprintf("%.2f M", recs / 1e6) : "-"
-        printf "%-16s %5s %8s %8.3f %7.2f %10s %7s %8.1f %4s\n", name, mib, recm, s, cpu, rps, mbs, rss / 1024, st
+        printf "%-20s %5s %8s %8.3f %7.2f %10s %7s %8.1f %4s\n", name, mib, recm, s, cpu, rps, mbs, rss / 1024, st
     }'
 }
 
 header() {
-    printf '%-16s %5s %8s %8s %7s %10s %7s %8s %4s\n' case MiB records "wall s" "cpu s" records/s MB/s "RSS MiB" exit
+    printf '%-20s %5s %8s %8s %7s %10s %7s %8s %4s\n' case MiB records "wall s" "cpu s" records/s MB/s "RSS MiB" exit
 }
 
 report() {
@@ -155,6 +156,17 @@ check_rps() {
         printf "%-4s %s: %.2f M records/s wall, %.2f M per CPU second (target >= %.1f M)\n", verdict, n, rps / 1e6, r / c / 1e6, min / 1e6 }'
 }
 
+# check_speed NAME BASE MIN: PASS when NAME runs at >= MIN (a fraction) of BASE's speed, by wall
+# time and by CPU time (user + system).
+check_speed() {
+    local s b c bc
+    s=$(result "$1" seconds) b=$(result "$2" seconds) c=$(result "$1" cpu) bc=$(result "$2" cpu)
+    [[ -n $s && -n $b ]] || return 0
+    awk -v n="$1" -v base="$2" -v s="$s" -v b="$b" -v c="$c" -v bc="$bc" -v min="$3" 'BEGIN {
+        r = b / s; rc = (c > 0) ? bc / c : 0; verdict = (r >= min) ? "PASS" : "FAIL"
+        printf "%-4s %s at %.0f%% of %s wall (%.3f s vs %.3f s), %.0f%% by CPU time (target >= %.0f%%)\n", verdict, n, r * 100, base, s, b, rc * 100, min * 100 }'
+}
+
 # check_rss SMALL LARGE: peak RSS must not grow with the segment (allow 10% + 4 MiB noise).
 check_rss() {
     local a b
@@ -179,21 +191,14 @@ bench_segment() {
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "dump $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "kdl $codec-$mib" \
         "$KSEG" kafka-dump-log --deep-iteration --print-data-log --files "$log"
-    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "verify1 $codec-$mib" "$KSEG" verify -q -j 1 "$log"
+    # verify, stats and producers read every batch once; -j1 = one thread, as the pinning gives one core.
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "verify $codec-$mib" "$KSEG" verify -q -j1 "$log"
     BENCH_ALL_CORES=1 BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "verifyN $codec-$mib" "$KSEG" verify -q "$log"
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "stats $codec-$mib" "$KSEG" stats -j1 "$log"
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "producers $codec-$mib" "$KSEG" producers -j1 "$log"
     if [[ $codec != none ]]; then
         BENCH_BYTES=$bytes measure "codec $codec-$mib" "$CODEC_SPEED" "$log"
     fi
-}
-
-# check_ratio NAME BASE MIN: NAME must run at >= MIN x BASE's speed (same input).
-check_ratio() {
-    local a b
-    a=$(result "$1" seconds) b=$(result "$2" seconds)
-    [[ -n $a && -n $b ]] || return 0
-    awk -v n="$1" -v base="$2" -v a="$a" -v b="$b" -v min="$3" 'BEGIN {
-        r = b / a; verdict = (r >= min) ? "PASS" : "FAIL"
-        printf "%-4s %s at %.2f x the speed of %s (target >= %.2f)\n", verdict, n, r, base, min }'
 }
 
 main() {
@@ -213,11 +218,16 @@ main() {
     check_rps "dump lz4-1024" "$TARGET_LZ4_RPS"
     check_rss "dump none-256" "dump none-1024"
     check_rss "dump lz4-256" "dump lz4-1024"
-    check_ratio "verify1 none-1024" "cat none-1024" 0.8
-    check_ratio "verify1 lz4-1024" "codec lz4-1024" 0.8
-    check_ratio "verifyN none-1024" "verify1 none-1024" 1.6
+    check_speed "verify none-1024" "cat none-1024" 0.8
+    check_speed "verify lz4-1024" "codec lz4-1024" 0.8
+    check_speed "verifyN none-1024" "verify none-1024" 1.6
     check_rps "kdl none-1024" "$TARGET_KDL_NONE_RPS"
     check_rss "kdl none-256" "kdl none-1024"
+    local c
+    for c in none-1024 lz4-1024; do
+        check_speed "stats $c" "verify $c" 0.8
+        check_speed "producers $c" "verify $c" 0.8
+    done
 }
 
 main "$@"

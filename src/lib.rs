@@ -21,9 +21,12 @@ pub mod issue;
 pub mod legacy;
 pub mod mmap;
 pub mod partition;
+pub mod producers;
 pub mod record;
 pub mod segment;
+pub mod sketch;
 pub mod snapshot;
+pub mod stats;
 pub mod txnindex;
 pub mod verify;
 

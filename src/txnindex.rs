@@ -30,6 +30,14 @@ pub struct AbortedTxn {
     pub last_stable_offset: i64,
 }
 
+impl AbortedTxn {
+    /// The version as Kafka's `AbortedTxn.version()` reads it: the first
+    /// byte of the int16 field.
+    pub fn kafka_version(&self) -> u8 {
+        (self.version >> 8) as u8
+    }
+}
+
 /// The entries of a transaction index held in `data`.
 #[derive(Clone, Copy, Debug)]
 pub struct TxnIndex<'a> {
@@ -48,6 +56,13 @@ impl<'a> TxnIndex<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Entry `i`, if it is whole in the file.
+    pub fn get(&self, i: usize) -> Option<AbortedTxn> {
+        let at = i.checked_mul(ENTRY)?;
+        let bytes = self.data.get(at..at.checked_add(ENTRY)?)?;
+        read_entry(&mut Reader::new(bytes, at as u64), at as u64).ok()
     }
 
     /// Every whole entry, in file order.

@@ -3,7 +3,10 @@
 
 pub mod dump;
 pub mod find;
+pub mod inputs;
 pub mod kafka_dump_log;
+pub mod producers;
+pub mod stats;
 pub mod verify;
 
 use std::io::{self, Write};
@@ -41,6 +44,16 @@ pub enum Command {
     /// and the same output, byte for byte. `kseg kafka-dump-log --help` lists
     /// the options.
     KafkaDumpLog(kafka_dump_log::KafkaDumpLogArgs),
+    /// Batches, records and bytes by magic, codec and kind; compression
+    /// ratios; offset gaps; timestamps; size distributions; distinct keys.
+    /// Per segment, per partition and in total. Exit 1 when some batch could
+    /// not be decoded.
+    Stats(stats::StatsArgs),
+    /// Producers and transactions: epochs, sequence ranges, and anomalies
+    /// (sequence gaps and duplicates, fenced writers, hanging transactions,
+    /// .txnindex and .snapshot disagreements). Exit 0 when there is no
+    /// anomaly, 1 when there is one, 2 when it could not run.
+    Producers(producers::ProducersArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -60,6 +73,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::FindTime(args) => find::run_time(args),
         Command::Verify(args) => verify::run(args),
         Command::KafkaDumpLog(args) => kafka_dump_log::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Producers(args) => producers::run(args),
     }
 }
 

@@ -1,0 +1,332 @@
+//! `kseg producers`: producer ids, epochs, sequences and transactions, and
+//! the anomalies that say data was lost or duplicated.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use comfy_table::{Cell, CellAlignment, Table, presets};
+use kseg::producers::{self, Analyzer, Finding, PartitionReport, Producer, Severity};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{exit, inputs};
+use crate::output::rfc3339;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProducersFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ProducersArgs {
+    /// Segment files (.log), partition directories, or log directories.
+    /// The newest producer .snapshot is compared only when a partition
+    /// directory is read whole.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ProducersFormat::Table)]
+    pub format: ProducersFormat,
+    /// A transaction still open that began this long before the partition's
+    /// newest timestamp is hanging (an anomaly); a younger one is in flight
+    /// (a note). The default is the broker's transaction.max.timeout.ms.
+    /// 0 makes every open transaction an anomaly.
+    #[arg(long, value_name = "MS", default_value_t = producers::DEFAULT_TXN_TIMEOUT_MS)]
+    pub txn_timeout_ms: i64,
+    /// Do not compare with the partition's producer snapshot.
+    #[arg(long)]
+    pub no_snapshot: bool,
+    /// Print nothing; only the exit code tells.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Threads to read segments with (default: all cores).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Largest decompressed size accepted for a (compressed) control batch.
+    #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
+    pub max_decompressed: usize,
+}
+
+#[derive(Serialize)]
+struct ProducerOut<'a> {
+    #[serde(flatten)]
+    producer: &'a Producer,
+    first_time: Option<String>,
+    last_time: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PartitionJson<'a> {
+    path: PathBuf,
+    segments: usize,
+    first_offset: Option<i64>,
+    log_end_offset: Option<i64>,
+    last_stable_offset: Option<i64>,
+    max_timestamp: Option<String>,
+    missing_offsets: u64,
+    compacted: bool,
+    txnindex_files: u64,
+    txnindex_entries: u64,
+    snapshot: &'a Option<producers::SnapshotCheck>,
+    producers: Vec<ProducerOut<'a>>,
+    anomalies: Vec<&'a Finding>,
+    notes: Vec<&'a Finding>,
+}
+
+#[derive(Serialize, Default)]
+struct Summary {
+    partitions: usize,
+    segments: usize,
+    producers: usize,
+    committed: u64,
+    aborted: u64,
+    open: u64,
+    anomalies: usize,
+    notes: usize,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    ok: bool,
+    partitions: Vec<PartitionJson<'a>>,
+    summary: &'a Summary,
+}
+
+pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
+    let partitions = match inputs::partitions(&args.paths) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("kseg: {e}");
+            return Ok(ExitCode::from(exit::ERROR));
+        }
+    };
+    let opts = producers::Options { txn_timeout_ms: args.txn_timeout_ms, snapshot: !args.no_snapshot };
+    let pool = inputs::pool(args.jobs)?;
+    let work: Vec<(usize, usize)> =
+        partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();
+    // Segments are scanned in parallel a few at a time and consumed in
+    // order, so memory holds the scans of one chunk only.
+    let chunk = pool.current_num_threads() * 2;
+    let mut reports: Vec<PartitionReport> = Vec::new();
+    let mut analyzer: Option<Analyzer> = None;
+    for window in work.chunks(chunk.max(1)) {
+        let max = args.max_decompressed;
+        let scans: Vec<_> = pool.install(|| {
+            window.par_iter().map(|&(p, s)| producers::scan_segment(&partitions[p].segments[s].log, max)).collect()
+        });
+        for (&(p, s), scan) in window.iter().zip(scans) {
+            let part = &partitions[p];
+            let seg = &part.segments[s];
+            let scan = match scan {
+                Ok(scan) => scan,
+                Err(e) => {
+                    eprintln!("kseg: {}: {e}", seg.log.display());
+                    return Ok(ExitCode::from(exit::ERROR));
+                }
+            };
+            let a = analyzer.get_or_insert_with(|| Analyzer::new(part.dir.clone(), opts));
+            if let Err(e) = a.segment(seg, &scan) {
+                eprintln!("kseg: {}: {e}", seg.log.display());
+                return Ok(ExitCode::from(exit::ERROR));
+            }
+            if s + 1 == part.segments.len() {
+                let done = analyzer.take().expect("set above");
+                match done.finish() {
+                    Ok(r) => reports.push(r),
+                    Err(e) => {
+                        eprintln!("kseg: {}: {e}", part.name().display());
+                        return Ok(ExitCode::from(exit::ERROR));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut summary = Summary { partitions: partitions.len(), segments: work.len(), ..Summary::default() };
+    for r in &reports {
+        summary.producers += r.producers.len();
+        for p in &r.producers {
+            summary.committed += p.committed.count;
+            summary.aborted += p.aborted.count;
+            summary.open += u64::from(p.open.is_some());
+        }
+        summary.anomalies += r.anomalies().count();
+        summary.notes += r.notes().count();
+    }
+    let failed = summary.anomalies > 0;
+    if !args.quiet {
+        let mut out = super::stdout();
+        match args.format {
+            ProducersFormat::Json => {
+                let parts = partitions
+                    .iter()
+                    .zip(&reports)
+                    .map(|(part, r)| PartitionJson {
+                        path: part.name(),
+                        segments: r.segments,
+                        first_offset: r.first_offset,
+                        log_end_offset: r.log_end_offset,
+                        last_stable_offset: r.last_stable_offset,
+                        max_timestamp: r.max_timestamp_ms.and_then(rfc3339),
+                        missing_offsets: r.missing_offsets,
+                        compacted: r.compacted,
+                        txnindex_files: r.txnindex_files,
+                        txnindex_entries: r.txnindex_entries,
+                        snapshot: &r.snapshot,
+                        producers: r
+                            .producers
+                            .iter()
+                            .map(|p| ProducerOut {
+                                producer: p,
+                                first_time: rfc3339(p.first_time_ms),
+                                last_time: rfc3339(p.last_time_ms),
+                            })
+                            .collect(),
+                        anomalies: r.anomalies().collect(),
+                        notes: r.notes().collect(),
+                    })
+                    .collect();
+                serde_json::to_writer_pretty(&mut out, &Report { ok: !failed, partitions: parts, summary: &summary })?;
+                writeln!(out)?;
+            }
+            ProducersFormat::Table => {
+                for (part, r) in partitions.iter().zip(&reports) {
+                    write_partition(&mut out, &part.name(), r)?;
+                }
+                writeln!(
+                    out,
+                    "{} partitions, {} segments, {} producers; transactions: {} committed, {} aborted, {} open: {} anomalies, {} notes",
+                    summary.partitions,
+                    summary.segments,
+                    summary.producers,
+                    summary.committed,
+                    summary.aborted,
+                    summary.open,
+                    summary.anomalies,
+                    summary.notes
+                )?;
+            }
+        }
+        out.flush()?;
+    }
+    Ok(ExitCode::from(if failed { exit::FINDINGS } else { exit::OK }))
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map_or("-".into(), |v| v.to_string())
+}
+
+fn clip(s: String, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s;
+    }
+    let mut t: String = s.chars().take(max - 1).collect();
+    t.push('…');
+    t
+}
+
+fn write_partition(out: &mut dyn Write, name: &std::path::Path, r: &PartitionReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "== {}: offsets {}..{} (log end offset {}, last stable offset {}), {} producers{}",
+        name.display(),
+        opt(r.first_offset),
+        opt(r.log_end_offset.map(|e| e - 1)),
+        opt(r.log_end_offset),
+        opt(r.last_stable_offset),
+        r.producers.len(),
+        if r.compacted { format!(", compacted ({} offsets missing)", r.missing_offsets) } else { String::new() }
+    )?;
+    if !r.producers.is_empty() {
+        let mut t = Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED);
+        t.set_header([
+            "producer",
+            "epochs",
+            "sequences",
+            "offsets",
+            "first time",
+            "last time",
+            "batches",
+            "records",
+            "txns c/a/open",
+            "anomalies",
+        ]);
+        let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
+        for p in &r.producers {
+            let epochs = clip(p.epochs.iter().map(|e| e.epoch.to_string()).collect::<Vec<_>>().join(","), 16);
+            let seqs = p
+                .epochs
+                .iter()
+                .filter(|e| !e.sequences.is_empty())
+                .map(|e| {
+                    let ranges: Vec<String> = e.sequences.iter().map(|s| format!("{}..{}", s.first, s.last)).collect();
+                    format!("e{}: {}", e.epoch, ranges.join(" "))
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let txns = if p.transactional {
+                format!("{}/{}/{}", p.committed.count, p.aborted.count, u8::from(p.open.is_some()))
+            } else {
+                "-".into()
+            };
+            t.add_row(vec![
+                right(p.producer_id.to_string()),
+                Cell::new(epochs),
+                Cell::new(clip(if seqs.is_empty() { "-".into() } else { seqs }, 40)),
+                Cell::new(format!("{}..{}", p.first_offset, p.last_offset)),
+                Cell::new(rfc3339(p.first_time_ms).unwrap_or_else(|| "-".into())),
+                Cell::new(rfc3339(p.last_time_ms).unwrap_or_else(|| "-".into())),
+                right(p.batches.to_string()),
+                right(p.records.to_string()),
+                Cell::new(txns),
+                right(p.anomalies.to_string()),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+    }
+    if r.txnindex_files > 0 {
+        writeln!(out, "txnindex   {} files, {} entries", r.txnindex_files, r.txnindex_entries)?;
+    }
+    if let Some(s) = &r.snapshot {
+        writeln!(
+            out,
+            "snapshot   {} (log end offset {}): {} producers, {} compared, {} matching; {} wrote later, {} only in the snapshot, {} only in the log",
+            s.file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            s.offset,
+            s.entries,
+            s.compared,
+            s.matching,
+            s.skipped_later,
+            s.only_in_snapshot,
+            s.only_in_log
+        )?;
+    }
+    for f in &r.findings {
+        let sev = match f.severity {
+            Severity::Anomaly => "anomaly",
+            Severity::Note => "note",
+        };
+        let mut at = String::new();
+        if let Some(p) = f.producer_id {
+            at.push_str(&format!(" producer {p}"));
+        }
+        if let Some(e) = f.epoch {
+            at.push_str(&format!(" epoch {e}"));
+        }
+        match (f.first_offset, f.last_offset) {
+            (Some(a), Some(b)) if a != b => at.push_str(&format!(" offsets {a}..{b}")),
+            (Some(a), _) | (None, Some(a)) => at.push_str(&format!(" offset {a}")),
+            _ => {}
+        }
+        if let (Some(file), Some(pos)) = (&f.file, f.position) {
+            at.push_str(&format!(" ({}@{pos})", file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+        } else if let Some(file) = &f.file {
+            at.push_str(&format!(" ({})", file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+        }
+        writeln!(out, "{sev}:{at}: {}: {}", f.kind, f.message)?;
+    }
+    writeln!(out)
+}
