@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use kseg::partition::Segment;
 use kseg::producers::{self, Analyzer};
 use kseg::segment::{Step, Walker};
-use kseg::snapshot::ProducerSnapshot;
 use kseg::stats::{EntryReader, Stats};
 use kseg::txnindex::TxnIndex;
 use libfuzzer_sys::fuzz_target;
@@ -38,8 +37,6 @@ fuzz_target!(|data: &[u8]| {
     a.segment(&seg, &scan).expect("no file to read");
     let _ = a.finish();
 
-    let _ = TxnIndex::new(data).iter().count();
-    if let Ok(s) = ProducerSnapshot::parse(data) {
-        let _ = s.entries().count();
-    }
+    let _ = TxnIndex::new(data).entries().count();
+    let _ = kseg::snapshot::parse(data).entries().count();
 });
