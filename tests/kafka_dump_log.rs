@@ -899,3 +899,242 @@ fn real_broker_directories_dump_cleanly() {
     }
     assert!(dumped > 100);
 }
+
+// ---------------------------------------------------------------------------
+// Internal-topic decoders (reference §5; scenarios 6-10, 15, 17, 20-22).
+//
+// Expected texts are built from `testdata/decode/cases.json` (the expected
+// decoded values, written by the independent fixture encoder) and the
+// reference's output rules, never from kseg's output:
+// * coordinator topics: `key: {"type":"<type id>","data":<key data>}` and
+//   `payload: {"version":"<value version>","data":<value data>}` (ids as JSON
+//   strings), `<DELETE>` for a tombstone, `Unknown record type <t> at offset
+//   <o>, skipping.` for an unknown type (no payload);
+// * `__cluster_metadata`: `payload: {"type":"<NAME>","version":<v>,"data":…}`;
+// * `__remote_log_metadata`: `payload: <Java toString()>` of the domain object;
+// * data objects compact, `_unknownTaggedFields` dropped (Kafka's JSON
+//   converters never print unknown tags), float64 in Java's form;
+// * failures: `Error at offset <o>, skipping. <message>` (`Error at <o>, …`
+//   for cluster metadata), with the messages of Kafka's serdes, listed by
+//   case name in `kafka_error`.
+// The segments hold one record per batch, in cases.json order per topic.
+
+fn strip_unknown(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter().filter(|(k, _)| *k != "_unknownTaggedFields").map(|(k, v)| (k.clone(), strip_unknown(v))).collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(strip_unknown).collect()),
+        v => v.clone(),
+    }
+}
+
+/// The failure text Kafka prints for the cases.json entries that do not
+/// decode, by case name (messages of CoordinatorRecordSerde /
+/// AbstractApiMessageSerde / the generated readers).
+fn kafka_error(name: &str, offset: usize) -> Option<String> {
+    Some(match name {
+        // OffsetCommitValue v0 needs 8 bytes for `offset`, 5 are left:
+        // BufferUnderflowException, whose message is null.
+        "kafka: value of the wrong type" => format!(
+            "Error at offset {offset}, skipping. Could not read record with version 0 from value's buffer due to: null."
+        ),
+        "kafka: share update with null stateBatches" => format!(
+            "Error at offset {offset}, skipping. Could not read record with version 0 from value's buffer due to: non-nullable field stateBatches was serialized as null."
+        ),
+        "kafka: unknown metadata record type" => format!(
+            "Error at {offset}, skipping. org.apache.kafka.common.errors.UnsupportedVersionException: Unknown metadata id 10000"
+        ),
+        "frame version 0" => format!(
+            "Error at {offset}, skipping. Could not deserialize metadata record with frame version 0. Note that upgrades from the preview release of KRaft in 2.8 to newer versions are not supported."
+        ),
+        "garbage after a record" => format!("Error at {offset}, skipping. Found 2 byte(s) of garbage after 12"),
+        "kafka: corrupted value" => format!(
+            "Error at offset {offset}, skipping. Could not deserialize metadata record due to unknown frame version 99(only frame version 1 is supported)"
+        ),
+        _ => return None,
+    })
+}
+
+fn compact(v: &Value) -> String {
+    serde_json::to_string(&strip_unknown(v)).unwrap()
+}
+
+/// `Optional<CustomMetadata>` / TopicIdPartition / segment id texts.
+fn remote_text(name: &str, d: &Value, offset: usize) -> String {
+    let err = |m: &str| format!("Error at offset {offset}, skipping. {m}");
+    let tip = |t: &Value| format!("{}:{}-{}", t["id"].as_str().unwrap(), t["name"].as_str().unwrap(), t["partition"]);
+    let custom = match d["customMetadata"].as_str() {
+        Some(b) => {
+            use base64::Engine;
+            format!(
+                "Optional[CustomMetadata{{{} bytes}}]",
+                base64::engine::general_purpose::STANDARD.decode(b).unwrap().len()
+            )
+        }
+        None => "Optional.empty".into(),
+    };
+    let seg_id = |d: &Value| {
+        let s = &d["remoteLogSegmentId"];
+        format!("RemoteLogSegmentId{{topicIdPartition={}, id={}}}", tip(&s["topicIdPartition"]), s["id"].as_str().unwrap())
+    };
+    let epochs = || {
+        let mut m = std::collections::BTreeMap::new();
+        for e in d["segmentLeaderEpochs"].as_array().unwrap() {
+            m.insert(e["leaderEpoch"].as_i64().unwrap(), e["offset"].as_i64().unwrap());
+        }
+        (!m.is_empty()).then(|| {
+            format!("{{{}}}", m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
+        })
+    };
+    let state = d["remoteLogSegmentState"].as_str();
+    let txn = d["txnIndexEmpty"].as_bool().unwrap_or(false);
+    match name {
+        "REMOTE_PARTITION_DELETE_METADATA_RECORD" => match d["remotePartitionDeleteState"].as_str() {
+            None => err("null"),
+            Some(s) => format!(
+                "RemotePartitionDeleteMetadata{{topicPartition={}, state={s}, eventTimestampMs={}, brokerId={}}}",
+                tip(&d["topicIdPartition"]),
+                d["eventTimestampMs"],
+                d["brokerId"]
+            ),
+        },
+        "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD" => match state {
+            None => err("state can not be null"),
+            Some(s) => format!(
+                "RemoteLogSegmentMetadataUpdate{{remoteLogSegmentId={}, customMetadata={custom}, state={s}, eventTimestampMs={}, brokerId={}}}",
+                seg_id(d),
+                d["eventTimestampMs"],
+                d["brokerId"]
+            ),
+        },
+        "REMOTE_LOG_SEGMENT_METADATA_RECORD" => {
+            let (start, end) = (d["startOffset"].as_i64().unwrap(), d["endOffset"].as_i64().unwrap());
+            if start < 0 || end < start {
+                return err("Unexpected offsets");
+            }
+            match (epochs(), state) {
+                (None, _) => err("segmentLeaderEpochs can not be null or empty"),
+                (_, None) => err("state can not be null"),
+                (Some(e), Some(s)) => format!(
+                    "RemoteLogSegmentMetadata{{remoteLogSegmentId={}, startOffset={start}, endOffset={end}, brokerId={}, maxTimestampMs={}, eventTimestampMs={}, segmentLeaderEpochs={e}, segmentSizeInBytes={}, customMetadata={custom}, state={s}, txnIdxEmpty={txn}}}",
+                    seg_id(d),
+                    d["brokerId"],
+                    d["maxTimestampMs"],
+                    d["eventTimestampMs"],
+                    d["segmentSizeInBytes"]
+                ),
+            }
+        }
+        _ => match (epochs(), state) {
+            (None, _) => err("segmentLeaderEpochs can not be null or empty"),
+            (_, None) => err("state can not be null"),
+            (Some(e), Some(s)) => format!(
+                "RemoteLogSegmentMetadataSnapshot{{segmentId={}, startOffset={}, endOffset={}, maxTimestampMs={}, segmentLeaderEpochs={e}, segmentSizeInBytes={}, customMetadata={custom}, state={s}, txnIdxEmpty={txn}}}",
+                d["segmentId"].as_str().unwrap(),
+                d["startOffset"],
+                d["endOffset"],
+                d["maxTimestampMs"],
+                d["segmentSizeInBytes"]
+            ),
+        },
+    }
+}
+
+/// The content part (`| key: … payload: …` with --skip-record-metadata) of
+/// one cases.json entry at `offset`.
+fn expected_content(topic: &str, c: &Value, offset: usize) -> String {
+    let e = &c["expected"];
+    let name = c["name"].as_str().unwrap();
+    let notes: Vec<&str> = e["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    if let Some(m) = kafka_error(name, offset) {
+        return if topic == "metadata" || topic == "remote-log-metadata" {
+            format!("| payload: {m}")
+        } else {
+            format!("| key: {m}")
+        };
+    }
+    match topic {
+        "metadata" => {
+            let v = &e["value"];
+            format!(
+                "| payload: {{\"type\":\"{}\",\"version\":{},\"data\":{}}}",
+                e["record_type"].as_str().unwrap(),
+                v["version"],
+                compact(&v["data"])
+            )
+        }
+        "remote-log-metadata" => {
+            format!("| payload: {}", remote_text(e["record_type"].as_str().unwrap(), &e["value"]["data"], offset))
+        }
+        _ => {
+            if notes.iter().any(|n| n.starts_with("unknown record type")) {
+                return format!("| key: Unknown record type {} at offset {offset}, skipping.", e["key"]["type"]);
+            }
+            let key = format!("{{\"type\":\"{}\",\"data\":{}}}", e["key"]["type"], compact(&e["key"]["data"]));
+            let payload = if e["tombstone"].as_bool().unwrap() {
+                "<DELETE>".to_string()
+            } else {
+                format!("{{\"version\":\"{}\",\"data\":{}}}", e["value"]["version"], compact(&e["value"]["data"]))
+            };
+            format!("| key: {key} payload: {payload}")
+        }
+    }
+}
+
+#[test]
+fn decoders_print_kafkas_text_for_every_case() {
+    let cases: Value =
+        serde_json::from_slice(&std::fs::read(root().join("testdata/decode/cases.json")).unwrap()).unwrap();
+    for (topic, dir, option) in [
+        ("offsets", "__consumer_offsets-0", "--offsets-decoder"),
+        ("transactions", "__transaction_state-0", "--transaction-log-decoder"),
+        ("share-group-state", "__share_group_state-0", "--share-group-state-decoder"),
+        ("metadata", "__cluster_metadata-0", "--cluster-metadata-decoder"),
+        ("remote-log-metadata", "__remote_log_metadata-0", "--remote-log-metadata-decoder"),
+    ] {
+        let mine: Vec<&Value> = cases.as_array().unwrap().iter().filter(|c| c["topic"] == topic).collect();
+        let p = format!("testdata/decode/{dir}/00000000000000000000.log");
+        let got = kseg(&["--files", &p, option, "--skip-record-metadata"]);
+        assert_eq!((got.code, got.stderr.as_str()), (0, ""), "{topic}");
+        let lines: Vec<&str> = got.stdout.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(lines.len(), mine.len(), "{topic}");
+        for (i, (line, c)) in lines.iter().zip(&mine).enumerate() {
+            assert_eq!(*line, expected_content(topic, c, i), "{topic} case {}", c["name"]);
+        }
+        // With metadata: the content follows the record metadata after one space.
+        let full = kseg(&["--files", &p, option]);
+        let first = full.stdout.lines().find(|l| l.starts_with("| offset: 0 ")).unwrap();
+        assert!(first.ends_with(&expected_content(topic, mine[0], 0)[1..]), "{first}");
+    }
+}
+
+#[test]
+fn scenarios_20_21_22_literal_texts() {
+    // The exact strings of DumpLogSegmentsTest (reference §2), on the
+    // cases.json records built like Kafka's test records.
+    let out = |dir: &str, opt: &str| {
+        kseg(&["--files", &format!("testdata/decode/{dir}/00000000000000000000.log"), opt, "--skip-record-metadata"])
+            .stdout
+    };
+    let offsets = out("__consumer_offsets-0", "--offsets-decoder");
+    for s in [
+        r#"| key: {"type":"3","data":{"groupId":"group"}} payload: {"version":"0","data":{"epoch":10}}"#,
+        r#""subscription":{"topics":["foo"],"userData":null,"ownedPartitions":[{"topic":"foo","partitions":[0]}],"generationId":0,"rackId":"rack"},"assignment":{"assignedPartitions":[{"topic":"foo","partitions":[0]}],"userData":null}"#,
+        r#""subscription":"U3Vic2NyaXB0aW9u","assignment":"QXNzaWdubWVudA==""#,
+        r#"| key: {"type":"3","data":{"groupId":"group"}} payload: <DELETE>"#,
+        "skipping. Could not read record with version 0 from value's buffer due to: null.",
+    ] {
+        assert!(offsets.contains(s), "{s}");
+    }
+    assert!(offsets.lines().any(|l| l.starts_with("| key: Unknown record type 32767 at offset ") && l.ends_with("skipping.")));
+    let txn = out("__transaction_state-0", "--transaction-log-decoder");
+    assert!(txn.contains(r#"{"version":"0","data":{"producerId":123,"producerEpoch":0,"transactionTimeoutMs":0,"transactionStatus":"Empty","transactionPartitions":[],"transactionLastUpdateTimestampMs":0,"transactionStartTimestampMs":0}}"#));
+    // v1 with the tagged previous/next producer ids present and
+    // clientTransactionVersion absent (its default).
+    assert!(txn.contains(r#"| key: {"type":"0","data":{"transactionalId":"txnId"}} payload: {"version":"1","data":{"producerId":12,"previousProducerId":10,"nextProducerId":11,"producerEpoch":3,"transactionTimeoutMs":15,"transactionStatus":"Ongoing","transactionPartitions":[],"transactionLastUpdateTimestampMs":13,"transactionStartTimestampMs":14}}"#));
+    assert!(txn.contains(r#"| key: {"type":"0","data":{"transactionalId":"txnId"}} payload: <DELETE>"#));
+    let share = out("__share_group_state-0", "--share-group-state-decoder");
+    assert!(share.contains(r#"| key: {"type":"0","data":{"groupId":"gs1","topicId":"Uj5wn_FqTXirEASvVZRY1w","partition":0}} payload: {"version":"0","data":{"#));
+    assert!(share.contains("due to: non-nullable field stateBatches was serialized as null."));
+}
