@@ -29,8 +29,8 @@
 //! to the command line: 1, 2, 3, 4, 5 (empty segment part), 11 (when not
 //! root), 12, 13, 14, 16 (control records without the decoder), 17 (snapshot
 //! header and skip-record-metadata part), 18, 19, 20(a)/21(a) (missing-key
-//! error), 23. Not covered (internal-topic decoders, not implemented yet):
-//! 6-10, 15, 20(b-g), 21(b-e), 22.
+//! error), 23, and the decoder scenarios 6-10, 15, 17, 20-22 (see
+//! "Internal-topic decoders" below).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -922,7 +922,10 @@ fn real_broker_directories_dump_cleanly() {
 fn strip_unknown(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
-            m.iter().filter(|(k, _)| *k != "_unknownTaggedFields").map(|(k, v)| (k.clone(), strip_unknown(v))).collect(),
+            m.iter()
+                .filter(|(k, _)| *k != "_unknownTaggedFields")
+                .map(|(k, v)| (k.clone(), strip_unknown(v)))
+                .collect(),
         ),
         Value::Array(a) => Value::Array(a.iter().map(strip_unknown).collect()),
         v => v.clone(),
@@ -976,16 +979,19 @@ fn remote_text(name: &str, d: &Value, offset: usize) -> String {
     };
     let seg_id = |d: &Value| {
         let s = &d["remoteLogSegmentId"];
-        format!("RemoteLogSegmentId{{topicIdPartition={}, id={}}}", tip(&s["topicIdPartition"]), s["id"].as_str().unwrap())
+        format!(
+            "RemoteLogSegmentId{{topicIdPartition={}, id={}}}",
+            tip(&s["topicIdPartition"]),
+            s["id"].as_str().unwrap()
+        )
     };
     let epochs = || {
         let mut m = std::collections::BTreeMap::new();
         for e in d["segmentLeaderEpochs"].as_array().unwrap() {
             m.insert(e["leaderEpoch"].as_i64().unwrap(), e["offset"].as_i64().unwrap());
         }
-        (!m.is_empty()).then(|| {
-            format!("{{{}}}", m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
-        })
+        (!m.is_empty())
+            .then(|| format!("{{{}}}", m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
     };
     let state = d["remoteLogSegmentState"].as_str();
     let txn = d["txnIndexEmpty"].as_bool().unwrap_or(false);
@@ -1127,7 +1133,11 @@ fn scenarios_20_21_22_literal_texts() {
     ] {
         assert!(offsets.contains(s), "{s}");
     }
-    assert!(offsets.lines().any(|l| l.starts_with("| key: Unknown record type 32767 at offset ") && l.ends_with("skipping.")));
+    assert!(
+        offsets
+            .lines()
+            .any(|l| l.starts_with("| key: Unknown record type 32767 at offset ") && l.ends_with("skipping."))
+    );
     let txn = out("__transaction_state-0", "--transaction-log-decoder");
     assert!(txn.contains(r#"{"version":"0","data":{"producerId":123,"producerEpoch":0,"transactionTimeoutMs":0,"transactionStatus":"Empty","transactionPartitions":[],"transactionLastUpdateTimestampMs":0,"transactionStartTimestampMs":0}}"#));
     // v1 with the tagged previous/next producer ids present and
@@ -1137,4 +1147,249 @@ fn scenarios_20_21_22_literal_texts() {
     let share = out("__share_group_state-0", "--share-group-state-decoder");
     assert!(share.contains(r#"| key: {"type":"0","data":{"groupId":"gs1","topicId":"Uj5wn_FqTXirEASvVZRY1w","partition":0}} payload: {"version":"0","data":{"#));
     assert!(share.contains("due to: non-nullable field stateBatches was serialized as null."));
+}
+
+/// Stderr holds nothing but Kafka's end-of-run non-consecutive report (a
+/// segment not starting at offset 0, a compacted one, a snapshot whose
+/// footer batch restarts at 0).
+fn only_report(stderr: &str) -> bool {
+    stderr.lines().all(|l| l.starts_with("Non-consecutive offsets in ") || l.starts_with("  "))
+}
+
+fn zigzag(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+/// One uncompressed v2 batch holding `records` (key, value), CRC-32C set.
+type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+fn v2_batch(base_offset: i64, records: &[KeyValue<'_>]) -> Vec<u8> {
+    let mut recs = Vec::new();
+    for (i, (k, v)) in records.iter().enumerate() {
+        let mut r = vec![0u8];
+        zigzag(&mut r, 0);
+        zigzag(&mut r, i as i64);
+        for f in [k, v] {
+            match f {
+                Some(b) => {
+                    zigzag(&mut r, b.len() as i64);
+                    r.extend_from_slice(b);
+                }
+                None => zigzag(&mut r, -1),
+            }
+        }
+        zigzag(&mut r, 0);
+        zigzag(&mut recs, r.len() as i64);
+        recs.extend(r);
+    }
+    let mut after_crc = Vec::new();
+    after_crc.extend(0i16.to_be_bytes());
+    after_crc.extend((records.len() as i32 - 1).to_be_bytes());
+    after_crc.extend(0i64.to_be_bytes());
+    after_crc.extend(0i64.to_be_bytes());
+    after_crc.extend((-1i64).to_be_bytes());
+    after_crc.extend((-1i16).to_be_bytes());
+    after_crc.extend((-1i32).to_be_bytes());
+    after_crc.extend((records.len() as i32).to_be_bytes());
+    after_crc.extend(recs);
+    let mut b = base_offset.to_be_bytes().to_vec();
+    b.extend(((after_crc.len() + 9) as i32).to_be_bytes());
+    b.extend(0i32.to_be_bytes());
+    b.push(2);
+    b.extend(crc32c::crc32c(&after_crc).to_be_bytes());
+    b.extend(after_crc);
+    b
+}
+
+const TOPIC_ID: [u8; 16] = [7; 16];
+const SEGMENT_ID: [u8; 16] = [9; 16];
+
+/// `TopicIdPartitionEntry` (flexible): name, id, partition, no tags.
+fn topic_id_partition_entry() -> Vec<u8> {
+    let mut b = vec![4];
+    b.extend(b"foo");
+    b.extend(TOPIC_ID);
+    b.extend(0i32.to_be_bytes());
+    b.push(0);
+    b
+}
+
+/// RemotePartitionDeleteMetadataRecord v0, framed: DELETE_PARTITION_MARKED,
+/// eventTimestampMs 0, brokerId 0 (Kafka's test values).
+fn remote_delete() -> Vec<u8> {
+    let mut b = vec![1, 2, 0];
+    b.extend(topic_id_partition_entry());
+    b.extend(0i32.to_be_bytes());
+    b.extend(0i64.to_be_bytes());
+    b.push(0);
+    b.push(0);
+    b
+}
+
+/// RemoteLogSegmentMetadataUpdateRecord v0, framed: 4 bytes of custom
+/// metadata, COPY_SEGMENT_FINISHED.
+fn remote_update() -> Vec<u8> {
+    let mut b = vec![1, 1, 0];
+    b.extend(topic_id_partition_entry());
+    b.extend(SEGMENT_ID);
+    b.push(0);
+    b.extend(0i32.to_be_bytes());
+    b.extend(0i64.to_be_bytes());
+    b.extend([5, 1, 2, 3, 4]);
+    b.push(1);
+    b.push(0);
+    b
+}
+
+fn uuid_text(b: [u8; 16]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+#[test]
+fn scenarios_6_to_10_remote_log_metadata() {
+    let topic = uuid_text(TOPIC_ID);
+    let delete = format!(
+        "RemotePartitionDeleteMetadata{{topicPartition={topic}:foo-0, state=DELETE_PARTITION_MARKED, eventTimestampMs=0, brokerId=0}}"
+    );
+    let update = format!(
+        "RemoteLogSegmentMetadataUpdate{{remoteLogSegmentId=RemoteLogSegmentId{{topicIdPartition={topic}:foo-0, id={}}}, customMetadata=Optional[CustomMetadata{{4 bytes}}], state=COPY_SEGMENT_FINISHED, eventTimestampMs=0, brokerId=0}}",
+        uuid_text(SEGMENT_ID)
+    );
+    let d = tmp();
+    let run = |name: &str, bytes: Vec<u8>| {
+        let p = d.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let got = kseg(&["--files", p.to_str().unwrap(), "--remote-log-metadata-decoder"]);
+        assert_eq!((got.code, only_report(&got.stderr)), (0, true), "{}", got.stderr);
+        got.stdout
+    };
+    let count = |s: &str, w: &str| s.matches(w).count();
+    let (del, upd) = (remote_delete(), remote_update());
+    // 6: one batch, one record.
+    let s = run("00000000000000000000.log", v2_batch(0, &[(None, Some(&del))]));
+    assert_eq!((count(&s, "baseOffset:"), count(&s, "payload:")), (1, 1));
+    assert!(s.contains(&format!(" payload: {delete}\n")), "{s}");
+    // 7: one batch, two records.
+    let s = run("00000000000000000000.log", v2_batch(0, &[(None, Some(&upd)), (None, Some(&del))]));
+    assert_eq!((count(&s, "baseOffset:"), count(&s, "payload:")), (1, 2));
+    assert!(s.contains(&format!(" payload: {update}\n")) && s.contains(&format!(" payload: {delete}\n")), "{s}");
+    // 8: two batches, four records.
+    let mut two = v2_batch(0, &[(None, Some(&upd)), (None, Some(&del))]);
+    two.extend(v2_batch(2, &[(None, Some(&upd)), (None, Some(&del))]));
+    let s = run("00000000000000000000.log", two);
+    assert_eq!((count(&s, "baseOffset:"), count(&s, "payload:")), (2, 4));
+    assert_eq!((count(&s, &update), count(&s, &delete)), (2, 2));
+    // 9: a rolled segment.
+    let s = run("00000000000000000001.log", v2_batch(1, &[(None, Some(&del))]));
+    assert!(s.contains("Log starting offset: 1\n"));
+    assert_eq!((count(&s, "baseOffset:"), count(&s, "payload:")), (1, 1));
+    // 10: a corrupted value is not fatal ('c' = frame version 99).
+    let s = run("00000000000000000000.log", v2_batch(0, &[(None, Some(b"corrupted"))]));
+    assert!(s.contains(
+        "payload: Error at offset 0, skipping. Could not deserialize metadata record due to unknown frame version 99(only frame version 1 is supported)\n"
+    ));
+}
+
+#[test]
+fn scenarios_15_17_cluster_metadata() {
+    let log = root().join("testdata/decode/__cluster_metadata-0/00000000000000000000.log");
+    for extra in [&[][..], &["--skip-record-metadata"]] {
+        let mut args = vec!["--files", log.to_str().unwrap(), "--cluster-metadata-decoder"];
+        args.extend(extra);
+        let got = kseg(&args);
+        assert_eq!((got.code, only_report(&got.stderr)), (0, true), "{}", got.stderr);
+        assert!(got.stdout.contains("Log starting offset: 0"));
+        assert!(got.stdout.contains("TOPIC_RECORD") && got.stdout.contains("REGISTER_BROKER_RECORD"));
+    }
+    // A bogus value (uvarint 10000, uvarint 10000) between good records.
+    let d = tmp();
+    let good = std::fs::read(&log).unwrap();
+    let mut bytes = good.clone();
+    let n = good.len();
+    let bogus = [0x90, 0x4e, 0x90, 0x4e];
+    bytes.extend(v2_batch(1000, &[(None, Some(&bogus))]));
+    let p = d.path().join("00000000000000000000.log");
+    std::fs::write(&p, bytes).unwrap();
+    let got = kseg(&["--files", p.to_str().unwrap(), "--cluster-metadata-decoder"]);
+    assert_eq!(got.code, 0);
+    assert!(got.stdout.contains("TOPIC_RECORD") && got.stdout.contains("REGISTER_BROKER_RECORD"));
+    assert!(got.stdout.contains(
+        " payload: Error at 1000, skipping. Could not deserialize metadata record due to unknown frame version 10000(only frame version 1 is supported)\n"
+    ));
+    assert!(n > 0);
+    // 17: the KRaft snapshot built like Kafka's test.
+    let cp = root().join("testdata/decode/__cluster_metadata-0/00000000000000000100-0000000001.checkpoint");
+    let got = kseg(&["--files", cp.to_str().unwrap(), "--cluster-metadata-decoder"]);
+    assert_eq!((got.code, only_report(&got.stderr)), (0, true), "{}", got.stderr);
+    for w in [
+        "Snapshot end offset: 100, epoch: 1",
+        r#"payload: {"type":"TOPIC_RECORD","version":0,"data":{"name":"test-topic","topicId":"AAECAwQFBgcICQoLDA0ODw"}}"#,
+        r#"payload: {"type":"REGISTER_BROKER_RECORD","version":0,"#,
+        "SnapshotHeader",
+        "SnapshotFooter",
+        "KRaftVersion",
+        "KRaftVoters",
+        r#""lastContainedLogTimestamp":10000"#,
+    ] {
+        assert!(got.stdout.contains(w), "{w}\n{}", got.stdout);
+    }
+    let got = kseg(&["--files", cp.to_str().unwrap(), "--cluster-metadata-decoder", "--skip-record-metadata"]);
+    assert!(got.stdout.contains("TOPIC_RECORD") && got.stdout.contains("REGISTER_BROKER_RECORD"));
+    for w in ["SnapshotHeader", "SnapshotFooter", "KRaftVersion", "KRaftVoters"] {
+        assert!(!got.stdout.contains(w), "{w}");
+    }
+}
+
+/// Every `__consumer_offsets-*` and `__cluster_metadata-0` partition and
+/// every KRaft `.checkpoint` of the shared corpus dumps with the matching
+/// decoder option without an error line.
+#[test]
+fn corpus_internal_topics_decode_without_errors() {
+    let corpus = PathBuf::from("/work/shared/corpus");
+    if !corpus.exists() {
+        eprintln!("skipped: no shared corpus");
+        return;
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![corpus];
+    while let Some(p) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&p) else { continue };
+        for e in rd {
+            let e = e.unwrap().path();
+            if e.is_dir() {
+                stack.push(e);
+                continue;
+            }
+            let name = e.file_name().unwrap().to_string_lossy().into_owned();
+            let dir =
+                e.parent().and_then(|d| d.file_name()).map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem_numeric =
+                name.split('.').next().is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+            if name.ends_with(".checkpoint") && name.len() == 42 {
+                files.push((e, "--cluster-metadata-decoder"));
+            } else if name.ends_with(".log") && stem_numeric {
+                if dir.starts_with("__consumer_offsets-") {
+                    files.push((e, "--offsets-decoder"));
+                } else if dir == "__cluster_metadata-0" {
+                    files.push((e, "--cluster-metadata-decoder"));
+                }
+            }
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty());
+    for (f, opt) in &files {
+        let got = kseg(&["--files", f.to_str().unwrap(), opt]);
+        assert_eq!((got.code, only_report(&got.stderr)), (0, true), "{}: {}", f.display(), got.stderr);
+        for l in got.stdout.lines() {
+            assert!(!l.contains("skipping.") && !l.contains(", skipping. "), "{}: {l}", f.display());
+        }
+        assert!(got.stdout.lines().filter(|l| l.starts_with("| ")).all(|l| !l.contains("Error at")), "{}", f.display());
+    }
 }
