@@ -29,8 +29,8 @@
 //! to the command line: 1, 2, 3, 4, 5 (empty segment part), 11 (when not
 //! root), 12, 13, 14, 16 (control records without the decoder), 17 (snapshot
 //! header and skip-record-metadata part), 18, 19, 20(a)/21(a) (missing-key
-//! error), 23. Not covered (internal-topic decoders, not implemented yet):
-//! 6-10, 15, 20(b-g), 21(b-e), 22.
+//! error), 23, and the decoder scenarios 6-10, 15, 17, 20-22 (see
+//! "Internal-topic decoders" below).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -898,4 +898,498 @@ fn real_broker_directories_dump_cleanly() {
         }
     }
     assert!(dumped > 100);
+}
+
+// ---------------------------------------------------------------------------
+// Internal-topic decoders (reference §5; scenarios 6-10, 15, 17, 20-22).
+//
+// Expected texts are built from `testdata/decode/cases.json` (the expected
+// decoded values, written by the independent fixture encoder) and the
+// reference's output rules, never from kseg's output:
+// * coordinator topics: `key: {"type":"<type id>","data":<key data>}` and
+//   `payload: {"version":"<value version>","data":<value data>}` (ids as JSON
+//   strings), `<DELETE>` for a tombstone, `Unknown record type <t> at offset
+//   <o>, skipping.` for an unknown type (no payload);
+// * `__cluster_metadata`: `payload: {"type":"<NAME>","version":<v>,"data":…}`;
+// * `__remote_log_metadata`: `payload: <Java toString()>` of the domain object;
+// * data objects compact, `_unknownTaggedFields` dropped (Kafka's JSON
+//   converters never print unknown tags), float64 in Java's form;
+// * failures: `Error at offset <o>, skipping. <message>` (`Error at <o>, …`
+//   for cluster metadata), with the messages of Kafka's serdes, listed by
+//   case name in `kafka_error`.
+// The segments hold one record per batch, in cases.json order per topic.
+
+fn strip_unknown(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| *k != "_unknownTaggedFields")
+                .map(|(k, v)| (k.clone(), strip_unknown(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(strip_unknown).collect()),
+        v => v.clone(),
+    }
+}
+
+/// The failure text Kafka prints for the cases.json entries that do not
+/// decode, by case name (messages of CoordinatorRecordSerde /
+/// AbstractApiMessageSerde / the generated readers).
+fn kafka_error(name: &str, offset: usize) -> Option<String> {
+    Some(match name {
+        // OffsetCommitValue v0 needs 8 bytes for `offset`, 5 are left:
+        // BufferUnderflowException, whose message is null.
+        "kafka: value of the wrong type" => format!(
+            "Error at offset {offset}, skipping. Could not read record with version 0 from value's buffer due to: null."
+        ),
+        "kafka: share update with null stateBatches" => format!(
+            "Error at offset {offset}, skipping. Could not read record with version 0 from value's buffer due to: non-nullable field stateBatches was serialized as null."
+        ),
+        "kafka: unknown metadata record type" => format!(
+            "Error at {offset}, skipping. org.apache.kafka.common.errors.UnsupportedVersionException: Unknown metadata id 10000"
+        ),
+        "frame version 0" => format!(
+            "Error at {offset}, skipping. Could not deserialize metadata record with frame version 0. Note that upgrades from the preview release of KRaft in 2.8 to newer versions are not supported."
+        ),
+        "garbage after a record" => format!("Error at {offset}, skipping. Found 2 byte(s) of garbage after 12"),
+        "kafka: corrupted value" => format!(
+            "Error at offset {offset}, skipping. Could not deserialize metadata record due to unknown frame version 99(only frame version 1 is supported)"
+        ),
+        _ => return None,
+    })
+}
+
+fn compact(v: &Value) -> String {
+    serde_json::to_string(&strip_unknown(v)).unwrap()
+}
+
+/// `Optional<CustomMetadata>` / TopicIdPartition / segment id texts.
+fn remote_text(name: &str, d: &Value, offset: usize) -> String {
+    let err = |m: &str| format!("Error at offset {offset}, skipping. {m}");
+    let tip = |t: &Value| format!("{}:{}-{}", t["id"].as_str().unwrap(), t["name"].as_str().unwrap(), t["partition"]);
+    let custom = match d["customMetadata"].as_str() {
+        Some(b) => {
+            use base64::Engine;
+            format!(
+                "Optional[CustomMetadata{{{} bytes}}]",
+                base64::engine::general_purpose::STANDARD.decode(b).unwrap().len()
+            )
+        }
+        None => "Optional.empty".into(),
+    };
+    let seg_id = |d: &Value| {
+        let s = &d["remoteLogSegmentId"];
+        format!(
+            "RemoteLogSegmentId{{topicIdPartition={}, id={}}}",
+            tip(&s["topicIdPartition"]),
+            s["id"].as_str().unwrap()
+        )
+    };
+    let epochs = || {
+        let mut m = std::collections::BTreeMap::new();
+        for e in d["segmentLeaderEpochs"].as_array().unwrap() {
+            m.insert(e["leaderEpoch"].as_i64().unwrap(), e["offset"].as_i64().unwrap());
+        }
+        (!m.is_empty())
+            .then(|| format!("{{{}}}", m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")))
+    };
+    let state = d["remoteLogSegmentState"].as_str();
+    let txn = d["txnIndexEmpty"].as_bool().unwrap_or(false);
+    match name {
+        "REMOTE_PARTITION_DELETE_METADATA_RECORD" => match d["remotePartitionDeleteState"].as_str() {
+            None => err("null"),
+            Some(s) => format!(
+                "RemotePartitionDeleteMetadata{{topicPartition={}, state={s}, eventTimestampMs={}, brokerId={}}}",
+                tip(&d["topicIdPartition"]),
+                d["eventTimestampMs"],
+                d["brokerId"]
+            ),
+        },
+        "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD" => match state {
+            None => err("state can not be null"),
+            Some(s) => format!(
+                "RemoteLogSegmentMetadataUpdate{{remoteLogSegmentId={}, customMetadata={custom}, state={s}, eventTimestampMs={}, brokerId={}}}",
+                seg_id(d),
+                d["eventTimestampMs"],
+                d["brokerId"]
+            ),
+        },
+        "REMOTE_LOG_SEGMENT_METADATA_RECORD" => {
+            let (start, end) = (d["startOffset"].as_i64().unwrap(), d["endOffset"].as_i64().unwrap());
+            if start < 0 || end < start {
+                return err("Unexpected offsets");
+            }
+            match (epochs(), state) {
+                (None, _) => err("segmentLeaderEpochs can not be null or empty"),
+                (_, None) => err("state can not be null"),
+                (Some(e), Some(s)) => format!(
+                    "RemoteLogSegmentMetadata{{remoteLogSegmentId={}, startOffset={start}, endOffset={end}, brokerId={}, maxTimestampMs={}, eventTimestampMs={}, segmentLeaderEpochs={e}, segmentSizeInBytes={}, customMetadata={custom}, state={s}, txnIdxEmpty={txn}}}",
+                    seg_id(d),
+                    d["brokerId"],
+                    d["maxTimestampMs"],
+                    d["eventTimestampMs"],
+                    d["segmentSizeInBytes"]
+                ),
+            }
+        }
+        _ => match (epochs(), state) {
+            (None, _) => err("segmentLeaderEpochs can not be null or empty"),
+            (_, None) => err("state can not be null"),
+            (Some(e), Some(s)) => format!(
+                "RemoteLogSegmentMetadataSnapshot{{segmentId={}, startOffset={}, endOffset={}, maxTimestampMs={}, segmentLeaderEpochs={e}, segmentSizeInBytes={}, customMetadata={custom}, state={s}, txnIdxEmpty={txn}}}",
+                d["segmentId"].as_str().unwrap(),
+                d["startOffset"],
+                d["endOffset"],
+                d["maxTimestampMs"],
+                d["segmentSizeInBytes"]
+            ),
+        },
+    }
+}
+
+/// The content part (`| key: … payload: …` with --skip-record-metadata) of
+/// one cases.json entry at `offset`.
+fn expected_content(topic: &str, c: &Value, offset: usize) -> String {
+    let e = &c["expected"];
+    let name = c["name"].as_str().unwrap();
+    let notes: Vec<&str> = e["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    if let Some(m) = kafka_error(name, offset) {
+        return if topic == "metadata" || topic == "remote-log-metadata" {
+            format!("| payload: {m}")
+        } else {
+            format!("| key: {m}")
+        };
+    }
+    match topic {
+        "metadata" => {
+            let v = &e["value"];
+            format!(
+                "| payload: {{\"type\":\"{}\",\"version\":{},\"data\":{}}}",
+                e["record_type"].as_str().unwrap(),
+                v["version"],
+                compact(&v["data"])
+            )
+        }
+        "remote-log-metadata" => {
+            format!("| payload: {}", remote_text(e["record_type"].as_str().unwrap(), &e["value"]["data"], offset))
+        }
+        _ => {
+            if notes.iter().any(|n| n.starts_with("unknown record type")) {
+                return format!("| key: Unknown record type {} at offset {offset}, skipping.", e["key"]["type"]);
+            }
+            let key = format!("{{\"type\":\"{}\",\"data\":{}}}", e["key"]["type"], compact(&e["key"]["data"]));
+            let payload = if e["tombstone"].as_bool().unwrap() {
+                "<DELETE>".to_string()
+            } else {
+                format!("{{\"version\":\"{}\",\"data\":{}}}", e["value"]["version"], compact(&e["value"]["data"]))
+            };
+            format!("| key: {key} payload: {payload}")
+        }
+    }
+}
+
+#[test]
+fn decoders_print_kafkas_text_for_every_case() {
+    let cases: Value =
+        serde_json::from_slice(&std::fs::read(root().join("testdata/decode/cases.json")).unwrap()).unwrap();
+    for (topic, dir, option) in [
+        ("offsets", "__consumer_offsets-0", "--offsets-decoder"),
+        ("transactions", "__transaction_state-0", "--transaction-log-decoder"),
+        ("share-group-state", "__share_group_state-0", "--share-group-state-decoder"),
+        ("metadata", "__cluster_metadata-0", "--cluster-metadata-decoder"),
+        ("remote-log-metadata", "__remote_log_metadata-0", "--remote-log-metadata-decoder"),
+    ] {
+        let mine: Vec<&Value> = cases.as_array().unwrap().iter().filter(|c| c["topic"] == topic).collect();
+        let p = format!("testdata/decode/{dir}/00000000000000000000.log");
+        let got = kseg(&["--files", &p, option, "--skip-record-metadata"]);
+        assert_eq!((got.code, got.stderr.as_str()), (0, ""), "{topic}");
+        let lines: Vec<&str> = got.stdout.lines().filter(|l| l.starts_with("| ")).collect();
+        assert_eq!(lines.len(), mine.len(), "{topic}");
+        for (i, (line, c)) in lines.iter().zip(&mine).enumerate() {
+            assert_eq!(*line, expected_content(topic, c, i), "{topic} case {}", c["name"]);
+        }
+        // With metadata: the content follows the record metadata after one space.
+        let full = kseg(&["--files", &p, option]);
+        let first = full.stdout.lines().find(|l| l.starts_with("| offset: 0 ")).unwrap();
+        assert!(first.ends_with(&expected_content(topic, mine[0], 0)[1..]), "{first}");
+    }
+}
+
+#[test]
+fn scenarios_20_21_22_literal_texts() {
+    // The exact strings of DumpLogSegmentsTest (reference §2), on the
+    // cases.json records built like Kafka's test records.
+    let out = |dir: &str, opt: &str| {
+        kseg(&["--files", &format!("testdata/decode/{dir}/00000000000000000000.log"), opt, "--skip-record-metadata"])
+            .stdout
+    };
+    let offsets = out("__consumer_offsets-0", "--offsets-decoder");
+    for s in [
+        r#"| key: {"type":"3","data":{"groupId":"group"}} payload: {"version":"0","data":{"epoch":10}}"#,
+        r#""subscription":{"topics":["foo"],"userData":null,"ownedPartitions":[{"topic":"foo","partitions":[0]}],"generationId":0,"rackId":"rack"},"assignment":{"assignedPartitions":[{"topic":"foo","partitions":[0]}],"userData":null}"#,
+        r#""subscription":"U3Vic2NyaXB0aW9u","assignment":"QXNzaWdubWVudA==""#,
+        r#"| key: {"type":"3","data":{"groupId":"group"}} payload: <DELETE>"#,
+        "skipping. Could not read record with version 0 from value's buffer due to: null.",
+    ] {
+        assert!(offsets.contains(s), "{s}");
+    }
+    assert!(
+        offsets
+            .lines()
+            .any(|l| l.starts_with("| key: Unknown record type 32767 at offset ") && l.ends_with("skipping."))
+    );
+    let txn = out("__transaction_state-0", "--transaction-log-decoder");
+    assert!(txn.contains(r#"{"version":"0","data":{"producerId":123,"producerEpoch":0,"transactionTimeoutMs":0,"transactionStatus":"Empty","transactionPartitions":[],"transactionLastUpdateTimestampMs":0,"transactionStartTimestampMs":0}}"#));
+    // v1 with the tagged previous/next producer ids present and
+    // clientTransactionVersion absent (its default).
+    assert!(txn.contains(r#"| key: {"type":"0","data":{"transactionalId":"txnId"}} payload: {"version":"1","data":{"producerId":12,"previousProducerId":10,"nextProducerId":11,"producerEpoch":3,"transactionTimeoutMs":15,"transactionStatus":"Ongoing","transactionPartitions":[],"transactionLastUpdateTimestampMs":13,"transactionStartTimestampMs":14}}"#));
+    assert!(txn.contains(r#"| key: {"type":"0","data":{"transactionalId":"txnId"}} payload: <DELETE>"#));
+    let share = out("__share_group_state-0", "--share-group-state-decoder");
+    assert!(share.contains(r#"| key: {"type":"0","data":{"groupId":"gs1","topicId":"Uj5wn_FqTXirEASvVZRY1w","partition":0}} payload: {"version":"0","data":{"#));
+    assert!(share.contains("due to: non-nullable field stateBatches was serialized as null."));
+}
+
+/// Stderr holds nothing but Kafka's end-of-run non-consecutive report (a
+/// segment not starting at offset 0, a compacted one, a snapshot whose
+/// footer batch restarts at 0).
+fn only_report(stderr: &str) -> bool {
+    stderr.lines().all(|l| l.starts_with("Non-consecutive offsets in ") || l.starts_with("  "))
+}
+
+fn zigzag(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+/// One uncompressed v2 batch holding `records` (key, value), CRC-32C set.
+type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+fn v2_batch(base_offset: i64, records: &[KeyValue<'_>]) -> Vec<u8> {
+    let mut recs = Vec::new();
+    for (i, (k, v)) in records.iter().enumerate() {
+        let mut r = vec![0u8];
+        zigzag(&mut r, 0);
+        zigzag(&mut r, i as i64);
+        for f in [k, v] {
+            match f {
+                Some(b) => {
+                    zigzag(&mut r, b.len() as i64);
+                    r.extend_from_slice(b);
+                }
+                None => zigzag(&mut r, -1),
+            }
+        }
+        zigzag(&mut r, 0);
+        zigzag(&mut recs, r.len() as i64);
+        recs.extend(r);
+    }
+    let mut after_crc = Vec::new();
+    after_crc.extend(0i16.to_be_bytes());
+    after_crc.extend((records.len() as i32 - 1).to_be_bytes());
+    after_crc.extend(0i64.to_be_bytes());
+    after_crc.extend(0i64.to_be_bytes());
+    after_crc.extend((-1i64).to_be_bytes());
+    after_crc.extend((-1i16).to_be_bytes());
+    after_crc.extend((-1i32).to_be_bytes());
+    after_crc.extend((records.len() as i32).to_be_bytes());
+    after_crc.extend(recs);
+    let mut b = base_offset.to_be_bytes().to_vec();
+    b.extend(((after_crc.len() + 9) as i32).to_be_bytes());
+    b.extend(0i32.to_be_bytes());
+    b.push(2);
+    b.extend(crc32c::crc32c(&after_crc).to_be_bytes());
+    b.extend(after_crc);
+    b
+}
+
+const TOPIC_ID: [u8; 16] = [7; 16];
+const SEGMENT_ID: [u8; 16] = [9; 16];
+
+/// `TopicIdPartitionEntry` (flexible): name, id, partition, no tags.
+fn topic_id_partition_entry() -> Vec<u8> {
+    let mut b = vec![4];
+    b.extend(b"foo");
+    b.extend(TOPIC_ID);
+    b.extend(0i32.to_be_bytes());
+    b.push(0);
+    b
+}
+
+/// RemotePartitionDeleteMetadataRecord v0, framed: DELETE_PARTITION_MARKED,
+/// eventTimestampMs 0, brokerId 0 (Kafka's test values).
+fn remote_delete() -> Vec<u8> {
+    let mut b = vec![1, 2, 0];
+    b.extend(topic_id_partition_entry());
+    b.extend(0i32.to_be_bytes());
+    b.extend(0i64.to_be_bytes());
+    b.push(0);
+    b.push(0);
+    b
+}
+
+/// RemoteLogSegmentMetadataUpdateRecord v0, framed: 4 bytes of custom
+/// metadata, COPY_SEGMENT_FINISHED.
+fn remote_update() -> Vec<u8> {
+    let mut b = vec![1, 1, 0];
+    b.extend(topic_id_partition_entry());
+    b.extend(SEGMENT_ID);
+    b.push(0);
+    b.extend(0i32.to_be_bytes());
+    b.extend(0i64.to_be_bytes());
+    b.extend([5, 1, 2, 3, 4]);
+    b.push(1);
+    b.push(0);
+    b
+}
+
+fn uuid_text(b: [u8; 16]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+#[test]
+fn scenarios_6_to_10_remote_log_metadata() {
+    let topic = uuid_text(TOPIC_ID);
+    let delete = format!(
+        "RemotePartitionDeleteMetadata{{topicPartition={topic}:foo-0, state=DELETE_PARTITION_MARKED, eventTimestampMs=0, brokerId=0}}"
+    );
+    let update = format!(
+        "RemoteLogSegmentMetadataUpdate{{remoteLogSegmentId=RemoteLogSegmentId{{topicIdPartition={topic}:foo-0, id={}}}, customMetadata=Optional[CustomMetadata{{4 bytes}}], state=COPY_SEGMENT_FINISHED, eventTimestampMs=0, brokerId=0}}",
+        uuid_text(SEGMENT_ID)
+    );
+    let d = tmp();
+    let run = |name: &str, bytes: Vec<u8>| {
+        let p = d.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let got = kseg(&["--files", p.to_str().unwrap(), "--remote-log-metadata-decoder"]);
+        assert_eq!((got.code, only_report(&got.stderr)), (0, true), "{}", got.stderr);
+        got.stdout
+    };
+    let count = |s: &str, w: &str| s.matches(w).count();
+    let (del, upd) = (remote_delete(), remote_update());
+    // 6: one batch, one record.
+    let s = run("00000000000000000000.log", v2_batch(0, &[(None, Some(&del))]));
+    assert_eq!((count(&s, "baseOffset:"), count(&s, "payload:")), (1, 1));
+    assert!(s.contains(&format!(" payload: {delete}\n")), "{s}");
+    // 7: one batch, two records.
+    let s = run("00000000000000000000.log", v2_batch(0, &[(None, Some(&upd)), (None, Some(&del))]));
+    assert_eq!((count(&s, "baseOffset:"), count(&s, "payload:")), (1, 2));
+    assert!(s.contains(&format!(" payload: {update}\n")) && s.contains(&format!(" payload: {delete}\n")), "{s}");
+    // 8: two batches, four records.
+    let mut two = v2_batch(0, &[(None, Some(&upd)), (None, Some(&del))]);
+    two.extend(v2_batch(2, &[(None, Some(&upd)), (None, Some(&del))]));
+    let s = run("00000000000000000000.log", two);
+    assert_eq!((count(&s, "baseOffset:"), count(&s, "payload:")), (2, 4));
+    assert_eq!((count(&s, &update), count(&s, &delete)), (2, 2));
+    // 9: a rolled segment.
+    let s = run("00000000000000000001.log", v2_batch(1, &[(None, Some(&del))]));
+    assert!(s.contains("Log starting offset: 1\n"));
+    assert_eq!((count(&s, "baseOffset:"), count(&s, "payload:")), (1, 1));
+    // 10: a corrupted value is not fatal ('c' = frame version 99).
+    let s = run("00000000000000000000.log", v2_batch(0, &[(None, Some(b"corrupted"))]));
+    assert!(s.contains(
+        "payload: Error at offset 0, skipping. Could not deserialize metadata record due to unknown frame version 99(only frame version 1 is supported)\n"
+    ));
+}
+
+#[test]
+fn scenarios_15_17_cluster_metadata() {
+    let log = root().join("testdata/decode/__cluster_metadata-0/00000000000000000000.log");
+    for extra in [&[][..], &["--skip-record-metadata"]] {
+        let mut args = vec!["--files", log.to_str().unwrap(), "--cluster-metadata-decoder"];
+        args.extend(extra);
+        let got = kseg(&args);
+        assert_eq!((got.code, only_report(&got.stderr)), (0, true), "{}", got.stderr);
+        assert!(got.stdout.contains("Log starting offset: 0"));
+        assert!(got.stdout.contains("TOPIC_RECORD") && got.stdout.contains("REGISTER_BROKER_RECORD"));
+    }
+    // A bogus value (uvarint 10000, uvarint 10000) between good records.
+    let d = tmp();
+    let good = std::fs::read(&log).unwrap();
+    let mut bytes = good.clone();
+    let n = good.len();
+    let bogus = [0x90, 0x4e, 0x90, 0x4e];
+    bytes.extend(v2_batch(1000, &[(None, Some(&bogus))]));
+    let p = d.path().join("00000000000000000000.log");
+    std::fs::write(&p, bytes).unwrap();
+    let got = kseg(&["--files", p.to_str().unwrap(), "--cluster-metadata-decoder"]);
+    assert_eq!(got.code, 0);
+    assert!(got.stdout.contains("TOPIC_RECORD") && got.stdout.contains("REGISTER_BROKER_RECORD"));
+    assert!(got.stdout.contains(
+        " payload: Error at 1000, skipping. Could not deserialize metadata record due to unknown frame version 10000(only frame version 1 is supported)\n"
+    ));
+    assert!(n > 0);
+    // 17: the KRaft snapshot built like Kafka's test.
+    let cp = root().join("testdata/decode/__cluster_metadata-0/00000000000000000100-0000000001.checkpoint");
+    let got = kseg(&["--files", cp.to_str().unwrap(), "--cluster-metadata-decoder"]);
+    assert_eq!((got.code, only_report(&got.stderr)), (0, true), "{}", got.stderr);
+    for w in [
+        "Snapshot end offset: 100, epoch: 1",
+        r#"payload: {"type":"TOPIC_RECORD","version":0,"data":{"name":"test-topic","topicId":"AAECAwQFBgcICQoLDA0ODw"}}"#,
+        r#"payload: {"type":"REGISTER_BROKER_RECORD","version":0,"#,
+        "SnapshotHeader",
+        "SnapshotFooter",
+        "KRaftVersion",
+        "KRaftVoters",
+        r#""lastContainedLogTimestamp":10000"#,
+    ] {
+        assert!(got.stdout.contains(w), "{w}\n{}", got.stdout);
+    }
+    let got = kseg(&["--files", cp.to_str().unwrap(), "--cluster-metadata-decoder", "--skip-record-metadata"]);
+    assert!(got.stdout.contains("TOPIC_RECORD") && got.stdout.contains("REGISTER_BROKER_RECORD"));
+    for w in ["SnapshotHeader", "SnapshotFooter", "KRaftVersion", "KRaftVoters"] {
+        assert!(!got.stdout.contains(w), "{w}");
+    }
+}
+
+/// Every `__consumer_offsets-*` and `__cluster_metadata-0` partition and
+/// every KRaft `.checkpoint` of the shared corpus dumps with the matching
+/// decoder option without an error line.
+#[test]
+fn corpus_internal_topics_decode_without_errors() {
+    let corpus = PathBuf::from("/work/shared/corpus");
+    if !corpus.exists() {
+        eprintln!("skipped: no shared corpus");
+        return;
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![corpus];
+    while let Some(p) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&p) else { continue };
+        for e in rd {
+            let e = e.unwrap().path();
+            if e.is_dir() {
+                stack.push(e);
+                continue;
+            }
+            let name = e.file_name().unwrap().to_string_lossy().into_owned();
+            let dir =
+                e.parent().and_then(|d| d.file_name()).map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem_numeric =
+                name.split('.').next().is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+            if name.ends_with(".checkpoint") && name.len() == 42 {
+                files.push((e, "--cluster-metadata-decoder"));
+            } else if name.ends_with(".log") && stem_numeric {
+                if dir.starts_with("__consumer_offsets-") {
+                    files.push((e, "--offsets-decoder"));
+                } else if dir == "__cluster_metadata-0" {
+                    files.push((e, "--cluster-metadata-decoder"));
+                }
+            }
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty());
+    for (f, opt) in &files {
+        let got = kseg(&["--files", f.to_str().unwrap(), opt]);
+        assert_eq!((got.code, only_report(&got.stderr)), (0, true), "{}: {}", f.display(), got.stderr);
+        for l in got.stdout.lines() {
+            assert!(!l.contains("skipping.") && !l.contains(", skipping. "), "{}: {l}", f.display());
+        }
+        assert!(got.stdout.lines().filter(|l| l.starts_with("| ")).all(|l| !l.contains("Error at")), "{}", f.display());
+    }
 }

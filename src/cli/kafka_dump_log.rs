@@ -13,6 +13,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use kseg::decode::TopicKind;
+
 use crate::output::kafka::{self, Config, KafkaDump, Parser};
 
 /// DumpLogSegments' options, exactly as `kafka-dump-log.sh` takes them.
@@ -36,12 +38,7 @@ enum Arg {
 
 /// (name, argument, argument description, help text)
 const OPTIONS: &[(&str, Arg, &str, &str)] = &[
-    (
-        "cluster-metadata-decoder",
-        Arg::None,
-        "",
-        "If set, log data will be parsed as cluster metadata records. (kseg: not decoded yet; the value is printed as text)",
-    ),
+    ("cluster-metadata-decoder", Arg::None, "", "If set, log data will be parsed as cluster metadata records."),
     (
         "deep-iteration",
         Arg::None,
@@ -90,7 +87,7 @@ const OPTIONS: &[(&str, Arg, &str, &str)] = &[
         "offsets-decoder",
         Arg::None,
         "",
-        "If set, log data will be parsed as offset data from the __consumer_offsets topic. (kseg: not decoded yet; key and value are printed as text)",
+        "If set, log data will be parsed as offset data from the __consumer_offsets topic.",
     ),
     (
         "print-data-log",
@@ -102,13 +99,13 @@ const OPTIONS: &[(&str, Arg, &str, &str)] = &[
         "remote-log-metadata-decoder",
         Arg::None,
         "",
-        "If set, log data will be parsed as TopicBasedRemoteLogMetadataManager (RLMM) metadata records. Instead, the value-decoder-class option can be used if a custom RLMM implementation is configured. (kseg: not decoded yet; the value is printed as text)",
+        "If set, log data will be parsed as TopicBasedRemoteLogMetadataManager (RLMM) metadata records. Instead, the value-decoder-class option can be used if a custom RLMM implementation is configured.",
     ),
     (
         "share-group-state-decoder",
         Arg::None,
         "",
-        "If set, log data will be parsed as share group state data from the __share_group_state topic. (kseg: not decoded yet; key and value are printed as text)",
+        "If set, log data will be parsed as share group state data from the __share_group_state topic.",
     ),
     (
         "skip-record-metadata",
@@ -120,7 +117,7 @@ const OPTIONS: &[(&str, Arg, &str, &str)] = &[
         "transaction-log-decoder",
         Arg::None,
         "",
-        "If set, log data will be parsed as transaction metadata from the __transaction_state topic. (kseg: not decoded yet; key and value are printed as text)",
+        "If set, log data will be parsed as transaction metadata from the __transaction_state topic.",
     ),
     (
         "value-decoder-class",
@@ -298,29 +295,17 @@ pub fn run(args: KafkaDumpLogArgs) -> anyhow::Result<ExitCode> {
             (Ok(a), Ok(b)) => (a, b),
             (Err(m), _) | (_, Err(m)) => return Ok(exit_option_error(&m)),
         };
-    let parser = if p.has("offsets-decoder") || p.has("transaction-log-decoder") {
-        Parser::Coordinator
-    } else if p.has("cluster-metadata-decoder") {
-        Parser::ClusterMetadata
-    } else if p.has("remote-log-metadata-decoder") {
-        Parser::RemoteLogMetadata
-    } else if p.has("share-group-state-decoder") {
-        Parser::Coordinator
-    } else {
-        Parser::Strings
-    };
-    for opt in [
-        "offsets-decoder",
-        "transaction-log-decoder",
-        "cluster-metadata-decoder",
-        "remote-log-metadata-decoder",
-        "share-group-state-decoder",
-    ] {
-        if p.has(opt) {
-            eprintln!("kseg: --{opt}: records are not decoded yet; keys and values are printed as UTF-8 text");
-            break;
-        }
-    }
+    // Kafka's precedence when several decoders are named.
+    let parser = [
+        ("offsets-decoder", TopicKind::Offsets),
+        ("transaction-log-decoder", TopicKind::Transactions),
+        ("cluster-metadata-decoder", TopicKind::Metadata),
+        ("remote-log-metadata-decoder", TopicKind::RemoteLogMetadata),
+        ("share-group-state-decoder", TopicKind::ShareGroupState),
+    ]
+    .into_iter()
+    .find(|(opt, _)| p.has(opt))
+    .map_or(Parser::Strings, |(_, kind)| Parser::Internal(kind));
     if parser == Parser::Strings {
         for opt in ["key-decoder-class", "value-decoder-class"] {
             match p.value(opt) {

@@ -14,6 +14,7 @@
 //! `kafka-dump-log.sh`'s decoders print), so a Kafka-compatible text mode can
 //! reuse it as is.
 
+pub mod kafka;
 pub mod metadata;
 pub mod offsets;
 pub mod remote;

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 
 use kseg::batch::{BatchV2, TimestampType};
 use kseg::control::{ControlRecord, ControlValue};
+use kseg::decode::{self, TopicKind};
 use kseg::error::{DecodeError, ErrorKind};
 use kseg::mmap::WindowSource;
 use kseg::record::Record;
@@ -135,16 +136,10 @@ pub enum Parser {
     /// `StringDecoder` for keys and values: UTF-8, invalid bytes as U+FFFD.
     Strings,
     /// `--offsets-decoder`, `--transaction-log-decoder`,
-    /// `--share-group-state-decoder`: coordinator records. For now the key
-    /// and value are printed as text; the null-key and tombstone rules are
-    /// Kafka's.
-    Coordinator,
-    /// `--cluster-metadata-decoder`: no key is printed; for now the value is
-    /// printed as text.
-    ClusterMetadata,
-    /// `--remote-log-metadata-decoder`: no key is printed; for now the value
-    /// is printed as text.
-    RemoteLogMetadata,
+    /// `--cluster-metadata-decoder`, `--remote-log-metadata-decoder`,
+    /// `--share-group-state-decoder`: the internal-topic decoders, printing
+    /// what Kafka's message parsers print ([`kseg::decode::kafka`]).
+    Internal(TopicKind),
 }
 
 #[derive(Clone, Debug)]
@@ -1521,42 +1516,26 @@ fn record(
                     utf8_lossy(buf, v);
                 }
             }
-            Parser::Coordinator => {
-                let Some(k) = rec.key else {
-                    return Err(Exception::new(
+            Parser::Internal(kind) => {
+                let text = decode::kafka::record_text(kind, rec.offset, rec.key, rec.value).map_err(|_| {
+                    Exception::new(
                         "java.lang.RuntimeException",
                         format!(
                             "Failed to decode message at offset {} using the specified decoder (message had a missing key)",
                             rec.offset
                         ),
-                    ));
-                };
-                buf.extend_from_slice(prefix);
-                buf.extend_from_slice(b"key: ");
-                utf8_lossy(buf, k);
-                buf.extend_from_slice(b" payload: ");
-                match rec.value {
-                    Some(v) => utf8_lossy(buf, v),
-                    None => buf.extend_from_slice(b"<DELETE>"),
+                    )
+                })?;
+                if let Some(k) = text.key {
+                    buf.extend_from_slice(prefix);
+                    buf.extend_from_slice(b"key: ");
+                    buf.extend_from_slice(k.as_bytes());
+                    prefix = b" ";
                 }
-            }
-            Parser::ClusterMetadata | Parser::RemoteLogMetadata => {
-                buf.extend_from_slice(prefix);
-                buf.extend_from_slice(b"payload: ");
-                match rec.value {
-                    Some(v) => utf8_lossy(buf, v),
-                    // Kafka's serdes fail on a null value with a
-                    // NullPointerException, whose message is null.
-                    None if cfg.parser == Parser::ClusterMetadata => {
-                        buf.extend_from_slice(b"Error at ");
-                        num(buf, rec.offset);
-                        buf.extend_from_slice(b", skipping. null");
-                    }
-                    None => {
-                        buf.extend_from_slice(b"Error at offset ");
-                        num(buf, rec.offset);
-                        buf.extend_from_slice(b", skipping. null");
-                    }
+                if let Some(v) = text.payload {
+                    buf.extend_from_slice(prefix);
+                    buf.extend_from_slice(b"payload: ");
+                    buf.extend_from_slice(v.as_bytes());
                 }
             }
         }
