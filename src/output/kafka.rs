@@ -1012,20 +1012,22 @@ impl<W: Write> KafkaDump<W> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Ok(())),
             Err(e) => return Ok(Err(Exception::io(e, &file.shown))),
         };
-        for t in txn_entries(&data) {
-            if t.version > 0 {
+        for t in kseg::txnindex::TxnIndex::new(&data).entries() {
+            // Kafka's AbortedTxn.version() reads the first byte of the field.
+            let version = t.kafka_version() as i8;
+            if version > 0 {
                 return Ok(Err(Exception::new(
                     "org.apache.kafka.common.KafkaException",
                     format!(
                         "Unexpected aborted transaction version {} in transaction index {}, current version is 0",
-                        t.version,
+                        version,
                         file.absolute()
                     ),
                 )));
             }
             self.line(&format!(
                 "version: {} producerId: {} firstOffset: {} lastOffset: {} lastStableOffset: {}",
-                t.version, t.producer_id, t.first_offset, t.last_offset, t.last_stable_offset
+                version, t.producer_id, t.first_offset, t.last_offset, t.last_stable_offset
             ));
         }
         Ok(Ok(()))
@@ -1041,7 +1043,7 @@ impl<W: Write> KafkaDump<W> {
                 for e in entries {
                     let mut l = format!(
                         "producerId: {} producerEpoch: {} coordinatorEpoch: {} currentTxnFirstOffset: ",
-                        e.producer_id, e.epoch, e.coordinator_epoch
+                        e.producer_id, e.producer_epoch, e.coordinator_epoch
                     );
                     let mut b = Vec::new();
                     optional_long(&mut b, (e.current_txn_first_offset >= 0).then_some(e.current_txn_first_offset));
@@ -1555,41 +1557,9 @@ fn snapshot_id(name: &str) -> KResult<(i64, i32)> {
     Ok((parse_long(offset)?, parse_int(epoch)?))
 }
 
-/// One `.txnindex` entry (`AbortedTxn`); `version` is the first byte only,
-/// as `AbortedTxn.version()` reads it.
-struct AbortedTxn {
-    version: i8,
-    producer_id: i64,
-    first_offset: i64,
-    last_offset: i64,
-    last_stable_offset: i64,
-}
-
-/// Whole 34-byte entries; a partial tail is ignored, as Kafka does.
-fn txn_entries(data: &[u8]) -> impl Iterator<Item = AbortedTxn> + '_ {
-    data.chunks_exact(34).map(|e| AbortedTxn {
-        version: e[0] as i8,
-        producer_id: be_i64(e, 2),
-        first_offset: be_i64(e, 10),
-        last_offset: be_i64(e, 18),
-        last_stable_offset: be_i64(e, 26),
-    })
-}
-
-struct ProducerEntry {
-    producer_id: i64,
-    epoch: i16,
-    last_sequence: i32,
-    last_offset: i64,
-    offset_delta: i32,
-    timestamp: i64,
-    coordinator_epoch: i32,
-    current_txn_first_offset: i64,
-}
-
 /// `ProducerStateManager.readSnapshot`: version, CRC-32C of bytes [6, EOF),
 /// then 46-byte entries. The error is the `CorruptSnapshotException` text.
-fn read_snapshot(data: &[u8]) -> Result<Vec<ProducerEntry>, String> {
+fn read_snapshot(data: &[u8]) -> Result<Vec<kseg::snapshot::ProducerEntry>, String> {
     let invalid = |m: String| format!("Snapshot failed schema validation: {m}");
     if data.len() < 2 {
         return Err(invalid(format!("Error reading field 'version': only {} byte(s) available", data.len())));
@@ -1619,19 +1589,9 @@ fn read_snapshot(data: &[u8]) -> Result<Vec<ProducerEntry>, String> {
             "Snapshot is corrupt (CRC is no longer valid). Stored crc: {stored}. Computed crc: {computed}"
         ));
     }
-    Ok(data[10..10 + count as usize * 46]
-        .chunks_exact(46)
-        .map(|e| ProducerEntry {
-            producer_id: be_i64(e, 0),
-            epoch: be_i16(e, 8),
-            last_sequence: be_i32(e, 10),
-            last_offset: be_i64(e, 14),
-            offset_delta: be_i32(e, 22),
-            timestamp: be_i64(e, 26),
-            coordinator_epoch: be_i32(e, 34),
-            current_txn_first_offset: be_i64(e, 38),
-        })
-        .collect())
+    // The checks above are Kafka's, in its order and words; the entries
+    // come from the shared parser.
+    Ok(kseg::snapshot::parse(data).entries().collect())
 }
 
 /// The note printed when a decoder class other than `StringDecoder` is named.
