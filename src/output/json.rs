@@ -91,21 +91,6 @@ static ESCAPE: [u8; 256] = {
     t
 };
 
-/// High bits set under the bytes of `w` that need escaping (below 0x20, `"`
-/// or `\\`): the "has a byte less than n / equal to c" bit tricks. Bits
-/// above the first flagged byte may be false alarms; the lowest is exact.
-#[cfg(not(target_arch = "x86_64"))]
-fn escape_mask(w: u64) -> u64 {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let control = w.wrapping_sub(LO * 0x20) & !w & HI;
-    let q = w ^ (LO * u64::from(b'"'));
-    let quote = q.wrapping_sub(LO) & !q & HI;
-    let b = w ^ (LO * u64::from(b'\\'));
-    let backslash = b.wrapping_sub(LO) & !b & HI;
-    control | quote | backslash
-}
-
 fn push_escape(out: &mut Vec<u8>, b: u8) {
     let e = ESCAPE[b as usize];
     if e == b'u' {
@@ -140,18 +125,14 @@ fn scan16_sse2(a: u64, b: u64) -> (u32, u32) {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn scan16(a: u64, b: u64) -> (u32, u32) {
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let bits = |m: u64| (0..8).fold(0u32, |acc, k| acc | (((m >> (8 * k + 7)) & 1) as u32) << k);
-    let (ea, eb) = (escape_mask(a), escape_mask(b));
-    // Only the lowest flagged bit of a SWAR mask is exact; keep just it.
-    let esc = if ea != 0 {
-        1 << (ea.trailing_zeros() / 8)
-    } else if eb != 0 {
-        1 << (8 + eb.trailing_zeros() / 8)
-    } else {
-        0
-    };
-    (esc, bits(a & HI) | bits(b & HI) << 8)
+    let bytes = [a.to_le_bytes(), b.to_le_bytes()].concat();
+    let mut esc = 0u32;
+    let mut high = 0u32;
+    for (k, &c) in bytes.iter().enumerate() {
+        esc |= u32::from(ESCAPE[c as usize] != 0) << k;
+        high |= u32::from(c >= 0x80) << k;
+    }
+    (esc, high)
 }
 
 /// Append `s` as a JSON string if it is valid UTF-8, and return false
@@ -179,11 +160,17 @@ pub fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
                     return false;
                 }
             }
-            if esc == 0 {
-                i += 16;
-                continue;
+            // Every flagged byte of the 16, without scanning them again.
+            let mut m = esc;
+            while m != 0 {
+                let at = i + m.trailing_zeros() as usize;
+                out.extend_from_slice(&s[start..at]);
+                push_escape(out, s[at]);
+                start = at + 1;
+                m &= m - 1;
             }
-            i + esc.trailing_zeros() as usize
+            i += 16;
+            continue;
         } else {
             // Fewer than 16 bytes left: byte by byte.
             if ascii && !s[i].is_ascii() {
