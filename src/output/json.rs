@@ -149,47 +149,35 @@ pub fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
     // Until a non-ASCII byte is seen, everything scanned is valid UTF-8.
     let mut ascii = true;
     while i < s.len() {
-        let at = if let Some(chunk) = s.get(i..i + 16) {
-            let a = u64::from_le_bytes(<[u8; 8]>::try_from(&chunk[..8]).unwrap_or_default());
-            let b = u64::from_le_bytes(<[u8; 8]>::try_from(&chunk[8..]).unwrap_or_default());
-            let (esc, high) = scan16(a, b);
-            if ascii && high != 0 {
-                ascii = false;
-                if std::str::from_utf8(&s[i..]).is_err() {
-                    out.truncate(mark);
-                    return false;
-                }
+        let load = |w: &[u8]| u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default());
+        let (a, b, n) = match s.get(i..i + 16) {
+            Some(chunk) => (load(&chunk[..8]), load(&chunk[8..]), 16),
+            None => {
+                // The last chunk, padded with spaces (which need no escape).
+                let mut word = [b' '; 16];
+                let n = s.len() - i;
+                word[..n].copy_from_slice(&s[i..]);
+                (load(&word[..8]), load(&word[8..]), n)
             }
-            // Every flagged byte of the 16, without scanning them again.
-            let mut m = esc;
-            while m != 0 {
-                let at = i + m.trailing_zeros() as usize;
-                out.extend_from_slice(&s[start..at]);
-                push_escape(out, s[at]);
-                start = at + 1;
-                m &= m - 1;
-            }
-            i += 16;
-            continue;
-        } else {
-            // Fewer than 16 bytes left: byte by byte.
-            if ascii && !s[i].is_ascii() {
-                ascii = false;
-                if std::str::from_utf8(&s[i..]).is_err() {
-                    out.truncate(mark);
-                    return false;
-                }
-            }
-            if ESCAPE[s[i] as usize] == 0 {
-                i += 1;
-                continue;
-            }
-            i
         };
-        out.extend_from_slice(&s[start..at]);
-        push_escape(out, s[at]);
-        start = at + 1;
-        i = at + 1;
+        let (esc, high) = scan16(a, b);
+        if ascii && high != 0 {
+            ascii = false;
+            if std::str::from_utf8(&s[i..]).is_err() {
+                out.truncate(mark);
+                return false;
+            }
+        }
+        // Every flagged byte of the 16, without scanning them again.
+        let mut m = esc;
+        while m != 0 {
+            let at = i + m.trailing_zeros() as usize;
+            out.extend_from_slice(&s[start..at]);
+            push_escape(out, s[at]);
+            start = at + 1;
+            m &= m - 1;
+        }
+        i += n;
     }
     out.extend_from_slice(&s[start..]);
     out.push(b'"');
