@@ -95,7 +95,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
-    let partitions = match inputs::partitions(&args.paths) {
+    let partitions = match inputs::partitions(&args.paths, false) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("kseg: {e}");

@@ -2,11 +2,10 @@
 //! with exit codes a script can act on.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use kseg::partition::{self, FileKind, Segment};
 use kseg::verify::{self, FileReport, Finding, Severity, Status};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -48,57 +47,6 @@ pub struct VerifyArgs {
     pub max_decompressed: usize,
 }
 
-/// The segments of one partition, in base-offset order.
-struct Partition {
-    segments: Vec<Segment>,
-    /// Which of `segments` is the partition's last (active) one, if present.
-    active: Option<usize>,
-    /// Producer state snapshots, by offset.
-    snapshots: Vec<PathBuf>,
-}
-
-fn collect(path: &Path, out: &mut Vec<Partition>, depth: u32) -> std::io::Result<()> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_dir() {
-        if partition::classify(path).0 == FileKind::Snapshot {
-            out.push(Partition { segments: Vec::new(), active: None, snapshots: vec![path.to_path_buf()] });
-            return Ok(());
-        }
-        let log = match partition::classify(path).0 {
-            FileKind::Index | FileKind::TimeIndex | FileKind::TxnIndex => path.with_extension("log"),
-            _ => path.to_path_buf(),
-        };
-        let Some(seg) = Segment::for_log(&log) else {
-            return Err(std::io::Error::other("not a segment file (its name must start with a base offset)"));
-        };
-        if !seg.log.is_file() {
-            return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("{} not found", seg.log.display())));
-        }
-        // Active when no later segment sits beside it.
-        let siblings = log.parent().map(|d| partition::segments(d).unwrap_or_default()).unwrap_or_default();
-        let active = siblings.iter().all(|s| s.base_offset <= seg.base_offset);
-        out.push(Partition { segments: vec![seg], active: active.then_some(0), snapshots: Vec::new() });
-        return Ok(());
-    }
-    let segments = partition::segments(path)?;
-    let snapshots = partition::snapshots(path)?;
-    if !segments.is_empty() || !snapshots.is_empty() {
-        let active = segments.len().checked_sub(1);
-        out.push(Partition { segments, active, snapshots });
-        return Ok(());
-    }
-    if depth == 0 {
-        return Ok(());
-    }
-    let mut dirs: Vec<PathBuf> =
-        std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
-    dirs.sort();
-    for d in dirs {
-        collect(&d, out, depth - 1)?;
-    }
-    Ok(())
-}
-
 #[derive(Serialize, Default)]
 struct Summary {
     partitions: usize,
@@ -120,18 +68,13 @@ struct Report<'a> {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let mut partitions = Vec::new();
-    for path in &args.paths {
-        let before = partitions.len();
-        if let Err(e) = collect(path, &mut partitions, 6) {
-            eprintln!("kseg: {}: {e}", path.display());
+    let partitions = match super::inputs::partitions(&args.paths, true) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("kseg: {e}");
             return Ok(ExitCode::from(exit::ERROR));
         }
-        if partitions.len() == before {
-            eprintln!("kseg: {}: no segments found", path.display());
-            return Ok(ExitCode::from(exit::ERROR));
-        }
-    }
+    };
     let work: Vec<(usize, usize)> =
         partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();
     let total_bytes: u64 = partitions
@@ -149,7 +92,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     });
     let reading = if args.no_mmap { verify::Reading::Sequential } else { verify::Reading::Mapped };
     let opts = verify::Options { max_decompressed: args.max_decompressed, reading };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
+    let pool = super::inputs::pool(args.jobs)?;
     let results: Vec<verify::SegmentReport> = pool.install(|| {
         work.par_iter()
             .map(|&(p, s)| {
