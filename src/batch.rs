@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::bytes::Reader;
 use crate::compression::{self, Compression};
 use crate::error::{ErrorKind, Result};
-use crate::record::RecordIter;
+use crate::record::{self, RecordIter, Scan};
 
 /// Bytes of the fixed v2 header, from the base offset to the record count.
 pub const HEADER_LEN: usize = 61;
@@ -122,7 +122,7 @@ impl<'a> BatchV2<'a> {
     }
 
     pub fn computed_crc(&self) -> u32 {
-        crc32c::crc32c(self.bytes.get(CRC_START..).unwrap_or_default())
+        crate::crc::crc32c(self.bytes.get(CRC_START..).unwrap_or_default())
     }
 
     pub fn crc_valid(&self) -> bool {
@@ -141,19 +141,7 @@ impl<'a> BatchV2<'a> {
         'a: 's,
     {
         let h = &self.header;
-        let codec = h.compression().ok_or_else(|| {
-            crate::error::DecodeError::new(self.position + 21, ErrorKind::BadCodec(h.compression_id()))
-        })?;
-        if h.records_count < 0 {
-            return Err(crate::error::DecodeError::new(self.position + 57, ErrorKind::BadRecordCount(h.records_count)));
-        }
-        let reader = if codec == Compression::None {
-            Reader::new(self.records_bytes(), self.position + HEADER_LEN as u64)
-        } else {
-            let n = compression::decompress(codec, self.records_bytes(), scratch, max_decompressed, 2)
-                .map_err(|kind| crate::error::DecodeError::new(self.position + HEADER_LEN as u64, kind))?;
-            Reader::decompressed(&scratch[..n], self.position)
-        };
+        let reader = self.records_reader(scratch, max_decompressed)?;
         let log_append_time = (h.timestamp_type() == TimestampType::LogAppendTime).then_some(h.max_timestamp);
         Ok(RecordIter::new(
             reader,
@@ -163,5 +151,38 @@ impl<'a> BatchV2<'a> {
             h.records_count as u32,
             h.is_control(),
         ))
+    }
+
+    /// Check the records' framing without building them (see
+    /// [`record::scan`]); `None` when anything is wrong, including a codec
+    /// or decompression failure, which [`BatchV2::records`] then reports.
+    pub fn scan<'s>(&'s self, scratch: &'s mut Vec<u8>, max_decompressed: usize) -> Option<Scan>
+    where
+        'a: 's,
+    {
+        let h = &self.header;
+        let reader = self.records_reader(scratch, max_decompressed).ok()?;
+        record::scan(reader.rest_slice(), h.records_count as u32, h.base_offset, h.last_offset(), h.base_timestamp)
+    }
+
+    /// The records section as a reader: in place, or decompressed into `scratch`.
+    fn records_reader<'s>(&'s self, scratch: &'s mut Vec<u8>, max_decompressed: usize) -> Result<Reader<'s>>
+    where
+        'a: 's,
+    {
+        let h = &self.header;
+        let codec = h.compression().ok_or_else(|| {
+            crate::error::DecodeError::new(self.position + 21, ErrorKind::BadCodec(h.compression_id()))
+        })?;
+        if h.records_count < 0 {
+            return Err(crate::error::DecodeError::new(self.position + 57, ErrorKind::BadRecordCount(h.records_count)));
+        }
+        Ok(if codec == Compression::None {
+            Reader::new(self.records_bytes(), self.position + HEADER_LEN as u64)
+        } else {
+            let n = compression::decompress(codec, self.records_bytes(), scratch, max_decompressed, 2)
+                .map_err(|kind| crate::error::DecodeError::new(self.position + HEADER_LEN as u64, kind))?;
+            Reader::decompressed(&scratch[..n], self.position)
+        })
     }
 }

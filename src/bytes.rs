@@ -71,6 +71,11 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// The unread rest of the buffer, not consumed.
+    pub fn rest_slice(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
     /// The rest of the buffer, consumed.
     pub fn rest(&mut self) -> &'a [u8] {
         let out = &self.buf[self.pos..];

@@ -7,7 +7,7 @@ use crate::batch::{BatchV2, TimestampType};
 use crate::compression::{self, Compression, DEFAULT_MAX_DECOMPRESSED};
 use crate::error::{DecodeError, ErrorKind, Result};
 use crate::legacy::{self, InnerSet, LegacyRecords, Message};
-use crate::record::{Record, RecordIter};
+use crate::record::{Record, RecordIter, Scan};
 
 /// What a batch line shows, for every magic. For a legacy entry the base and
 /// last offsets are its first and last (inner) offsets and the producer
@@ -217,6 +217,16 @@ impl<'s> Decoded<'s> {
                 Some(Ok(set)) => Records::Legacy(LegacyRecords::inner(m, set, self.scratch)),
                 Some(Err(e)) => Records::Failed(Some(e.clone())),
             },
+        }
+    }
+
+    /// The records' summary, for a v2 batch other than a control batch, when
+    /// every record is well formed ([`BatchV2::scan`]); `None` otherwise, and
+    /// then [`Decoded::records`] tells what is wrong.
+    pub fn scan(&mut self) -> Option<Scan> {
+        match &self.batch {
+            Batch::V2(b) if !b.header.is_control() => b.scan(self.scratch, self.max_decompressed),
+            _ => None,
         }
     }
 

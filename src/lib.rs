@@ -12,6 +12,7 @@ pub mod bytes;
 pub mod checkpoint;
 pub mod compression;
 pub mod control;
+pub mod crc;
 pub mod decode;
 pub mod entry;
 pub mod error;

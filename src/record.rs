@@ -92,6 +92,128 @@ fn read_headers<'a>(r: &mut Reader<'a>) -> Result<Headers<'a>> {
     Ok(Headers { count: count as u32, bytes })
 }
 
+/// What [`scan`] learns from the records of a well-formed batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scan {
+    pub count: u32,
+    /// The largest `base_timestamp + timestamp_delta` (wrapping, as
+    /// [`RecordIter`] computes a CreateTime timestamp).
+    pub max_timestamp: i64,
+    /// The first record whose offset is not above the previous one or lies
+    /// outside `base_offset..=last_offset`.
+    pub out_of_order: Option<i64>,
+}
+
+/// Walk the `declared` records of an uncompressed (or already decompressed)
+/// records section, checking exactly what [`RecordIter`] checks: every
+/// varint and length inside its record, the fields filling the record's
+/// length, no null header key, nothing after the last record. `None` when
+/// anything is wrong; the iterator then says what and where.
+///
+/// This is verify's hot path: one pass with no `Record` built and no error
+/// value on the way, several times cheaper per record than the iterator.
+/// `tests/properties.rs` holds the two to the same verdict on mutated
+/// batches. Control records are not decoded here: use the iterator for them.
+pub fn scan(bytes: &[u8], declared: u32, base_offset: i64, last_offset: i64, base_timestamp: i64) -> Option<Scan> {
+    let mut c = Cursor { buf: bytes, pos: 0 };
+    let mut max_timestamp = i64::MIN;
+    let mut out_of_order = None;
+    let mut prev: Option<i64> = None;
+    for _ in 0..declared {
+        let length = c.varint()?;
+        if length < 0 {
+            return None;
+        }
+        let end = c.pos.checked_add(length as usize).filter(|&e| e <= bytes.len())?;
+        // The record's fields are read against its own end, as the
+        // iterator's sub-reader does.
+        let mut r = Cursor { buf: &bytes[..end], pos: c.pos };
+        r.skip(1)?;
+        let timestamp_delta = r.varlong()?;
+        let offset_delta = r.varint()?;
+        r.skip_bytes(true)?;
+        r.skip_bytes(true)?;
+        let headers = r.varint()?;
+        if headers < 0 || headers as usize > r.buf.len() - r.pos {
+            return None;
+        }
+        for _ in 0..headers {
+            r.skip_bytes(false)?;
+            r.skip_bytes(true)?;
+        }
+        if r.pos != end {
+            return None;
+        }
+        c.pos = end;
+        max_timestamp = max_timestamp.max(base_timestamp.wrapping_add(timestamp_delta));
+        let offset = base_offset.wrapping_add(i64::from(offset_delta));
+        if out_of_order.is_none() && (offset < base_offset || offset > last_offset || prev.is_some_and(|p| offset <= p))
+        {
+            out_of_order = Some(offset);
+        }
+        prev = Some(offset);
+    }
+    (c.pos == bytes.len()).then_some(Scan { count: declared, max_timestamp, out_of_order })
+}
+
+/// The scanner's cursor: [`Reader`]'s rules, with `None` for every error.
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    #[inline(always)]
+    fn leb128(&mut self, max_bytes: usize) -> Option<u64> {
+        let b = *self.buf.get(self.pos)?;
+        if b < 0x80 {
+            self.pos += 1;
+            return Some(u64::from(b));
+        }
+        let mut value: u64 = 0;
+        for i in 0..max_bytes {
+            let b = *self.buf.get(self.pos)?;
+            self.pos += 1;
+            value |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    #[inline(always)]
+    fn varint(&mut self) -> Option<i32> {
+        let raw = self.leb128(5)? as u32;
+        Some(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+    }
+
+    #[inline(always)]
+    fn varlong(&mut self) -> Option<i64> {
+        let raw = self.leb128(10)?;
+        Some(((raw >> 1) as i64) ^ -((raw & 1) as i64))
+    }
+
+    #[inline(always)]
+    fn skip(&mut self, n: usize) -> Option<()> {
+        if n > self.buf.len() - self.pos {
+            return None;
+        }
+        self.pos += n;
+        Some(())
+    }
+
+    /// A varint length and that many bytes; -1 (null) only when `nullable`.
+    #[inline(always)]
+    fn skip_bytes(&mut self, nullable: bool) -> Option<()> {
+        match self.varint()? {
+            -1 if nullable => Some(()),
+            n if n < 0 => None,
+            n => self.skip(n as usize),
+        }
+    }
+}
+
 /// Iterator over the records of one v2 batch.
 pub struct RecordIter<'a> {
     r: Reader<'a>,

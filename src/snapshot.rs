@@ -69,7 +69,7 @@ pub fn parse(data: &[u8]) -> Snapshot<'_> {
     let version = r.i16().ok();
     let crc = r.u32().ok();
     let count = r.i32().ok();
-    let computed_crc = data.get(6..).map(crc32c::crc32c);
+    let computed_crc = data.get(6..).map(crate::crc::crc32c);
     let crc_valid = crc.is_some() && crc == computed_crc;
     if data.len() < HEADER {
         issues.push(Issue::at(
@@ -179,7 +179,7 @@ mod tests {
         }
         body.extend_from_slice(extra);
         let mut out = version.to_be_bytes().to_vec();
-        out.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
+        out.extend_from_slice(&crate::crc::crc32c(&body).to_be_bytes());
         out.extend(body);
         out
     }

@@ -141,28 +141,39 @@ pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchC
         out.problems.push((kind, base, msg));
     }
     let mut count = 0u64;
-    let mut prev_offset: Option<i64> = None;
     let mut max_ts = i64::MIN;
-    let mut order_reported = false;
     let mut record_error = None;
-    for r in d.records() {
-        match r {
-            Ok(r) => {
-                count += 1;
-                max_ts = max_ts.max(r.timestamp);
-                let out_of_range = r.offset < info.base_offset || r.offset > info.last_offset;
-                if !order_reported && (out_of_range || prev_offset.is_some_and(|p| r.offset <= p)) {
-                    order_reported = true;
-                    let msg = format!(
-                        "record offset {} is out of order or outside the batch's {}..{}",
-                        r.offset, info.base_offset, info.last_offset
-                    );
-                    out.problems.push(("offsets_not_increasing", Some(r.offset), msg));
+    let out_of_order = if let Some(scan) = d.scan() {
+        count = u64::from(scan.count);
+        max_ts = scan.max_timestamp;
+        scan.out_of_order
+    } else {
+        // Something is wrong in the records, or this is a legacy or control
+        // entry: the iterator says what.
+        let mut prev_offset: Option<i64> = None;
+        let mut out_of_order = None;
+        for r in d.records() {
+            match r {
+                Ok(r) => {
+                    count += 1;
+                    max_ts = max_ts.max(r.timestamp);
+                    let out_of_range = r.offset < info.base_offset || r.offset > info.last_offset;
+                    if out_of_order.is_none() && (out_of_range || prev_offset.is_some_and(|p| r.offset <= p)) {
+                        out_of_order = Some(r.offset);
+                    }
+                    prev_offset = Some(r.offset);
                 }
-                prev_offset = Some(r.offset);
+                Err(e) => record_error = Some(e),
             }
-            Err(e) => record_error = Some(e),
         }
+        out_of_order
+    };
+    if let Some(offset) = out_of_order {
+        let msg = format!(
+            "record offset {offset} is out of order or outside the batch's {}..{}",
+            info.base_offset, info.last_offset
+        );
+        out.problems.push(("offsets_not_increasing", Some(offset), msg));
     }
     out.records = count;
     if let Some(e) = record_error {

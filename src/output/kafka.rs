@@ -1344,7 +1344,7 @@ fn batch(
         ctx.base_sequence = base_sequence;
         ctx.control = attributes & 0x20 != 0;
         crc = be_u32(bytes, 17);
-        valid_crc = crc32c::crc32c(&bytes[21..]) == crc;
+        valid_crc = kseg::crc::crc32c(&bytes[21..]) == crc;
         buf.extend_from_slice(b"baseOffset: ");
         num(buf, head.log_offset);
         buf.extend_from_slice(b" lastOffset: ");
@@ -1583,7 +1583,7 @@ fn read_snapshot(data: &[u8]) -> Result<Vec<kseg::snapshot::ProducerEntry>, Stri
         )));
     }
     let stored = be_u32(data, 2);
-    let computed = crc32c::crc32c(&data[6..]);
+    let computed = kseg::crc::crc32c(&data[6..]);
     if stored != computed {
         return Err(format!(
             "Snapshot is corrupt (CRC is no longer valid). Stored crc: {stored}. Computed crc: {computed}"
