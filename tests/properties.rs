@@ -800,24 +800,55 @@ proptest! {
 /// and then with the same count, largest CreateTime timestamp and first
 /// out-of-order offset. Otherwise verify would miss damage (or report
 /// different findings) depending on the path a batch took.
-fn scan_agrees_with_iterator(base_offset: i64, last_offset_delta: i32, records_count: i32, section: &[u8]) {
-    let data = v2_batch(base_offset, 0, last_offset_delta, records_count, section);
+fn scan_agrees_with_iterator(
+    base_offset: i64,
+    last_offset_delta: i32,
+    records_count: i32,
+    control: bool,
+    section: &[u8],
+) {
+    let data = v2_batch(base_offset, if control { 0x30 } else { 0 }, last_offset_delta, records_count, section);
     let Ok(Batch::V2(b)) = Batch::parse(&data, 0) else { panic!("v2_batch makes a parseable header") };
     let mut scratch = Vec::new();
     let scan = b.scan(&mut scratch, LIMIT);
-    let mut iterated = Vec::new();
-    let mut failed = false;
-    match b.records(&mut scratch, LIMIT) {
-        Ok(records) => {
-            for r in records {
-                match r {
-                    Ok(r) => iterated.push((r.offset, r.timestamp)),
-                    Err(_) => failed = true,
-                }
+    // What each path yields, record by record: the fields a consumer sees,
+    // or the error.
+    type Seen = Vec<
+        Result<(i64, i64, i8, Option<Vec<u8>>, Option<Vec<u8>>, Vec<(Vec<u8>, Option<Vec<u8>>)>, usize), DecodeError>,
+    >;
+    let read = |reference: bool| -> Seen {
+        let mut scratch = Vec::new();
+        match b.records(&mut scratch, LIMIT) {
+            Ok(records) => {
+                let records = if reference { records.reference() } else { records };
+                records
+                    .map(|r| {
+                        r.map(|r| {
+                            let headers = r.headers.iter().map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec))).collect();
+                            (
+                                r.offset,
+                                r.timestamp,
+                                r.attributes,
+                                r.key.map(<[u8]>::to_vec),
+                                r.value.map(<[u8]>::to_vec),
+                                headers,
+                                r.size,
+                            )
+                        })
+                    })
+                    .collect()
             }
+            Err(e) => vec![Err(e)],
         }
-        Err(_) => failed = true,
+    };
+    let reference = read(true);
+    assert_eq!(read(false), reference, "the fast record path and the reference path disagree on {}", hex(section));
+    if control {
+        // Control records are decoded by the iterator only.
+        return;
     }
+    let failed = reference.iter().any(Result::is_err);
+    let iterated: Vec<(i64, i64)> = reference.iter().filter_map(|r| r.as_ref().ok()).map(|r| (r.0, r.1)).collect();
     match scan {
         None => assert!(failed, "scan rejected records the iterator read without error: {}", hex(section)),
         Some(s) => {
@@ -893,8 +924,9 @@ proptest! {
         base_offset in prop_oneof![Just(0i64), Just(i64::MAX - 2), any::<i64>()],
         last_offset_delta in -2..8i32,
         count in prop_oneof![4 => 0..8i32, 1 => nasty_i32()],
+        control in prop::bool::weighted(0.2),
     ) {
-        scan_agrees_with_iterator(base_offset, last_offset_delta, count, &section);
+        scan_agrees_with_iterator(base_offset, last_offset_delta, count, control, &section);
     }
 
     /// 4b. The fixtures' real records sections, mutated.
@@ -905,14 +937,15 @@ proptest! {
         count in prop_oneof![3 => Just(None), 1 => (-1..40i32).prop_map(Some)],
     ) {
         let v2: Vec<_> = payloads().iter().filter(|p| matches!(p, Payload::V2 { .. })).collect();
-        let Payload::V2 { base_offset, last_offset_delta, records_count, records, .. } = v2[which.index(v2.len())] else {
+        let Payload::V2 { base_offset, attributes, last_offset_delta, records_count, records } = v2[which.index(v2.len())] else {
             unreachable!()
         };
         let mut raw = records.clone();
         for m in &mutations {
             apply(&mut raw, &[0], m);
         }
-        scan_agrees_with_iterator(*base_offset, *last_offset_delta, count.unwrap_or(*records_count), &raw);
+        let control = attributes & 0x20 != 0;
+        scan_agrees_with_iterator(*base_offset, *last_offset_delta, count.unwrap_or(*records_count), control, &raw);
     }
 }
 
