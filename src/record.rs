@@ -43,12 +43,12 @@ impl<'a> Headers<'a> {
     }
     /// (key, value) pairs in stored order; keys may repeat, values may be null.
     pub fn iter(&self) -> HeaderIter<'a> {
-        HeaderIter { r: Reader::new(self.bytes, 0), left: self.count }
+        HeaderIter { r: Cursor { buf: self.bytes, pos: 0 }, left: self.count }
     }
 }
 
 pub struct HeaderIter<'a> {
-    r: Reader<'a>,
+    r: Cursor<'a>,
     left: u32,
 }
 
@@ -59,10 +59,10 @@ impl<'a> Iterator for HeaderIter<'a> {
             return None;
         }
         self.left -= 1;
-        // The bytes were validated by `read_headers`; a failure here cannot
+        // The bytes were validated when the record was read; a failure here cannot
         // happen, and ends the iteration rather than panicking.
-        let key = self.r.varint_bytes().ok()??;
-        let value = self.r.varint_bytes().ok()?;
+        let key = self.r.bytes(false)??;
+        let value = self.r.bytes(true)?;
         Some((key, value))
     }
 }
@@ -194,6 +194,13 @@ impl<'a> Cursor<'a> {
         if b < 0x80 {
             self.pos += 1;
             return Some(u64::from(b));
+        }
+        // Two bytes: lengths of up to 8 KiB, the usual value size.
+        if let Some(&b2) = self.buf.get(self.pos + 1)
+            && b2 < 0x80
+        {
+            self.pos += 2;
+            return Some(u64::from(b & 0x7f) | u64::from(b2) << 7);
         }
         let mut value: u64 = 0;
         for i in 0..max_bytes {

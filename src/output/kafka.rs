@@ -314,7 +314,7 @@ impl<'b> Fixed<'b> {
         self.at += N;
     }
 
-    /// A decimal integer (itoa's two-digits-per-step formatting).
+    /// A decimal integer (itoa's formatting).
     #[inline(always)]
     fn num(&mut self, v: i64) {
         let mut b = itoa::Buffer::new();
@@ -556,7 +556,7 @@ fn be_i64(b: &[u8], at: usize) -> i64 {
 
 /// Per-batch facts a record line needs.
 struct BatchCtx {
-    ts_name: &'static [u8],
+    ts_type: TimestampType,
     v2: bool,
     base_offset: i64,
     base_sequence: i32,
@@ -1323,7 +1323,7 @@ fn batch(
     let ts_name: &'static [u8] = ts_type.name().as_bytes();
     let codec_id = (attributes & 0x07) as u8;
     let mut ctx =
-        BatchCtx { ts_name, v2: head.magic >= 2, base_offset: head.log_offset, base_sequence: -1, control: false };
+        BatchCtx { ts_type, v2: head.magic >= 2, base_offset: head.log_offset, base_sequence: -1, control: false };
     let crc;
     let valid_crc;
     let max_timestamp;
@@ -1459,10 +1459,10 @@ fn record(
         let mut w = Fixed::new(buf);
         w.lit(b"| offset: ");
         w.num(rec.offset);
-        match ctx.ts_name {
-            b"CreateTime" => w.lit(b" CreateTime: "),
-            b"LogAppendTime" => w.lit(b" LogAppendTime: "),
-            _ => w.lit(b" NoTimestampType: "),
+        match ctx.ts_type {
+            TimestampType::CreateTime => w.lit(b" CreateTime: "),
+            TimestampType::LogAppendTime => w.lit(b" LogAppendTime: "),
+            TimestampType::NoTimestampType => w.lit(b" NoTimestampType: "),
         }
         w.num(rec.timestamp);
         w.lit(b" keySize: ");
@@ -1612,6 +1612,25 @@ fn shown_path(arg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_numbers_match_the_standard_formatting() {
+        let mut samples = vec![0i64, 1, -1, 9, 10, 99, 100, 101, i64::MAX, i64::MIN, i64::MIN + 1];
+        for k in 1..19u32 {
+            let p = 10i64.pow(k);
+            samples.extend([p - 1, p, p + 1, -(p - 1), -p, -(p + 1)]);
+        }
+        for v in samples {
+            let mut buf = b"x".to_vec();
+            buf.reserve(Fixed::CAP);
+            let mut w = Fixed::new(&mut buf);
+            w.lit(b"<");
+            w.num(v);
+            w.lit(b">");
+            w.done();
+            assert_eq!(String::from_utf8(buf).unwrap(), format!("x<{v}>"));
+        }
+    }
 
     #[test]
     fn sequences_wrap_as_in_java() {
