@@ -165,6 +165,24 @@ impl<'a> BatchV2<'a> {
         record::scan(reader.rest_slice(), h.records_count as u32, h.base_offset, h.last_offset(), h.base_timestamp)
     }
 
+    /// Call `f` with each record's fields (see [`record::visit`]); `false`
+    /// when a record, the codec or the decompression fails, after `f` saw
+    /// the records before the failure.
+    pub fn visit<'s>(
+        &'s self,
+        scratch: &'s mut Vec<u8>,
+        max_decompressed: usize,
+        f: impl FnMut(&record::Fields<'s>),
+    ) -> bool
+    where
+        'a: 's,
+    {
+        match self.records_reader(scratch, max_decompressed) {
+            Ok(reader) => record::visit(reader.rest_slice(), self.header.records_count as u32, f),
+            Err(_) => false,
+        }
+    }
+
     /// The records section as a reader: in place, or decompressed into `scratch`.
     fn records_reader<'s>(&'s self, scratch: &'s mut Vec<u8>, max_decompressed: usize) -> Result<Reader<'s>>
     where

@@ -116,13 +116,10 @@ pub struct Scan {
 /// as [`RecordIter::reference`] on generated and mutated batches. Control
 /// records are not decoded here: use the iterator for them.
 pub fn scan(bytes: &[u8], declared: u32, base_offset: i64, last_offset: i64, base_timestamp: i64) -> Option<Scan> {
-    let mut pos = 0;
     let mut max_timestamp = i64::MIN;
     let mut out_of_order = None;
     let mut prev: Option<i64> = None;
-    for _ in 0..declared {
-        let f = fields(bytes, pos)?;
-        pos = f.end;
+    let complete = visit(bytes, declared, |f| {
         max_timestamp = max_timestamp.max(base_timestamp.wrapping_add(f.timestamp_delta));
         let offset = base_offset.wrapping_add(i64::from(f.offset_delta));
         if out_of_order.is_none() && (offset < base_offset || offset > last_offset || prev.is_some_and(|p| offset <= p))
@@ -130,20 +127,40 @@ pub fn scan(bytes: &[u8], declared: u32, base_offset: i64, last_offset: i64, bas
             out_of_order = Some(offset);
         }
         prev = Some(offset);
-    }
-    (pos == bytes.len()).then_some(Scan { count: declared, max_timestamp, out_of_order })
+    });
+    complete.then_some(Scan { count: declared, max_timestamp, out_of_order })
 }
 
-/// One well-formed record's fields, as [`fields`] reads them.
-struct Fields<'a> {
-    attributes: i8,
-    timestamp_delta: i64,
-    offset_delta: i32,
-    key: Option<&'a [u8]>,
-    value: Option<&'a [u8]>,
-    headers: Headers<'a>,
+/// Call `f` with each of the `declared` records of a records section, in
+/// order, up to the first one [`RecordIter`] would reject. `true` when all
+/// of them were well formed and nothing follows the last: the records `f`
+/// saw are then exactly the iterator's, without a [`Record`] or an error
+/// value built for each. For per-record tallies (stats, verify).
+#[inline]
+pub fn visit<'a>(bytes: &'a [u8], declared: u32, mut f: impl FnMut(&Fields<'a>)) -> bool {
+    let mut pos = 0;
+    for _ in 0..declared {
+        let Some(fields) = fields(bytes, pos) else { return false };
+        pos = fields.end;
+        f(&fields);
+    }
+    pos == bytes.len()
+}
+
+/// One well-formed record's fields as stored, borrowed from the records
+/// section: what [`visit`] hands out without building a [`Record`].
+#[derive(Clone, Copy, Debug)]
+pub struct Fields<'a> {
+    pub attributes: i8,
+    pub timestamp_delta: i64,
+    pub offset_delta: i32,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub headers: Headers<'a>,
     /// Where the record ends in the section.
     end: usize,
+    /// The record's bytes, length varint included.
+    pub size: usize,
 }
 
 /// Read the record at `pos` of a records section with the iterator's rules
@@ -178,7 +195,7 @@ fn fields(bytes: &[u8], pos: usize) -> Option<Fields<'_>> {
         return None;
     }
     let headers = Headers { count: count as u32, bytes: if count == 0 { &[] } else { &bytes[headers_at..end] } };
-    Some(Fields { attributes, timestamp_delta, offset_delta, key, value, headers, end })
+    Some(Fields { attributes, timestamp_delta, offset_delta, key, value, headers, end, size: end - pos })
 }
 
 /// The scanner's cursor: [`Reader`]'s rules, with `None` for every error.
@@ -312,7 +329,7 @@ impl<'a> RecordIter<'a> {
                 key: f.key,
                 value: f.value,
                 headers: f.headers,
-                size: f.end,
+                size: f.size,
                 control,
                 message: None,
             });

