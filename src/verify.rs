@@ -321,40 +321,37 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
             let map = Mapped::open(&seg.log)?;
             let data: &[u8] = map.as_ref();
             let mut walker = Walker::new(data);
-            let mut window: Vec<(u64, usize)> = Vec::with_capacity(WINDOW);
-            let mut done = false;
-            while !done {
-                window.clear();
-                let mut last_step = None;
-                while window.len() < WINDOW {
-                    match walker.next_step()? {
-                        Some(Step::Entry { position, bytes }) => window.push((position, bytes.len())),
-                        Some(other) => {
-                            last_step = Some(format_step(other));
-                            break;
-                        }
-                        None => {
-                            done = true;
-                            break;
-                        }
-                    }
-                }
-                let max = opts.max_decompressed;
-                let checks: Vec<BatchCheck> = window
-                    .par_iter()
-                    .map_init(
-                        || Decoder::new(max),
-                        |dec, &(pos, len)| {
-                            let start = pos as usize;
-                            check_batch(dec, &data[start..start + len], pos)
-                        },
-                    )
-                    .collect();
-                for (check, &(_, len)) in checks.into_iter().zip(&window) {
+            let max = opts.max_decompressed;
+            let mut current = next_window(&mut walker)?;
+            loop {
+                // The walk to the next window (a sequential read of batch
+                // headers) overlaps the check of this one.
+                let more = !current.done;
+                let (checks, next) = rayon::join(
+                    || {
+                        current
+                            .entries
+                            .par_iter()
+                            .map_init(
+                                || Decoder::new(max),
+                                |dec, &(pos, len)| {
+                                    let start = pos as usize;
+                                    check_batch(dec, &data[start..start + len], pos)
+                                },
+                            )
+                            .collect::<Vec<BatchCheck>>()
+                    },
+                    || more.then(|| next_window(&mut walker)),
+                );
+                for (check, &(_, len)) in checks.into_iter().zip(&current.entries) {
                     m.accept(check, len as u64);
                 }
-                if let Some(step) = last_step {
+                if let Some(step) = current.last_step {
                     m.step_problem(&step);
+                }
+                match next {
+                    Some(window) => current = window?,
+                    None => break,
                 }
             }
             data.len() as u64
@@ -411,6 +408,32 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
 }
 
 /// A non-entry step, detached from the walker's borrow.
+/// Up to [`WINDOW`] entries of the walk, and the step that ended it early.
+struct Window {
+    entries: Vec<(u64, usize)>,
+    last_step: Option<Step<'static>>,
+    /// The walk is over.
+    done: bool,
+}
+
+fn next_window(walker: &mut Walker<&[u8]>) -> io::Result<Window> {
+    let mut w = Window { entries: Vec::with_capacity(WINDOW), last_step: None, done: false };
+    while w.entries.len() < WINDOW {
+        match walker.next_step()? {
+            Some(Step::Entry { position, bytes }) => w.entries.push((position, bytes.len())),
+            Some(other) => {
+                w.last_step = Some(format_step(other));
+                break;
+            }
+            None => {
+                w.done = true;
+                break;
+            }
+        }
+    }
+    Ok(w)
+}
+
 fn format_step(step: Step<'_>) -> Step<'static> {
     match step {
         Step::Entry { position, .. } => Step::Trailing { position, len: 0 },
