@@ -28,6 +28,25 @@ impl Mapped {
     }
 }
 
+impl Mapped {
+    /// Drop `start..end` (page-aligned inward) from this process's resident
+    /// set: a long walk over a big segment then keeps its RSS at the part
+    /// being read, not the file size. The pages stay in the page cache, and
+    /// reading them again only faults them back in.
+    pub fn release(&self, start: usize, end: usize) {
+        let Mapped::Map(m) = self else { return };
+        let page = PAGE as usize;
+        let (start, end) = (start.next_multiple_of(page), end.min(m.len()) / page * page);
+        if start < end {
+            // SAFETY: the map is a read-only shared mapping of a file. For
+            // such a map MADV_DONTNEED only unmaps the pages; their contents
+            // are the file's, and any later read returns the same bytes.
+            // A failure only leaves the pages resident.
+            let _ = unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
+        }
+    }
+}
+
 impl AsRef<[u8]> for Mapped {
     fn as_ref(&self) -> &[u8] {
         match self {

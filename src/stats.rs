@@ -437,10 +437,11 @@ impl Stats {
     }
 }
 
-/// Batches summarised in parallel at a time.
+/// Batches summarised in parallel at a time, and the bytes they may span
+/// (the mapped pages of a window are released once it is summarised).
 const WINDOW: usize = 4096;
+const WINDOW_BYTES: usize = 32 << 20;
 
-/// Statistics of one `.log` file, read once.
 /// Read one byte of every cache line of `bytes`, in order. The record walk
 /// reads only the first bytes of each record, hundreds of bytes apart: a
 /// stride the hardware prefetcher does not follow, so without this every
@@ -452,6 +453,7 @@ fn warm(bytes: &[u8]) {
     std::hint::black_box(acc);
 }
 
+/// Statistics of one `.log` file, read once.
 pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
     let mut stats = Stats::default();
     match opts.reading {
@@ -474,9 +476,13 @@ pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
                 window.clear();
                 let mut other = None;
                 let mut done = false;
-                while window.len() < WINDOW {
+                let mut spanned = 0;
+                while window.len() < WINDOW && spanned < WINDOW_BYTES {
                     match walker.next_step()? {
-                        Some(Step::Entry { position, bytes }) => window.push((position, bytes.len())),
+                        Some(Step::Entry { position, bytes }) => {
+                            window.push((position, bytes.len()));
+                            spanned += bytes.len();
+                        }
                         Some(step) => {
                             let mut s = Stats::default();
                             s.add_step(&step);
@@ -510,6 +516,9 @@ pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
                         a
                     });
                 stats.merge(&part);
+                if let (Some(&(first, _)), Some(&(last, len))) = (window.first(), window.last()) {
+                    map.release(first as usize, last as usize + len);
+                }
                 if let Some(s) = other {
                     stats.merge(&s);
                 }

@@ -203,8 +203,11 @@ pub enum Reading {
     Mapped,
 }
 
-/// Batches checked in parallel at a time: bounds memory for the results.
+/// Batches checked in parallel at a time, and the bytes they may span:
+/// bounds the memory for the results, and the resident mapped pages (a
+/// window's are released once it is checked).
 const WINDOW: usize = 2048;
+const WINDOW_BYTES: usize = 32 << 20;
 
 /// The sequential state of one segment's check.
 struct Merge<'s, 'i> {
@@ -349,6 +352,9 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
                 if let Some(step) = current.last_step {
                     m.step_problem(&step);
                 }
+                if let (Some(&(first, _)), Some(&(last, len))) = (current.entries.first(), current.entries.last()) {
+                    map.release(first as usize, last as usize + len);
+                }
                 match next {
                     Some(window) => current = window?,
                     None => break,
@@ -418,9 +424,13 @@ struct Window {
 
 fn next_window(walker: &mut Walker<&[u8]>) -> io::Result<Window> {
     let mut w = Window { entries: Vec::with_capacity(WINDOW), last_step: None, done: false };
-    while w.entries.len() < WINDOW {
+    let mut spanned = 0;
+    while w.entries.len() < WINDOW && spanned < WINDOW_BYTES {
         match walker.next_step()? {
-            Some(Step::Entry { position, bytes }) => w.entries.push((position, bytes.len())),
+            Some(Step::Entry { position, bytes }) => {
+                w.entries.push((position, bytes.len()));
+                spanned += bytes.len();
+            }
             Some(other) => {
                 w.last_step = Some(format_step(other));
                 break;
