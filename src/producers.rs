@@ -33,9 +33,9 @@ use serde::Serialize;
 use crate::batch::BatchV2;
 use crate::control::ControlValue;
 use crate::entry::Decoder;
-use crate::mmap::Mapped;
+use crate::mmap::{Mapped, WindowSource};
 use crate::partition::{self, FileKind, Segment};
-use crate::segment::{Step, Walker, base_offset_from_name};
+use crate::segment::{Source, Step, Walker, base_offset_from_name};
 use crate::txnindex::{AbortedTxn, TxnIndex};
 
 /// Sequence numbers live in 0..=i32::MAX and wrap to 0.
@@ -92,15 +92,20 @@ pub struct SegmentScan {
     pub damaged: u64,
 }
 
-/// Read the batch headers of one `.log` file.
+/// Read the batch headers of one `.log` file, through a sliding read-only
+/// map: only the header pages are touched, and at most one window of the
+/// file is mapped at a time, so memory does not grow with the segment.
 pub fn scan_segment(log: &Path, max_decompressed: usize) -> io::Result<SegmentScan> {
-    let map = Mapped::open(log)?;
-    scan_bytes(map.as_ref(), max_decompressed)
+    scan_source(WindowSource::open(log, 8 << 20)?, max_decompressed)
 }
 
 /// Read the batch headers of a `.log` file's bytes.
 pub fn scan_bytes(data: &[u8], max_decompressed: usize) -> io::Result<SegmentScan> {
-    let mut walker = Walker::new(data);
+    scan_source(data, max_decompressed)
+}
+
+fn scan_source<S: Source>(src: S, max_decompressed: usize) -> io::Result<SegmentScan> {
+    let mut walker = Walker::new(src);
     let mut scan = SegmentScan::default();
     let mut scratch = Vec::new();
     let mut decoder: Option<Decoder> = None;
