@@ -35,7 +35,7 @@ use crate::control::ControlValue;
 use crate::entry::Decoder;
 use crate::mmap::{Mapped, WindowSource};
 use crate::partition::{self, FileKind, Segment};
-use crate::segment::{Source, Step, Walker, base_offset_from_name};
+use crate::segment::{FileSource, Source, Step, Walker, base_offset_from_name};
 use crate::txnindex::{AbortedTxn, TxnIndex};
 
 /// Sequence numbers live in 0..=i32::MAX and wrap to 0.
@@ -92,11 +92,17 @@ pub struct SegmentScan {
     pub damaged: u64,
 }
 
-/// Read the batch headers of one `.log` file, through a sliding read-only
-/// map: only the header pages are touched, and at most one window of the
-/// file is mapped at a time, so memory does not grow with the segment.
-pub fn scan_segment(log: &Path, max_decompressed: usize) -> io::Result<SegmentScan> {
-    scan_source(WindowSource::open(log, 8 << 20)?, max_decompressed)
+/// Read the batch headers of one `.log` file. With `mmap`, through a
+/// sliding read-only map: only the header pages are touched, and at most
+/// one window of the file is mapped at a time, so memory does not grow with
+/// the segment. Without, with plain reads in bounded chunks (no SIGBUS if a
+/// live broker truncates the file meanwhile).
+pub fn scan_segment(log: &Path, max_decompressed: usize, mmap: bool) -> io::Result<SegmentScan> {
+    if mmap {
+        scan_source(WindowSource::open(log, 8 << 20)?, max_decompressed)
+    } else {
+        scan_source(FileSource::open(log)?, max_decompressed)
+    }
 }
 
 /// Read the batch headers of a `.log` file's bytes.

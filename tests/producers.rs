@@ -59,7 +59,7 @@ fn case(name: &str) -> Value {
 fn check_case(name: &str) {
     let c = case(name);
     let path = c["path"].as_str().unwrap();
-    for jobs in [&[][..], &["-j1"][..]] {
+    for jobs in [&[][..], &["-j1"][..], &["-j1", "--no-mmap"][..]] {
         let mut args = vec![path];
         args.extend(jobs);
         let (code, got, stderr) = producers(&args);

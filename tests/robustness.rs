@@ -234,7 +234,7 @@ fn damaged_txnindex_and_snapshot_files_never_panic() {
         let segments = partition::segments(&dir).unwrap();
         let mut a = Analyzer::new(Some(dir.clone()), producers::Options::default());
         for seg in &segments {
-            let scan = producers::scan_segment(&seg.log, 1 << 20).unwrap();
+            let scan = producers::scan_segment(&seg.log, 1 << 20, true).unwrap();
             a.segment(seg, &scan).unwrap();
         }
         a.finish().unwrap();

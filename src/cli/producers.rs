@@ -44,6 +44,10 @@ pub struct ProducersArgs {
     /// Threads to read segments with (default: all cores).
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Read segments with plain reads instead of a sliding read-only memory
+    /// map (safer on a live broker).
+    #[arg(long)]
+    pub no_mmap: bool,
     /// Largest decompressed size accepted for a (compressed) control batch.
     #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
@@ -112,9 +116,12 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
     let mut reports: Vec<PartitionReport> = Vec::new();
     let mut analyzer: Option<Analyzer> = None;
     for window in work.chunks(chunk.max(1)) {
-        let max = args.max_decompressed;
+        let (max, mmap) = (args.max_decompressed, !args.no_mmap);
         let scans: Vec<_> = pool.install(|| {
-            window.par_iter().map(|&(p, s)| producers::scan_segment(&partitions[p].segments[s].log, max)).collect()
+            window
+                .par_iter()
+                .map(|&(p, s)| producers::scan_segment(&partitions[p].segments[s].log, max, mmap))
+                .collect()
         });
         for (&(p, s), scan) in window.iter().zip(scans) {
             let part = &partitions[p];
