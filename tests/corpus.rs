@@ -25,23 +25,19 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+mod common;
+
 // ---------------------------------------------------------------------------------------------
 // Plumbing
 // ---------------------------------------------------------------------------------------------
 
-fn repo_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The shared corpus, or `None` (with a note) when it is not there.
+/// The shared corpus, or `None` (with a note naming the test) when it is not there.
 fn corpus_dir(test: &str) -> Option<PathBuf> {
-    let dir = repo_dir().join("../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("{test}: skipped, the shared corpus is not at {}", dir.display());
-        None
+    let dir = common::corpus();
+    if dir.is_none() {
+        eprintln!("{test}: skipped");
     }
+    dir
 }
 
 macro_rules! corpus_or_skip {
@@ -498,7 +494,7 @@ fn sidecars_in(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn kafka_python_generated_sidecars() {
     // The repository's own sidecars are checked even without the corpus.
-    let mut sidecars = sidecars_in(&repo_dir().join("testdata/segments"));
+    let mut sidecars = sidecars_in(&common::root().join("testdata/segments"));
     match corpus_dir("kafka_python_generated_sidecars (corpus part)") {
         Some(c) => {
             let corpus_sidecars = sidecars_in(&c.join("kafka-python-generated"));

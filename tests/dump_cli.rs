@@ -18,11 +18,10 @@ use std::process::{Command as StdCommand, Stdio};
 use assert_cmd::Command;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kseg");
+mod common;
+use common::root;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+const BIN: &str = env!("CARGO_BIN_EXE_kseg");
 
 fn kseg() -> Command {
     let mut c = Command::new(BIN);

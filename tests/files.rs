@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{corpus, root};
 
 fn kseg() -> Command {
     let mut c = Command::cargo_bin("kseg").unwrap();
@@ -315,11 +314,7 @@ fn broker_files(corpus: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_file_of_every_real_broker_directory_dumps_cleanly() {
-    let corpus = root().join("../shared/corpus");
-    if !corpus.is_dir() {
-        eprintln!("skipped: the shared corpus is not at {}", corpus.display());
-        return;
-    }
+    let Some(corpus) = corpus() else { return };
     let files = broker_files(&corpus);
     assert!(files.len() >= 250, "expected the broker directories' files, found {}", files.len());
     let mut failures = Vec::new();

@@ -2,7 +2,7 @@
 //! computed by the independent generator in testdata/gen) and against a
 //! brute-force scan of the real partitions in ../shared/corpus.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use kseg::find::{self, TimeTarget};
@@ -10,9 +10,8 @@ use kseg::partition;
 use kseg::segment::{Step, Walker};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{corpus, root};
 
 fn kseg_json(args: &[&str]) -> (i32, Value) {
     let out = Command::cargo_bin("kseg").unwrap().args(args).args(["--format", "json"]).output().unwrap();
@@ -181,11 +180,7 @@ fn fixture_partitions_agree_with_brute_force() {
 
 #[test]
 fn corpus_partitions_agree_with_brute_force() {
-    let corpus = root().join("../shared/corpus");
-    if !corpus.is_dir() {
-        eprintln!("skipping: {} is absent", corpus.display());
-        return;
-    }
+    let Some(corpus) = corpus() else { return };
     let mut dirs = Vec::new();
     let mut stack = vec![corpus];
     while let Some(d) = stack.pop() {

@@ -39,9 +39,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{corpus, root};
 
 struct Out {
     code: i32,
@@ -838,12 +837,7 @@ fn unknown_and_dotless_files_are_reported() {
 /// name is not an offset.
 #[test]
 fn real_broker_directories_dump_cleanly() {
-    let corpus = root().join("../shared/corpus");
-    let corpus = if corpus.exists() { corpus } else { PathBuf::from("/work/shared/corpus") };
-    if !corpus.exists() {
-        eprintln!("skipped: no shared corpus");
-        return;
-    }
+    let Some(corpus) = corpus() else { return };
     let dirs = [
         "rjmfernandes-flink-on-prem-cp760",
         "arthurarutunyan04-backend-labs-kafka400",
@@ -1351,11 +1345,7 @@ fn scenarios_15_17_cluster_metadata() {
 /// decoder option without an error line.
 #[test]
 fn corpus_internal_topics_decode_without_errors() {
-    let corpus = PathBuf::from("/work/shared/corpus");
-    if !corpus.exists() {
-        eprintln!("skipped: no shared corpus");
-        return;
-    }
+    let Some(corpus) = corpus() else { return };
     let mut files = Vec::new();
     let mut stack = vec![corpus];
     while let Some(p) = stack.pop() {

@@ -4,14 +4,13 @@
 //! real partitions of ../shared/corpus, where it must find no anomaly.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{corpus, root};
 
 fn producers(args: &[&str]) -> (i32, Value, String) {
     let out = Command::cargo_bin("kseg")
@@ -280,16 +279,6 @@ const REAL: &[&str] = &[
     "renoagilsaputra-kafka",
     "rjmfernandes-flink-on-prem-cp760",
 ];
-
-fn corpus() -> Option<PathBuf> {
-    let dir = root().join("../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: the shared corpus is not at {}", dir.display());
-        None
-    }
-}
 
 #[test]
 fn real_partitions_have_no_anomaly_and_agree_with_their_snapshots() {

@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{corpus, root};
 
 fn stats(args: &[&str]) -> (i32, Value, String) {
     let out = Command::cargo_bin("kseg")
@@ -157,8 +156,7 @@ fn producer_fixture_gaps_match_the_generator() {
 #[test]
 fn parallel_and_sequential_reads_agree() {
     let mut paths = vec![root().join("testdata/partitions"), root().join("testdata/segments")];
-    let corpus = root().join("../shared/corpus");
-    if corpus.is_dir() {
+    if let Some(corpus) = corpus() {
         paths.push(corpus.join("rjmfernandes-flink-on-prem-cp760"));
         paths.push(corpus.join("arthurarutunyan04-backend-labs-kafka400"));
     }
@@ -239,11 +237,7 @@ fn table_output_names_every_section() {
 
 #[test]
 fn corpus_segments_match_the_corpus_summaries() {
-    let corpus = root().join("../shared/corpus");
-    if !corpus.is_dir() {
-        eprintln!("skipped: the shared corpus is not at {}", corpus.display());
-        return;
-    }
+    let Some(corpus) = corpus() else { return };
     let mut checked = 0;
     for entry in std::fs::read_dir(&corpus).unwrap() {
         let dir = entry.unwrap().path();

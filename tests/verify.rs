@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{corpus, root};
 
 fn verify_json(args: &[&str]) -> (i32, Value, String) {
     let out = Command::cargo_bin("kseg")
@@ -163,11 +162,7 @@ fn verify_dump_and_find_never_write() {
 
 #[test]
 fn real_partitions_verify_without_error() {
-    let corpus = root().join("../shared/corpus");
-    if !corpus.is_dir() {
-        eprintln!("skipping: {} is absent", corpus.display());
-        return;
-    }
+    let Some(corpus) = corpus() else { return };
     let mut checked = 0;
     for e in std::fs::read_dir(&corpus).unwrap() {
         let p = e.unwrap().path();
