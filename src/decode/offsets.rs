@@ -37,20 +37,17 @@ struct InitTopic
   topicName string
   partitions []int32
 
-# 0: written by brokers before 0.10 (key version 0); the value has the
-# offset commit layout.
+# 0: the oldest offset commit key (LegacyOffsetCommitKey); its value is
+# LegacyOffsetCommitValue, version 0 only, never flexible.
 record 0 LEGACY_OFFSET_COMMIT
 key
   group string
   topic string
   partition int32
-value 0-4 flex 4+
+value 0
   offset int64
-  leaderEpoch int32 v3+
   metadata string
   commitTimestamp int64
-  expireTimestamp int64 v1
-  topicId uuid v4+ tag0
 
 record 1 OFFSET_COMMIT
 key

@@ -69,7 +69,9 @@ MEMBER_KEY = [F("groupId", "str"), F("memberId", "str")]
 
 # (id, name, key fields, value versions (lo, hi), first flexible version, value fields)
 OFFSETS = [
-    (0, "LEGACY_OFFSET_COMMIT", [F("group", "str"), F("topic", "str"), F("partition", "i32")], (0, 4), 4, OFFSET_VALUE),
+    # LegacyOffsetCommitValue: version 0 only, never flexible
+    (0, "LEGACY_OFFSET_COMMIT", [F("group", "str"), F("topic", "str"), F("partition", "i32")], (0, 0), MAXV, [
+        F("offset", "i64"), F("metadata", "str"), F("commitTimestamp", "i64")]),
     (1, "OFFSET_COMMIT", [F("group", "str"), F("topic", "str"), F("partition", "i32")], (0, 4), 4, OFFSET_VALUE),
     (2, "GROUP_METADATA", [F("group", "str")], (0, 4), 4, [
         F("protocolType", "str"), F("generation", "i32"), F("protocol", "str", null=0), F("leader", "str", null=0),
@@ -573,6 +575,12 @@ def kafka_test_cases():
                         "currentStateTimestamp": 1234, "members": [dict(member_json, **{
                             "subscription": "U3Vic2NyaXB0aW9u", "assignment": "QXNzaWdubWVudA=="})]}},
                     notes=["subscription kept as base64", "assignment kept as base64"]))
+    # LegacyOffsetCommitKey (type 0) with its only value version, 0, as the oldest brokers wrote it
+    lkey = struct.pack(">h", 0) + s16("group") + s16("topic") + struct.pack(">i", 3)
+    out.append(case("offsets", "legacy offset commit, empty metadata", lkey,
+                    struct.pack(">hq", 0, 42) + s16("") + struct.pack(">q", T0), "LEGACY_OFFSET_COMMIT",
+                    {"type": 0, "data": {"group": "group", "topic": "topic", "partition": 3}},
+                    {"version": 0, "data": {"offset": 42, "metadata": "", "commitTimestamp": T0}}))
     # 20 (e): tombstone
     out.append(case("offsets", "kafka: tombstone", struct.pack(">h", 3) + s16("group"), None,
                     "CONSUMER_GROUP_METADATA", {"type": 3, "data": {"groupId": "group"}}, None, tombstone=True))
