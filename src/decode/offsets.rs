@@ -209,22 +209,11 @@ value 0 flex 0+
   epoch int32
   metadataHash int64
 
-record 18 STREAMS_GROUP_TOPOLOGY
+record 18 STREAMS_GROUP_PARTITION_METADATA
 key
   groupId string
 value 0 flex 0+
-  epoch int32
-  subtopologies []{
-    subtopologyId string
-    sourceTopics []string
-    sourceTopicRegex []string
-    stateChangelogTopics []TopicInfo
-    repartitionSinkTopics []string
-    repartitionSourceTopics []TopicInfo
-    copartitionGroups []{
-      sourceTopics []int16
-      sourceTopicRegex []int16
-      repartitionSourceTopics []int16
+  topics []TopicMetadata
 
 record 19 STREAMS_GROUP_MEMBER_METADATA
 key
@@ -273,11 +262,22 @@ value 0 flex 0+
   standbyTasksPendingRevocation []TaskIds
   warmupTasksPendingRevocation []TaskIds
 
-record 23 STREAMS_GROUP_PARTITION_METADATA
+record 23 STREAMS_GROUP_TOPOLOGY
 key
   groupId string
 value 0 flex 0+
-  topics []TopicMetadata
+  epoch int32
+  subtopologies []{
+    subtopologyId string
+    sourceTopics []string
+    sourceTopicRegex []string
+    stateChangelogTopics []TopicInfo
+    repartitionSinkTopics []string
+    repartitionSourceTopics []TopicInfo
+    copartitionGroups []{
+      sourceTopics []int16
+      sourceTopicRegex []int16
+      repartitionSourceTopics []int16
 
 record 24 STREAMS_GROUP_TARGET_ASSIGNMENT_RESOLVED_TOPIC_IDS
 key

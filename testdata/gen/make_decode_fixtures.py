@@ -107,14 +107,7 @@ OFFSETS = [
     (16, "CONSUMER_GROUP_REGULAR_EXPRESSION", [F("groupId", "str"), F("regularExpression", "str")], (0, 0), 0, [
         F("topics", A("str")), F("version", "i64"), F("timestamp", "i64")]),
     (17, "STREAMS_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64")]),
-    (18, "STREAMS_GROUP_TOPOLOGY", GROUP_KEY, (0, 0), 0, [
-        F("epoch", "i32"),
-        F("subtopologies", A(S(F("subtopologyId", "str"), F("sourceTopics", A("str")), F("sourceTopicRegex", A("str")),
-                               F("stateChangelogTopics", A(TOPIC_INFO)), F("repartitionSinkTopics", A("str")),
-                               F("repartitionSourceTopics", A(TOPIC_INFO)),
-                               F("copartitionGroups", A(S(F("sourceTopics", A("i16")), F("sourceTopicRegex", A("i16")),
-                                                          F("repartitionSourceTopics", A("i16")))))))),
-    ]),
+    (18, "STREAMS_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (19, "STREAMS_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("instanceId", "str", null=0), F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"),
         F("rebalanceTimeoutMs", "i32"), F("topologyEpoch", "i32"), F("processId", "str"),
@@ -127,7 +120,14 @@ OFFSETS = [
         F("activeTasks", A(TASKS)), F("standbyTasks", A(TASKS)), F("warmupTasks", A(TASKS)),
         F("activeTasksPendingRevocation", A(TASKS)), F("standbyTasksPendingRevocation", A(TASKS)),
         F("warmupTasksPendingRevocation", A(TASKS))]),
-    (23, "STREAMS_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
+    (23, "STREAMS_GROUP_TOPOLOGY", GROUP_KEY, (0, 0), 0, [
+        F("epoch", "i32"),
+        F("subtopologies", A(S(F("subtopologyId", "str"), F("sourceTopics", A("str")), F("sourceTopicRegex", A("str")),
+                               F("stateChangelogTopics", A(TOPIC_INFO)), F("repartitionSinkTopics", A("str")),
+                               F("repartitionSourceTopics", A(TOPIC_INFO)),
+                               F("copartitionGroups", A(S(F("sourceTopics", A("i16")), F("sourceTopicRegex", A("i16")),
+                                                          F("repartitionSourceTopics", A("i16")))))))),
+    ]),
     (24, "STREAMS_GROUP_TARGET_ASSIGNMENT_RESOLVED_TOPIC_IDS", GROUP_KEY, (0, 0), 0, [
         F("assignmentEpoch", "i32"),
         F("resolvedTopicIdsBySubtopology", A(S(F("subtopologyId", "str"), F("topicIds", A("uuid")))))]),
