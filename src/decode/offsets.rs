@@ -36,6 +36,7 @@ struct InitTopic
   topicId uuid
   topicName string
   partitions []int32
+  createTimestamp int64
 
 # 0: the oldest offset commit key (LegacyOffsetCommitKey); its value is
 # LegacyOffsetCommitValue, version 0 only, never flexible.
@@ -137,6 +138,8 @@ value 0 flex 0+
   assignedPartitions []TopicPartitions
   partitionsPendingRevocation []TopicPartitions
 
+# 9: newer group coordinators no longer write or replay it (metadataHash in
+# 11 replaced it); kept for data written while it was in use.
 record 9 SHARE_GROUP_PARTITION_METADATA
 key
   groupId string
@@ -158,7 +161,7 @@ key
   groupId string
 value 0 flex 0+
   epoch int32
-  metadataHash int64 tag0
+  metadataHash int64
 
 record 12 SHARE_GROUP_TARGET_ASSIGNMENT_METADATA
 key

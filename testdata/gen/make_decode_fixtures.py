@@ -61,7 +61,7 @@ TOPIC_META = S(F("topicId", "uuid"), F("topicName", "str"), F("numPartitions", "
 TASKS = S(F("subtopologyId", "str"), F("partitions", A("i32")))
 KV = S(F("key", "str"), F("value", "str"))
 TOPIC_INFO = S(F("name", "str"), F("partitions", "i32"), F("replicationFactor", "i16"), F("topicConfigs", A(KV)))
-INIT_TOPIC = S(F("topicId", "uuid"), F("topicName", "str"), F("partitions", A("i32")))
+INIT_TOPIC = S(F("topicId", "uuid"), F("topicName", "str"), F("partitions", A("i32")), F("createTimestamp", "i64"))
 OFFSET_VALUE = [F("offset", "i64"), F("leaderEpoch", "i32", 3), F("metadata", "str"), F("commitTimestamp", "i64"),
                 F("expireTimestamp", "i64", 1, 1), F("topicId", "uuid", 4, tag=0)]
 GROUP_KEY = [F("groupId", "str")]
@@ -96,7 +96,7 @@ OFFSETS = [
     (9, "SHARE_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (10, "SHARE_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"), F("subscribedTopicNames", A("str"))]),
-    (11, "SHARE_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64", tag=0)]),
+    (11, "SHARE_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64")]),
     (12, "SHARE_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [F("assignmentEpoch", "i32")]),
     (13, "SHARE_GROUP_TARGET_ASSIGNMENT_MEMBER", MEMBER_KEY, (0, 0), 0, [F("topicPartitions", A(TP))]),
     (14, "SHARE_GROUP_CURRENT_MEMBER_ASSIGNMENT", MEMBER_KEY, (0, 0), 0, [
