@@ -211,7 +211,11 @@ key
 value 0 flex 0+
   epoch int32
   metadataHash int64
+  validatedTopologyEpoch int32 tag0
+  assignmentConfigs []KeyValue
 
+# 18: newer group coordinators no longer write or replay it (metadataHash in
+# 17 replaced it); kept for data written while it was in use.
 record 18 STREAMS_GROUP_PARTITION_METADATA
 key
   groupId string
@@ -264,6 +268,7 @@ value 0 flex 0+
   activeTasksPendingRevocation []TaskIds
   standbyTasksPendingRevocation []TaskIds
   warmupTasksPendingRevocation []TaskIds
+  revocationEpoch int32 tag0
 
 record 23 STREAMS_GROUP_TOPOLOGY
 key

@@ -106,7 +106,9 @@ OFFSETS = [
         F("deletingTopics", A(S(F("topicId", "uuid"), F("topicName", "str"))))]),
     (16, "CONSUMER_GROUP_REGULAR_EXPRESSION", [F("groupId", "str"), F("regularExpression", "str")], (0, 0), 0, [
         F("topics", A("str")), F("version", "i64"), F("timestamp", "i64")]),
-    (17, "STREAMS_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64")]),
+    (17, "STREAMS_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("epoch", "i32"), F("metadataHash", "i64"), F("validatedTopologyEpoch", "i32", tag=0),
+        F("assignmentConfigs", A(KV))]),
     (18, "STREAMS_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (19, "STREAMS_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("instanceId", "str", null=0), F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"),
@@ -119,7 +121,7 @@ OFFSETS = [
         F("memberEpoch", "i32"), F("previousMemberEpoch", "i32"), F("state", "i8"),
         F("activeTasks", A(TASKS)), F("standbyTasks", A(TASKS)), F("warmupTasks", A(TASKS)),
         F("activeTasksPendingRevocation", A(TASKS)), F("standbyTasksPendingRevocation", A(TASKS)),
-        F("warmupTasksPendingRevocation", A(TASKS))]),
+        F("warmupTasksPendingRevocation", A(TASKS)), F("revocationEpoch", "i32", tag=0)]),
     (23, "STREAMS_GROUP_TOPOLOGY", GROUP_KEY, (0, 0), 0, [
         F("epoch", "i32"),
         F("subtopologies", A(S(F("subtopologyId", "str"), F("sourceTopics", A("str")), F("sourceTopicRegex", A("str")),
