@@ -1,14 +1,22 @@
 //! `__consumer_offsets`: the group coordinator's records.
 //!
 //! Key = `recordType:int16` + the key struct; value = `version:int16` + the
-//! value struct at that version. Record types and field lists follow Kafka's
-//! `group-coordinator` message specs (`*Key.json` / `*Value.json`), written
-//! here in kseg's schema text (see `schema.rs`).
+//! value struct at that version. Record types (the `apiKey` of each
+//! `coordinator-key` spec) and field lists follow Kafka's `group-coordinator`
+//! message specs (`*Key.json` / `*Value.json`), written here in kseg's schema
+//! text (see `schema.rs`).
 
 pub const SCHEMAS: &str = r#"
 struct TopicPartitions
   topicId uuid
   partitions []int32
+
+# TopicPartitions of CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT, which also
+# carries the epoch each partition was assigned at (KIP-1251).
+struct AssignedTopicPartitions
+  topicId uuid
+  partitions []int32
+  assignmentEpochs []int32 null tag0
 
 struct TopicMetadata
   topicId uuid
@@ -88,6 +96,7 @@ key
 value 0 flex 0+
   epoch int32
   metadataHash int64 tag0
+  creationTimeMs int64 tag1
 
 record 4 CONSUMER_GROUP_PARTITION_METADATA
 key
@@ -119,6 +128,7 @@ key
   groupId string
 value 0 flex 0+
   assignmentEpoch int32
+  assignmentTimestamp int64 tag0
 
 record 7 CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER
 key
@@ -135,8 +145,8 @@ value 0 flex 0+
   memberEpoch int32
   previousMemberEpoch int32
   state int8
-  assignedPartitions []TopicPartitions
-  partitionsPendingRevocation []TopicPartitions
+  assignedPartitions []AssignedTopicPartitions
+  partitionsPendingRevocation []AssignedTopicPartitions
 
 # 9: newer group coordinators no longer write or replay it (metadataHash in
 # 11 replaced it); kept for data written while it was in use.

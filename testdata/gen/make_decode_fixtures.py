@@ -56,6 +56,8 @@ def S(*fields):
 
 
 TP = S(F("topicId", "uuid"), F("partitions", A("i32")))
+# ConsumerGroupCurrentMemberAssignmentValue.TopicPartitions: + AssignmentEpochs (KIP-1251)
+TP_EPOCHS = S(F("topicId", "uuid"), F("partitions", A("i32")), F("assignmentEpochs", A("i32"), null=0, tag=0))
 TOPIC_META = S(F("topicId", "uuid"), F("topicName", "str"), F("numPartitions", "i32"),
                F("partitionMetadata", A(S(F("partition", "i32"), F("racks", A("str"))))))
 TASKS = S(F("subtopologyId", "str"), F("partitions", A("i32")))
@@ -79,7 +81,8 @@ OFFSETS = [
         F("members", A(S(F("memberId", "str"), F("groupInstanceId", "str", 3, null=3), F("clientId", "str"),
                          F("clientHost", "str"), F("rebalanceTimeout", "i32", 1), F("sessionTimeout", "i32"),
                          F("subscription", "bytes"), F("assignment", "bytes"))))]),
-    (3, "CONSUMER_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64", tag=0)]),
+    (3, "CONSUMER_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("epoch", "i32"), F("metadataHash", "i64", tag=0), F("creationTimeMs", "i64", tag=1)]),
     (4, "CONSUMER_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (5, "CONSUMER_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("instanceId", "str", null=0), F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"),
@@ -88,11 +91,12 @@ OFFSETS = [
         F("classicMemberMetadata", S(F("sessionTimeoutMs", "i32"),
                                      F("supportedProtocols", A(S(F("name", "str"), F("metadata", "bytes"))))),
           null=0, tag=0)]),
-    (6, "CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [F("assignmentEpoch", "i32")]),
+    (6, "CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("assignmentEpoch", "i32"), F("assignmentTimestamp", "i64", tag=0)]),
     (7, "CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER", MEMBER_KEY, (0, 0), 0, [F("topicPartitions", A(TP))]),
     (8, "CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT", MEMBER_KEY, (0, 0), 0, [
         F("memberEpoch", "i32"), F("previousMemberEpoch", "i32"), F("state", "i8"),
-        F("assignedPartitions", A(TP)), F("partitionsPendingRevocation", A(TP))]),
+        F("assignedPartitions", A(TP_EPOCHS)), F("partitionsPendingRevocation", A(TP_EPOCHS))]),
     (9, "SHARE_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (10, "SHARE_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"), F("subscribedTopicNames", A("str"))]),
