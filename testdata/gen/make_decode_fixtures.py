@@ -153,9 +153,11 @@ SHARE_KEY = [F("groupId", "str"), F("topicId", "uuid"), F("partition", "i32")]
 SHARE = [
     (0, "SHARE_SNAPSHOT", SHARE_KEY, (0, 0), 0, [
         F("snapshotEpoch", "i32"), F("stateEpoch", "i32"), F("leaderEpoch", "i32"), F("startOffset", "i64"),
-        F("createTimestamp", "i64"), F("writeTimestamp", "i64"), F("stateBatches", A(STATE_BATCH))]),
+        F("deliveryCompleteCount", "i32", tag=0), F("createTimestamp", "i64"), F("writeTimestamp", "i64"),
+        F("stateBatches", A(STATE_BATCH))]),
     (1, "SHARE_UPDATE", SHARE_KEY, (0, 0), 0, [
-        F("snapshotEpoch", "i32"), F("leaderEpoch", "i32"), F("startOffset", "i64"), F("stateBatches", A(STATE_BATCH))]),
+        F("snapshotEpoch", "i32"), F("leaderEpoch", "i32"), F("startOffset", "i64"),
+        F("deliveryCompleteCount", "i32", tag=0), F("stateBatches", A(STATE_BATCH))]),
 ]
 
 ENDPOINT = S(F("name", "str"), F("host", "str"), F("port", "u16"), F("securityProtocol", "i16"))
