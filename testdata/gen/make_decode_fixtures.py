@@ -223,22 +223,23 @@ TIP = S(F("name", "str"), F("id", "uuid"), F("partition", "i32"))
 SEGMENT_ID = S(F("topicIdPartition", TIP), F("id", "uuid"))
 LEADER_EPOCH = S(F("leaderEpoch", "i32"), F("offset", "i64"))
 REMOTE = [
-    (0, "REMOTE_LOG_SEGMENT_METADATA_RECORD", (0, 0), [
+    (0, "REMOTE_LOG_SEGMENT_METADATA_RECORD", (0, 1), [
         F("remoteLogSegmentId", SEGMENT_ID), F("startOffset", "i64"), F("endOffset", "i64"), F("brokerId", "i32"),
         F("maxTimestampMs", "i64"), F("eventTimestampMs", "i64"), F("segmentLeaderEpochs", A(LEADER_EPOCH)),
         F("segmentSizeInBytes", "i32"), F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"),
-        F("txnIndexEmpty", "bool", tag=0)]),
-    (1, "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD", (0, 0), [
+        F("txnIndexEmpty", "bool", tag=0), F("brokerLeaderEpoch", "i32", 1, tag=1)]),
+    (1, "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD", (0, 1), [
         F("remoteLogSegmentId", SEGMENT_ID), F("brokerId", "i32"), F("eventTimestampMs", "i64"),
-        F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8")]),
-    (2, "REMOTE_PARTITION_DELETE_METADATA_RECORD", (0, 0), [
+        F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"), F("brokerLeaderEpoch", "i32", 1, tag=0),
+        F("endOffset", "i64", 1, tag=1)]),
+    (2, "REMOTE_PARTITION_DELETE_METADATA_RECORD", (0, 1), [
         F("topicIdPartition", TIP), F("brokerId", "i32"), F("eventTimestampMs", "i64"),
-        F("remotePartitionDeleteState", "i8")]),
-    (3, "REMOTE_LOG_SEGMENT_METADATA_SNAPSHOT_RECORD", (0, 0), [
+        F("remotePartitionDeleteState", "i8"), F("brokerLeaderEpoch", "i32", 1, tag=0), F("endOffset", "i64", 1, tag=1)]),
+    (3, "REMOTE_LOG_SEGMENT_METADATA_SNAPSHOT_RECORD", (0, 1), [
         F("segmentId", "uuid"), F("startOffset", "i64"), F("endOffset", "i64"), F("brokerId", "i32"),
         F("maxTimestampMs", "i64"), F("eventTimestampMs", "i64"), F("segmentLeaderEpochs", A(LEADER_EPOCH)),
         F("segmentSizeInBytes", "i32"), F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"),
-        F("txnIndexEmpty", "bool", tag=0)]),
+        F("txnIndexEmpty", "bool", tag=0), F("brokerLeaderEpoch", "i32", 1, tag=1)]),
 ]
 
 TXN_STATES = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead",
