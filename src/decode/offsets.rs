@@ -1,14 +1,22 @@
 //! `__consumer_offsets`: the group coordinator's records.
 //!
 //! Key = `recordType:int16` + the key struct; value = `version:int16` + the
-//! value struct at that version. Record types and field lists follow Kafka's
-//! `group-coordinator` message specs (`*Key.json` / `*Value.json`), written
-//! here in kseg's schema text (see `schema.rs`).
+//! value struct at that version. Record types (the `apiKey` of each
+//! `coordinator-key` spec) and field lists follow Kafka's `group-coordinator`
+//! message specs (`*Key.json` / `*Value.json`), written here in kseg's schema
+//! text (see `schema.rs`).
 
 pub const SCHEMAS: &str = r#"
 struct TopicPartitions
   topicId uuid
   partitions []int32
+
+# TopicPartitions of CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT, which also
+# carries the epoch each partition was assigned at (KIP-1251).
+struct AssignedTopicPartitions
+  topicId uuid
+  partitions []int32
+  assignmentEpochs []int32 null tag0
 
 struct TopicMetadata
   topicId uuid
@@ -36,21 +44,19 @@ struct InitTopic
   topicId uuid
   topicName string
   partitions []int32
+  createTimestamp int64
 
-# 0: written by brokers before 0.10 (key version 0); the value has the
-# offset commit layout.
+# 0: the oldest offset commit key (LegacyOffsetCommitKey); its value is
+# LegacyOffsetCommitValue, version 0 only, never flexible.
 record 0 LEGACY_OFFSET_COMMIT
 key
   group string
   topic string
   partition int32
-value 0-4 flex 4+
+value 0
   offset int64
-  leaderEpoch int32 v3+
   metadata string
   commitTimestamp int64
-  expireTimestamp int64 v1
-  topicId uuid v4+ tag0
 
 record 1 OFFSET_COMMIT
 key
@@ -90,6 +96,7 @@ key
 value 0 flex 0+
   epoch int32
   metadataHash int64 tag0
+  creationTimeMs int64 tag1
 
 record 4 CONSUMER_GROUP_PARTITION_METADATA
 key
@@ -121,6 +128,7 @@ key
   groupId string
 value 0 flex 0+
   assignmentEpoch int32
+  assignmentTimestamp int64 tag0
 
 record 7 CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER
 key
@@ -137,9 +145,11 @@ value 0 flex 0+
   memberEpoch int32
   previousMemberEpoch int32
   state int8
-  assignedPartitions []TopicPartitions
-  partitionsPendingRevocation []TopicPartitions
+  assignedPartitions []AssignedTopicPartitions
+  partitionsPendingRevocation []AssignedTopicPartitions
 
+# 9: newer group coordinators no longer write or replay it (metadataHash in
+# 11 replaced it); kept for data written while it was in use.
 record 9 SHARE_GROUP_PARTITION_METADATA
 key
   groupId string
@@ -161,7 +171,7 @@ key
   groupId string
 value 0 flex 0+
   epoch int32
-  metadataHash int64 tag0
+  metadataHash int64
 
 record 12 SHARE_GROUP_TARGET_ASSIGNMENT_METADATA
 key
@@ -211,23 +221,16 @@ key
 value 0 flex 0+
   epoch int32
   metadataHash int64
+  validatedTopologyEpoch int32 tag0
+  assignmentConfigs []KeyValue
 
-record 18 STREAMS_GROUP_TOPOLOGY
+# 18: newer group coordinators no longer write or replay it (metadataHash in
+# 17 replaced it); kept for data written while it was in use.
+record 18 STREAMS_GROUP_PARTITION_METADATA
 key
   groupId string
 value 0 flex 0+
-  epoch int32
-  subtopologies []{
-    subtopologyId string
-    sourceTopics []string
-    sourceTopicRegex []string
-    stateChangelogTopics []TopicInfo
-    repartitionSinkTopics []string
-    repartitionSourceTopics []TopicInfo
-    copartitionGroups []{
-      sourceTopics []int16
-      sourceTopicRegex []int16
-      repartitionSourceTopics []int16
+  topics []TopicMetadata
 
 record 19 STREAMS_GROUP_MEMBER_METADATA
 key
@@ -275,12 +278,24 @@ value 0 flex 0+
   activeTasksPendingRevocation []TaskIds
   standbyTasksPendingRevocation []TaskIds
   warmupTasksPendingRevocation []TaskIds
+  revocationEpoch int32 tag0
 
-record 23 STREAMS_GROUP_PARTITION_METADATA
+record 23 STREAMS_GROUP_TOPOLOGY
 key
   groupId string
 value 0 flex 0+
-  topics []TopicMetadata
+  epoch int32
+  subtopologies []{
+    subtopologyId string
+    sourceTopics []string
+    sourceTopicRegex []string
+    stateChangelogTopics []TopicInfo
+    repartitionSinkTopics []string
+    repartitionSourceTopics []TopicInfo
+    copartitionGroups []{
+      sourceTopics []int16
+      sourceTopicRegex []int16
+      repartitionSourceTopics []int16
 
 record 24 STREAMS_GROUP_TARGET_ASSIGNMENT_RESOLVED_TOPIC_IDS
 key

@@ -20,6 +20,7 @@ value 0 flex 0+
   stateEpoch int32
   leaderEpoch int32
   startOffset int64
+  deliveryCompleteCount int32 tag0
   createTimestamp int64
   writeTimestamp int64
   stateBatches []StateBatch
@@ -33,5 +34,6 @@ value 0 flex 0+
   snapshotEpoch int32
   leaderEpoch int32
   startOffset int64
+  deliveryCompleteCount int32 tag0
   stateBatches []StateBatch
 "#;

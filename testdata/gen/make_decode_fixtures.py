@@ -56,12 +56,14 @@ def S(*fields):
 
 
 TP = S(F("topicId", "uuid"), F("partitions", A("i32")))
+# ConsumerGroupCurrentMemberAssignmentValue.TopicPartitions: + AssignmentEpochs (KIP-1251)
+TP_EPOCHS = S(F("topicId", "uuid"), F("partitions", A("i32")), F("assignmentEpochs", A("i32"), null=0, tag=0))
 TOPIC_META = S(F("topicId", "uuid"), F("topicName", "str"), F("numPartitions", "i32"),
                F("partitionMetadata", A(S(F("partition", "i32"), F("racks", A("str"))))))
 TASKS = S(F("subtopologyId", "str"), F("partitions", A("i32")))
 KV = S(F("key", "str"), F("value", "str"))
 TOPIC_INFO = S(F("name", "str"), F("partitions", "i32"), F("replicationFactor", "i16"), F("topicConfigs", A(KV)))
-INIT_TOPIC = S(F("topicId", "uuid"), F("topicName", "str"), F("partitions", A("i32")))
+INIT_TOPIC = S(F("topicId", "uuid"), F("topicName", "str"), F("partitions", A("i32")), F("createTimestamp", "i64"))
 OFFSET_VALUE = [F("offset", "i64"), F("leaderEpoch", "i32", 3), F("metadata", "str"), F("commitTimestamp", "i64"),
                 F("expireTimestamp", "i64", 1, 1), F("topicId", "uuid", 4, tag=0)]
 GROUP_KEY = [F("groupId", "str")]
@@ -69,7 +71,9 @@ MEMBER_KEY = [F("groupId", "str"), F("memberId", "str")]
 
 # (id, name, key fields, value versions (lo, hi), first flexible version, value fields)
 OFFSETS = [
-    (0, "LEGACY_OFFSET_COMMIT", [F("group", "str"), F("topic", "str"), F("partition", "i32")], (0, 4), 4, OFFSET_VALUE),
+    # LegacyOffsetCommitValue: version 0 only, never flexible
+    (0, "LEGACY_OFFSET_COMMIT", [F("group", "str"), F("topic", "str"), F("partition", "i32")], (0, 0), MAXV, [
+        F("offset", "i64"), F("metadata", "str"), F("commitTimestamp", "i64")]),
     (1, "OFFSET_COMMIT", [F("group", "str"), F("topic", "str"), F("partition", "i32")], (0, 4), 4, OFFSET_VALUE),
     (2, "GROUP_METADATA", [F("group", "str")], (0, 4), 4, [
         F("protocolType", "str"), F("generation", "i32"), F("protocol", "str", null=0), F("leader", "str", null=0),
@@ -77,7 +81,8 @@ OFFSETS = [
         F("members", A(S(F("memberId", "str"), F("groupInstanceId", "str", 3, null=3), F("clientId", "str"),
                          F("clientHost", "str"), F("rebalanceTimeout", "i32", 1), F("sessionTimeout", "i32"),
                          F("subscription", "bytes"), F("assignment", "bytes"))))]),
-    (3, "CONSUMER_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64", tag=0)]),
+    (3, "CONSUMER_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("epoch", "i32"), F("metadataHash", "i64", tag=0), F("creationTimeMs", "i64", tag=1)]),
     (4, "CONSUMER_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (5, "CONSUMER_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("instanceId", "str", null=0), F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"),
@@ -86,15 +91,16 @@ OFFSETS = [
         F("classicMemberMetadata", S(F("sessionTimeoutMs", "i32"),
                                      F("supportedProtocols", A(S(F("name", "str"), F("metadata", "bytes"))))),
           null=0, tag=0)]),
-    (6, "CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [F("assignmentEpoch", "i32")]),
+    (6, "CONSUMER_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("assignmentEpoch", "i32"), F("assignmentTimestamp", "i64", tag=0)]),
     (7, "CONSUMER_GROUP_TARGET_ASSIGNMENT_MEMBER", MEMBER_KEY, (0, 0), 0, [F("topicPartitions", A(TP))]),
     (8, "CONSUMER_GROUP_CURRENT_MEMBER_ASSIGNMENT", MEMBER_KEY, (0, 0), 0, [
         F("memberEpoch", "i32"), F("previousMemberEpoch", "i32"), F("state", "i8"),
-        F("assignedPartitions", A(TP)), F("partitionsPendingRevocation", A(TP))]),
+        F("assignedPartitions", A(TP_EPOCHS)), F("partitionsPendingRevocation", A(TP_EPOCHS))]),
     (9, "SHARE_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (10, "SHARE_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"), F("subscribedTopicNames", A("str"))]),
-    (11, "SHARE_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64", tag=0)]),
+    (11, "SHARE_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64")]),
     (12, "SHARE_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [F("assignmentEpoch", "i32")]),
     (13, "SHARE_GROUP_TARGET_ASSIGNMENT_MEMBER", MEMBER_KEY, (0, 0), 0, [F("topicPartitions", A(TP))]),
     (14, "SHARE_GROUP_CURRENT_MEMBER_ASSIGNMENT", MEMBER_KEY, (0, 0), 0, [
@@ -104,15 +110,10 @@ OFFSETS = [
         F("deletingTopics", A(S(F("topicId", "uuid"), F("topicName", "str"))))]),
     (16, "CONSUMER_GROUP_REGULAR_EXPRESSION", [F("groupId", "str"), F("regularExpression", "str")], (0, 0), 0, [
         F("topics", A("str")), F("version", "i64"), F("timestamp", "i64")]),
-    (17, "STREAMS_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64")]),
-    (18, "STREAMS_GROUP_TOPOLOGY", GROUP_KEY, (0, 0), 0, [
-        F("epoch", "i32"),
-        F("subtopologies", A(S(F("subtopologyId", "str"), F("sourceTopics", A("str")), F("sourceTopicRegex", A("str")),
-                               F("stateChangelogTopics", A(TOPIC_INFO)), F("repartitionSinkTopics", A("str")),
-                               F("repartitionSourceTopics", A(TOPIC_INFO)),
-                               F("copartitionGroups", A(S(F("sourceTopics", A("i16")), F("sourceTopicRegex", A("i16")),
-                                                          F("repartitionSourceTopics", A("i16")))))))),
-    ]),
+    (17, "STREAMS_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("epoch", "i32"), F("metadataHash", "i64"), F("validatedTopologyEpoch", "i32", tag=0),
+        F("assignmentConfigs", A(KV))]),
+    (18, "STREAMS_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (19, "STREAMS_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("instanceId", "str", null=0), F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"),
         F("rebalanceTimeoutMs", "i32"), F("topologyEpoch", "i32"), F("processId", "str"),
@@ -124,8 +125,15 @@ OFFSETS = [
         F("memberEpoch", "i32"), F("previousMemberEpoch", "i32"), F("state", "i8"),
         F("activeTasks", A(TASKS)), F("standbyTasks", A(TASKS)), F("warmupTasks", A(TASKS)),
         F("activeTasksPendingRevocation", A(TASKS)), F("standbyTasksPendingRevocation", A(TASKS)),
-        F("warmupTasksPendingRevocation", A(TASKS))]),
-    (23, "STREAMS_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
+        F("warmupTasksPendingRevocation", A(TASKS)), F("revocationEpoch", "i32", tag=0)]),
+    (23, "STREAMS_GROUP_TOPOLOGY", GROUP_KEY, (0, 0), 0, [
+        F("epoch", "i32"),
+        F("subtopologies", A(S(F("subtopologyId", "str"), F("sourceTopics", A("str")), F("sourceTopicRegex", A("str")),
+                               F("stateChangelogTopics", A(TOPIC_INFO)), F("repartitionSinkTopics", A("str")),
+                               F("repartitionSourceTopics", A(TOPIC_INFO)),
+                               F("copartitionGroups", A(S(F("sourceTopics", A("i16")), F("sourceTopicRegex", A("i16")),
+                                                          F("repartitionSourceTopics", A("i16")))))))),
+    ]),
     (24, "STREAMS_GROUP_TARGET_ASSIGNMENT_RESOLVED_TOPIC_IDS", GROUP_KEY, (0, 0), 0, [
         F("assignmentEpoch", "i32"),
         F("resolvedTopicIdsBySubtopology", A(S(F("subtopologyId", "str"), F("topicIds", A("uuid")))))]),
@@ -145,9 +153,11 @@ SHARE_KEY = [F("groupId", "str"), F("topicId", "uuid"), F("partition", "i32")]
 SHARE = [
     (0, "SHARE_SNAPSHOT", SHARE_KEY, (0, 0), 0, [
         F("snapshotEpoch", "i32"), F("stateEpoch", "i32"), F("leaderEpoch", "i32"), F("startOffset", "i64"),
-        F("createTimestamp", "i64"), F("writeTimestamp", "i64"), F("stateBatches", A(STATE_BATCH))]),
+        F("deliveryCompleteCount", "i32", tag=0), F("createTimestamp", "i64"), F("writeTimestamp", "i64"),
+        F("stateBatches", A(STATE_BATCH))]),
     (1, "SHARE_UPDATE", SHARE_KEY, (0, 0), 0, [
-        F("snapshotEpoch", "i32"), F("leaderEpoch", "i32"), F("startOffset", "i64"), F("stateBatches", A(STATE_BATCH))]),
+        F("snapshotEpoch", "i32"), F("leaderEpoch", "i32"), F("startOffset", "i64"),
+        F("deliveryCompleteCount", "i32", tag=0), F("stateBatches", A(STATE_BATCH))]),
 ]
 
 ENDPOINT = S(F("name", "str"), F("host", "str"), F("port", "u16"), F("securityProtocol", "i16"))
@@ -213,22 +223,23 @@ TIP = S(F("name", "str"), F("id", "uuid"), F("partition", "i32"))
 SEGMENT_ID = S(F("topicIdPartition", TIP), F("id", "uuid"))
 LEADER_EPOCH = S(F("leaderEpoch", "i32"), F("offset", "i64"))
 REMOTE = [
-    (0, "REMOTE_LOG_SEGMENT_METADATA_RECORD", (0, 0), [
+    (0, "REMOTE_LOG_SEGMENT_METADATA_RECORD", (0, 1), [
         F("remoteLogSegmentId", SEGMENT_ID), F("startOffset", "i64"), F("endOffset", "i64"), F("brokerId", "i32"),
         F("maxTimestampMs", "i64"), F("eventTimestampMs", "i64"), F("segmentLeaderEpochs", A(LEADER_EPOCH)),
         F("segmentSizeInBytes", "i32"), F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"),
-        F("txnIndexEmpty", "bool", tag=0)]),
-    (1, "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD", (0, 0), [
+        F("txnIndexEmpty", "bool", tag=0), F("brokerLeaderEpoch", "i32", 1, tag=1)]),
+    (1, "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD", (0, 1), [
         F("remoteLogSegmentId", SEGMENT_ID), F("brokerId", "i32"), F("eventTimestampMs", "i64"),
-        F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8")]),
-    (2, "REMOTE_PARTITION_DELETE_METADATA_RECORD", (0, 0), [
+        F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"), F("brokerLeaderEpoch", "i32", 1, tag=0),
+        F("endOffset", "i64", 1, tag=1)]),
+    (2, "REMOTE_PARTITION_DELETE_METADATA_RECORD", (0, 1), [
         F("topicIdPartition", TIP), F("brokerId", "i32"), F("eventTimestampMs", "i64"),
-        F("remotePartitionDeleteState", "i8")]),
-    (3, "REMOTE_LOG_SEGMENT_METADATA_SNAPSHOT_RECORD", (0, 0), [
+        F("remotePartitionDeleteState", "i8"), F("brokerLeaderEpoch", "i32", 1, tag=0), F("endOffset", "i64", 1, tag=1)]),
+    (3, "REMOTE_LOG_SEGMENT_METADATA_SNAPSHOT_RECORD", (0, 1), [
         F("segmentId", "uuid"), F("startOffset", "i64"), F("endOffset", "i64"), F("brokerId", "i32"),
         F("maxTimestampMs", "i64"), F("eventTimestampMs", "i64"), F("segmentLeaderEpochs", A(LEADER_EPOCH)),
         F("segmentSizeInBytes", "i32"), F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"),
-        F("txnIndexEmpty", "bool", tag=0)]),
+        F("txnIndexEmpty", "bool", tag=0), F("brokerLeaderEpoch", "i32", 1, tag=1)]),
 ]
 
 TXN_STATES = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead",
@@ -573,6 +584,12 @@ def kafka_test_cases():
                         "currentStateTimestamp": 1234, "members": [dict(member_json, **{
                             "subscription": "U3Vic2NyaXB0aW9u", "assignment": "QXNzaWdubWVudA=="})]}},
                     notes=["subscription kept as base64", "assignment kept as base64"]))
+    # LegacyOffsetCommitKey (type 0) with its only value version, 0, as the oldest brokers wrote it
+    lkey = struct.pack(">h", 0) + s16("group") + s16("topic") + struct.pack(">i", 3)
+    out.append(case("offsets", "legacy offset commit, empty metadata", lkey,
+                    struct.pack(">hq", 0, 42) + s16("") + struct.pack(">q", T0), "LEGACY_OFFSET_COMMIT",
+                    {"type": 0, "data": {"group": "group", "topic": "topic", "partition": 3}},
+                    {"version": 0, "data": {"offset": 42, "metadata": "", "commitTimestamp": T0}}))
     # 20 (e): tombstone
     out.append(case("offsets", "kafka: tombstone", struct.pack(">h", 3) + s16("group"), None,
                     "CONSUMER_GROUP_METADATA", {"type": 3, "data": {"groupId": "group"}}, None, tombstone=True))
