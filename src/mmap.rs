@@ -26,9 +26,7 @@ impl Mapped {
         let map = unsafe { memmap2::Mmap::map(&file)? };
         Ok(Mapped::Map(map))
     }
-}
 
-impl Mapped {
     /// Drop `start..end` (page-aligned inward) from this process's resident
     /// set: a long walk over a big segment then keeps its RSS at the part
     /// being read, not the file size. The pages stay in the page cache, and

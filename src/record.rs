@@ -117,18 +117,39 @@ pub struct Scan {
 /// records are not decoded here: use the iterator for them.
 pub fn scan(bytes: &[u8], declared: u32, base_offset: i64, last_offset: i64, base_timestamp: i64) -> Option<Scan> {
     let mut max_timestamp = i64::MIN;
-    let mut out_of_order = None;
-    let mut prev: Option<i64> = None;
+    let mut order = OffsetOrder::new(base_offset, last_offset);
     let complete = visit(bytes, declared, |f| {
         max_timestamp = max_timestamp.max(base_timestamp.wrapping_add(f.timestamp_delta));
-        let offset = base_offset.wrapping_add(i64::from(f.offset_delta));
-        if out_of_order.is_none() && (offset < base_offset || offset > last_offset || prev.is_some_and(|p| offset <= p))
-        {
-            out_of_order = Some(offset);
-        }
-        prev = Some(offset);
+        order.see(base_offset.wrapping_add(i64::from(f.offset_delta)));
     });
-    complete.then_some(Scan { count: declared, max_timestamp, out_of_order })
+    complete.then_some(Scan { count: declared, max_timestamp, out_of_order: order.first_bad })
+}
+
+/// Follows the record offsets of a batch, in stored order, and keeps the
+/// first one that is not above the previous one or lies outside
+/// `base_offset..=last_offset`.
+#[derive(Clone, Copy, Debug)]
+pub struct OffsetOrder {
+    base_offset: i64,
+    last_offset: i64,
+    prev: Option<i64>,
+    pub first_bad: Option<i64>,
+}
+
+impl OffsetOrder {
+    pub fn new(base_offset: i64, last_offset: i64) -> Self {
+        OffsetOrder { base_offset, last_offset, prev: None, first_bad: None }
+    }
+
+    #[inline]
+    pub fn see(&mut self, offset: i64) {
+        if self.first_bad.is_none()
+            && (offset < self.base_offset || offset > self.last_offset || self.prev.is_some_and(|p| offset <= p))
+        {
+            self.first_bad = Some(offset);
+        }
+        self.prev = Some(offset);
+    }
 }
 
 /// Call `f` with each of the `declared` records of a records section, in

@@ -117,12 +117,61 @@ pub enum Step<'a> {
     Corrupt(DecodeError),
 }
 
+/// A run of complete entries from a walk over bytes in memory, to check or
+/// summarise in parallel: at most a given number of entries spanning at
+/// most about a given number of bytes, and the step that ended it early.
+pub struct Window {
+    /// (position, length) of each entry, in file order.
+    pub entries: Vec<(u64, usize)>,
+    /// The step other than an entry that ended the window, if one did.
+    pub last_step: Option<Step<'static>>,
+    /// The walk is over.
+    pub done: bool,
+}
+
+impl Window {
+    /// The bytes the entries cover, from the first one's start to the last one's end.
+    pub fn span(&self) -> Option<(usize, usize)> {
+        let (&(first, _), &(last, len)) = (self.entries.first()?, self.entries.last()?);
+        Some((first as usize, last as usize + len))
+    }
+}
+
 pub struct Walker<S> {
     src: S,
     pos: u64,
     end: u64,
     max_entry: usize,
     done: bool,
+}
+
+impl Walker<&[u8]> {
+    /// The next window of at most `max_entries` entries spanning at most
+    /// about `max_bytes` (the entry that crosses the bound is included).
+    pub fn window(&mut self, max_entries: usize, max_bytes: usize) -> io::Result<Window> {
+        let mut w = Window { entries: Vec::with_capacity(max_entries), last_step: None, done: false };
+        let mut spanned = 0;
+        while w.entries.len() < max_entries && spanned < max_bytes {
+            let step = match self.next_step()? {
+                Some(Step::Entry { position, bytes }) => {
+                    w.entries.push((position, bytes.len()));
+                    spanned += bytes.len();
+                    continue;
+                }
+                Some(Step::Trailing { position, len }) => Step::Trailing { position, len },
+                Some(Step::ZeroFill { position, len }) => Step::ZeroFill { position, len },
+                Some(Step::TooLarge { position, size }) => Step::TooLarge { position, size },
+                Some(Step::Corrupt(e)) => Step::Corrupt(e),
+                None => {
+                    w.done = true;
+                    break;
+                }
+            };
+            w.last_step = Some(step);
+            break;
+        }
+        Ok(w)
+    }
 }
 
 impl Walker<FileSource> {

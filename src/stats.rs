@@ -302,17 +302,9 @@ impl Stats {
         let log_append_time = (h.timestamp_type() == TimestampType::LogAppendTime).then_some(h.max_timestamp);
         let mut read = Read::default();
         let complete = b.visit(&mut rd.scratch, rd.max_decompressed, |f| {
-            read.records += 1;
-            read.bytes += f.size as u64;
-            self.record_sizes.add(f.size as u64);
-            self.timestamp(log_append_time.unwrap_or_else(|| h.base_timestamp.wrapping_add(f.timestamp_delta)));
-            match f.key {
-                Some(k) => {
-                    self.keyed_records += 1;
-                    self.keys.add(k);
-                }
-                None => self.null_keys += 1,
-            }
+            let timestamp = log_append_time.unwrap_or_else(|| h.base_timestamp.wrapping_add(f.timestamp_delta));
+            self.tally(&mut read, f.size, timestamp);
+            self.key(f.key);
         });
         read.damaged = !complete;
         read
@@ -326,23 +318,35 @@ impl Stats {
                 read.damaged = true;
                 break;
             };
-            read.records += 1;
-            read.bytes += r.size as u64;
-            self.record_sizes.add(r.size as u64);
-            self.timestamp(r.timestamp);
+            self.tally(&mut read, r.size, r.timestamp);
             if let Some(c) = &r.control {
                 read.control_type.get_or_insert(c.type_id);
             } else if !control {
-                match r.key {
-                    Some(k) => {
-                        self.keyed_records += 1;
-                        self.keys.add(k);
-                    }
-                    None => self.null_keys += 1,
-                }
+                self.key(r.key);
             }
         }
         read
+    }
+
+    /// One record read: its count, size and timestamp.
+    #[inline]
+    fn tally(&mut self, read: &mut Read, size: usize, timestamp: i64) {
+        read.records += 1;
+        read.bytes += size as u64;
+        self.record_sizes.add(size as u64);
+        self.timestamp(timestamp);
+    }
+
+    /// A data record's key, for the keyed/null counts and the distinct-key sketch.
+    #[inline]
+    fn key(&mut self, key: Option<&[u8]>) {
+        match key {
+            Some(k) => {
+                self.keyed_records += 1;
+                self.keys.add(k);
+            }
+            None => self.null_keys += 1,
+        }
     }
 
     /// Account for a walk step that is not a complete entry.
@@ -471,35 +475,14 @@ pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
             let map = Mapped::open(log)?;
             let data: &[u8] = map.as_ref();
             let mut walker = Walker::new(data);
-            let mut window: Vec<(u64, usize)> = Vec::with_capacity(WINDOW);
             loop {
-                window.clear();
-                let mut other = None;
-                let mut done = false;
-                let mut spanned = 0;
-                while window.len() < WINDOW && spanned < WINDOW_BYTES {
-                    match walker.next_step()? {
-                        Some(Step::Entry { position, bytes }) => {
-                            window.push((position, bytes.len()));
-                            spanned += bytes.len();
-                        }
-                        Some(step) => {
-                            let mut s = Stats::default();
-                            s.add_step(&step);
-                            other = Some(s);
-                            break;
-                        }
-                        None => {
-                            done = true;
-                            break;
-                        }
-                    }
-                }
+                let window = walker.window(WINDOW, WINDOW_BYTES)?;
                 let max = opts.max_decompressed;
                 // Each split summarises a contiguous run in order and the
                 // reduction joins neighbouring runs left to right, so the
                 // order-dependent parts (gaps, first/last) stay exact.
                 let part = window
+                    .entries
                     .par_iter()
                     .with_min_len(64)
                     .fold(
@@ -516,13 +499,13 @@ pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
                         a
                     });
                 stats.merge(&part);
-                if let (Some(&(first, _)), Some(&(last, len))) = (window.first(), window.last()) {
-                    map.release(first as usize, last as usize + len);
+                if let Some((start, end)) = window.span() {
+                    map.release(start, end);
                 }
-                if let Some(s) = other {
-                    stats.merge(&s);
+                if let Some(step) = &window.last_step {
+                    stats.add_step(step);
                 }
-                if done {
+                if window.done {
                     break;
                 }
             }

@@ -15,6 +15,7 @@ use crate::entry::Decoder;
 use crate::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
 use crate::mmap::Mapped;
 use crate::partition::Segment;
+use crate::record::OffsetOrder;
 use crate::segment::{Step, Walker};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -150,23 +151,18 @@ pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchC
     } else {
         // Something is wrong in the records, or this is a legacy or control
         // entry: the iterator says what.
-        let mut prev_offset: Option<i64> = None;
-        let mut out_of_order = None;
+        let mut order = OffsetOrder::new(info.base_offset, info.last_offset);
         for r in d.records() {
             match r {
                 Ok(r) => {
                     count += 1;
                     max_ts = max_ts.max(r.timestamp);
-                    let out_of_range = r.offset < info.base_offset || r.offset > info.last_offset;
-                    if out_of_order.is_none() && (out_of_range || prev_offset.is_some_and(|p| r.offset <= p)) {
-                        out_of_order = Some(r.offset);
-                    }
-                    prev_offset = Some(r.offset);
+                    order.see(r.offset);
                 }
                 Err(e) => record_error = Some(e),
             }
         }
-        out_of_order
+        order.first_bad
     };
     if let Some(offset) = out_of_order {
         let msg = format!(
@@ -325,7 +321,7 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
             let data: &[u8] = map.as_ref();
             let mut walker = Walker::new(data);
             let max = opts.max_decompressed;
-            let mut current = next_window(&mut walker)?;
+            let mut current = walker.window(WINDOW, WINDOW_BYTES)?;
             loop {
                 // The walk to the next window (a sequential read of batch
                 // headers) overlaps the check of this one.
@@ -344,16 +340,16 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
                             )
                             .collect::<Vec<BatchCheck>>()
                     },
-                    || more.then(|| next_window(&mut walker)),
+                    || more.then(|| walker.window(WINDOW, WINDOW_BYTES)),
                 );
                 for (check, &(_, len)) in checks.into_iter().zip(&current.entries) {
                     m.accept(check, len as u64);
                 }
-                if let Some(step) = current.last_step {
-                    m.step_problem(&step);
+                if let Some(step) = &current.last_step {
+                    m.step_problem(step);
                 }
-                if let (Some(&(first, _)), Some(&(last, len))) = (current.entries.first(), current.entries.last()) {
-                    map.release(first as usize, last as usize + len);
+                if let Some((start, end)) = current.span() {
+                    map.release(start, end);
                 }
                 match next {
                     Some(window) => current = window?,
@@ -414,46 +410,6 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
 }
 
 /// A non-entry step, detached from the walker's borrow.
-/// Up to [`WINDOW`] entries of the walk, and the step that ended it early.
-struct Window {
-    entries: Vec<(u64, usize)>,
-    last_step: Option<Step<'static>>,
-    /// The walk is over.
-    done: bool,
-}
-
-fn next_window(walker: &mut Walker<&[u8]>) -> io::Result<Window> {
-    let mut w = Window { entries: Vec::with_capacity(WINDOW), last_step: None, done: false };
-    let mut spanned = 0;
-    while w.entries.len() < WINDOW && spanned < WINDOW_BYTES {
-        match walker.next_step()? {
-            Some(Step::Entry { position, bytes }) => {
-                w.entries.push((position, bytes.len()));
-                spanned += bytes.len();
-            }
-            Some(other) => {
-                w.last_step = Some(format_step(other));
-                break;
-            }
-            None => {
-                w.done = true;
-                break;
-            }
-        }
-    }
-    Ok(w)
-}
-
-fn format_step(step: Step<'_>) -> Step<'static> {
-    match step {
-        Step::Entry { position, .. } => Step::Trailing { position, len: 0 },
-        Step::Trailing { position, len } => Step::Trailing { position, len },
-        Step::ZeroFill { position, len } => Step::ZeroFill { position, len },
-        Step::TooLarge { position, size } => Step::TooLarge { position, size },
-        Step::Corrupt(e) => Step::Corrupt(e),
-    }
-}
-
 /// Walks the offset index alongside the batches.
 struct IndexMerge<'i> {
     idx: Option<&'i OffsetIndex<Mapped>>,
