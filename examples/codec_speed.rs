@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use kseg::Batch;
-use kseg::compression::{self, DEFAULT_MAX_DECOMPRESSED};
-use kseg::segment::{Step, Walker};
+use kseg::format::compression::{self, DEFAULT_MAX_DECOMPRESSED};
+use kseg::format::walk::{Step, Walker};
 
 fn main() -> std::io::Result<()> {
     let path = std::env::args().nth(1).expect("usage: codec_speed FILE");

@@ -1,7 +1,9 @@
 //! The `kseg` command line: argument parsing, exit codes and output. All
 //! format knowledge lives in the library.
+#![deny(unsafe_code)]
 
 mod cli;
+mod kafka_compat;
 mod output;
 
 use std::process::ExitCode;

@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use kseg::decode::{TopicKind, decode_record};
+use kseg::topics::{TopicKind, decode_record};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -308,7 +308,7 @@ fn corpus_internal_topics_decode_without_unknown_or_failed_records() {
 }
 
 mod arbitrary_bytes {
-    use kseg::decode::{TopicKind, decode_record};
+    use kseg::topics::{TopicKind, decode_record};
     use proptest::prelude::*;
 
     proptest! {

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use kseg::find::{self, TimeTarget};
-use kseg::partition;
-use kseg::segment::{Step, Walker};
+use kseg::analysis::find::{self, TimeTarget};
+use kseg::files::partition;
+use kseg::format::walk::{Step, Walker};
 use serde_json::Value;
 
 mod common;

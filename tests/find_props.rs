@@ -9,8 +9,8 @@
 
 use std::path::Path;
 
-use kseg::find::{self, TimeTarget};
-use kseg::partition;
+use kseg::analysis::find::{self, TimeTarget};
+use kseg::files::partition;
 use proptest::prelude::*;
 
 fn varint(out: &mut Vec<u8>, v: i64) {

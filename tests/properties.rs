@@ -16,9 +16,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kseg::compression::{self, Compression};
-use kseg::entry::Batch;
-use kseg::segment::{Step, Walker};
+use kseg::format::compression::{self, Compression};
+use kseg::format::entry::Batch;
+use kseg::format::walk::{Step, Walker};
 use kseg::{DecodeError, Decoder, ErrorKind};
 use proptest::prelude::*;
 

@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kseg::partition::{self, Segment};
-use kseg::producers::{self, Analyzer};
-use kseg::segment::{Step, Walker};
-use kseg::stats::{EntryReader, Stats};
-use kseg::txnindex::TxnIndex;
+use kseg::analysis::producers::{self, Analyzer};
+use kseg::analysis::stats::{EntryReader, Stats};
+use kseg::files::partition::{self, Segment};
+use kseg::format::txnindex::TxnIndex;
+use kseg::format::walk::{Step, Walker};
 use proptest::prelude::*;
 
 mod common;
@@ -189,7 +189,7 @@ proptest! {
     fn arbitrary_txnindex_and_snapshot_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let idx = TxnIndex::new(&bytes);
         prop_assert_eq!(idx.entries().count(), bytes.len() / 34);
-        let s = kseg::snapshot::parse(&bytes);
+        let s = kseg::format::snapshot::parse(&bytes);
         let readable = s.entries().count();
         prop_assert_eq!(readable, s.readable());
         prop_assert!(10 + 46 * readable <= bytes.len().max(10));

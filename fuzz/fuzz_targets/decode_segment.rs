@@ -4,7 +4,7 @@
 #![no_main]
 
 use kseg::Decoder;
-use kseg::segment::{Step, Walker};
+use kseg::format::walk::{Step, Walker};
 use libfuzzer_sys::fuzz_target;
 
 const LIMIT: usize = 1 << 20;

@@ -4,7 +4,7 @@
 #![no_main]
 
 use kseg::ErrorKind;
-use kseg::compression::{Compression, decompress};
+use kseg::format::compression::{Compression, decompress};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 //! `testdata/files/`).
 #![no_main]
 
-use kseg::partition::FileKind;
+use kseg::files::partition::FileKind;
 use libfuzzer_sys::fuzz_target;
 
 const TEXT: [FileKind; 9] = [
@@ -21,16 +21,16 @@ const TEXT: [FileKind; 9] = [
 
 fuzz_target!(|data: &[u8]| {
     let len = data.len() as u64;
-    let txn = kseg::txnindex::TxnIndex::new(data);
+    let txn = kseg::format::txnindex::TxnIndex::new(data);
     for e in txn.entries() {
         assert!(e.position + 34 <= len);
     }
     assert!(txn.trailing().is_none_or(|t| t.position < len));
-    let snap = kseg::snapshot::parse(data);
+    let snap = kseg::format::snapshot::parse(data);
     assert!(snap.entries().all(|e| e.position + 46 <= len));
     assert!(snap.issues.iter().all(|i| i.position <= len));
     for kind in TEXT {
-        let p = kseg::checkpoint::parse(kind, data);
+        let p = kseg::format::checkpoint::parse(kind, data);
         assert!(p.issues.iter().all(|i| i.position <= len), "{kind:?}");
     }
 });

@@ -6,11 +6,11 @@
 
 use std::path::PathBuf;
 
-use kseg::partition::Segment;
-use kseg::producers::{self, Analyzer};
-use kseg::segment::{Step, Walker};
-use kseg::stats::{EntryReader, Stats};
-use kseg::txnindex::TxnIndex;
+use kseg::files::partition::Segment;
+use kseg::analysis::producers::{self, Analyzer};
+use kseg::format::walk::{Step, Walker};
+use kseg::analysis::stats::{EntryReader, Stats};
+use kseg::format::txnindex::TxnIndex;
 use libfuzzer_sys::fuzz_target;
 
 const LIMIT: usize = 1 << 20;
@@ -38,5 +38,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = a.finish();
 
     let _ = TxnIndex::new(data).entries().count();
-    let _ = kseg::snapshot::parse(data).entries().count();
+    let _ = kseg::format::snapshot::parse(data).entries().count();
 });

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use kseg::decode::{self, Decoded, TopicKind};
-use kseg::index::{OffsetIndex, TimeIndex};
-use kseg::issue::Issue;
-use kseg::mmap::Mapped;
-use kseg::partition::{self, DirFile, FileKind};
-use kseg::segment::{Source, Step, Walker, base_offset_from_name};
+use kseg::files::partition::{self, DirFile, FileKind};
+use kseg::files::source::Mapped;
+use kseg::format::index::{OffsetIndex, TimeIndex};
+use kseg::format::issue::Issue;
+use kseg::format::walk::{Source, Step, Walker, base_offset_from_name};
+use kseg::topics::{self, Decoded, TopicKind};
 use kseg::{BatchInfo, DecodeError, Decoder};
 
 use super::exit;
@@ -58,7 +58,7 @@ pub struct DumpArgs {
     pub value_encoding: Encoding,
 
     /// Largest decompressed size accepted for one batch, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
+    #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
 
     /// Decode the records of a Kafka internal topic (implies --records).
@@ -384,7 +384,7 @@ impl Dumper<'_> {
                 self.sink.index_entry(&file, &e)?;
             }
         }
-        self.index_tail(&file, data, idx.entries, kseg::index::OFFSET_ENTRY)?;
+        self.index_tail(&file, data, idx.entries, kseg::format::index::OFFSET_ENTRY)?;
         self.sink.end_file()?;
         Ok(Flow::Continue)
     }
@@ -401,14 +401,14 @@ impl Dumper<'_> {
                 self.sink.time_index_entry(&file, &e)?;
             }
         }
-        self.index_tail(&file, data, idx.entries, kseg::index::TIME_ENTRY)?;
+        self.index_tail(&file, data, idx.entries, kseg::format::index::TIME_ENTRY)?;
         self.sink.end_file()?;
         Ok(Flow::Continue)
     }
 
     fn txn_index(&mut self, f: &DirFile) -> std::io::Result<Flow> {
         let (map, len) = self.map(f)?;
-        let idx = kseg::txnindex::TxnIndex::new(&map.as_ref()[..len]);
+        let idx = kseg::format::txnindex::TxnIndex::new(&map.as_ref()[..len]);
         let file = self.start(f, FileKind::TxnIndex.name(), len as u64, None)?;
         let (from, to) = (self.args.from_offset.unwrap_or(i64::MIN), self.args.to_offset.unwrap_or(i64::MAX));
         for e in idx.entries() {
@@ -425,11 +425,11 @@ impl Dumper<'_> {
 
     fn snapshot(&mut self, f: &DirFile) -> std::io::Result<Flow> {
         let (map, len) = self.map(f)?;
-        let snap = kseg::snapshot::parse(&map.as_ref()[..len]);
+        let snap = kseg::format::snapshot::parse(&map.as_ref()[..len]);
         let file = self.start(f, FileKind::Snapshot.name(), len as u64, None)?;
         self.sink.snapshot(&file, &snap.header)?;
         let (before, after): (Vec<&Issue>, Vec<&Issue>) =
-            snap.issues.iter().partition(|i| i.position < kseg::snapshot::HEADER as u64);
+            snap.issues.iter().partition(|i| i.position < kseg::format::snapshot::HEADER as u64);
         for i in before {
             self.issue(&file, i)?;
         }
@@ -453,7 +453,7 @@ impl Dumper<'_> {
             let msg = format!("larger than {MAX_TEXT} bytes: only the start is read");
             self.problem(&file, MAX_TEXT, "entry_too_large", msg)?;
         }
-        let parsed = kseg::checkpoint::parse(f.kind, &data);
+        let parsed = kseg::format::checkpoint::parse(f.kind, &data);
         if let Some(h) = &parsed.header {
             self.sink.checkpoint(&file, h)?;
         }
@@ -565,7 +565,7 @@ impl Dumper<'_> {
                             continue;
                         }
                         let decoded = match (topic_kind, &r.control) {
-                            (Some(k), None) => Some(decode::decode_record(k, r.key, r.value)),
+                            (Some(k), None) => Some(topics::decode_record(k, r.key, r.value)),
                             _ => None,
                         };
                         if !self.args.passes(decoded.as_ref()) {

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use kseg::find::{self, TimeTarget};
-use kseg::partition::{self, FileKind, Segment};
+use kseg::analysis::find::{self, TimeTarget};
+use kseg::files::partition::{self, FileKind, Segment};
 
 use super::exit;
 

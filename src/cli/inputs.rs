@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use kseg::partition::{self, FileKind, Segment};
+use kseg::files::partition::{self, FileKind, Segment};
 
 /// The segments of one partition, in base-offset order.
 pub struct Partition {

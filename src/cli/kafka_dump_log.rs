@@ -5,7 +5,7 @@
 //! jopt-simple parser does: long options with `--` (or a single `-`),
 //! `--opt value` and `--opt=value`, no abbreviations, optional values for the
 //! decoder classes, non-option words ignored, usage on stderr with exit 1.
-//! The printing lives in [`crate::output::kafka`].
+//! The printing lives in [`crate::kafka_compat`].
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -13,9 +13,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use kseg::decode::TopicKind;
+use kseg::topics::TopicKind;
 
-use crate::output::kafka::{self, Config, KafkaDump, Parser};
+use crate::kafka_compat::{self as kafka, Config, KafkaDump, Parser};
 
 /// DumpLogSegments' options, exactly as `kafka-dump-log.sh` takes them.
 /// Run `kseg kafka-dump-log --help` for the list.

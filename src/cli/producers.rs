@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use comfy_table::{Cell, CellAlignment, Table, presets};
-use kseg::producers::{self, Analyzer, Finding, PartitionReport, Producer, Severity};
+use kseg::analysis::producers::{self, Analyzer, Finding, PartitionReport, Producer, Severity};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -49,7 +49,7 @@ pub struct ProducersArgs {
     #[arg(long)]
     pub no_mmap: bool,
     /// Largest decompressed size accepted for a (compressed) control batch.
-    #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
+    #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
 }
 

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use comfy_table::{Cell, CellAlignment, Table, presets};
-use kseg::sketch::Distribution;
-use kseg::stats::{self, Offsets, Stats, Unread};
-use kseg::verify::Reading;
+use kseg::analysis::sketch::Distribution;
+use kseg::analysis::stats::{self, Offsets, Stats, Unread};
+use kseg::analysis::verify::Reading;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -39,7 +39,7 @@ pub struct StatsArgs {
     #[arg(long)]
     pub no_mmap: bool,
     /// Largest decompressed size accepted for one batch, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
+    #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
 }
 
@@ -101,7 +101,7 @@ struct StatsJson {
     unread: Unread,
 }
 
-fn codec_name(c: Option<kseg::compression::Compression>) -> &'static str {
+fn codec_name(c: Option<kseg::format::compression::Compression>) -> &'static str {
     c.map_or("invalid", |c| c.name())
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use kseg::verify::{self, FileReport, Finding, Severity, Status};
+use kseg::analysis::verify::{self, FileReport, Finding, Severity, Status};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -43,7 +43,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub no_mmap: bool,
     /// Largest decompressed size accepted for one batch, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = kseg::compression::DEFAULT_MAX_DECOMPRESSED)]
+    #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
 }
 

@@ -1,16 +1,17 @@
 //! JSON and JSON Lines. Records are written by hand into a buffered writer,
 //! with no allocation per record: this is the hot path of a full dump.
 
+use super::simd::scan16;
 use std::io::{self, Write};
 
 use base64::Engine;
 use kseg::BatchInfo;
-use kseg::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
-use kseg::decode::Decoded;
-use kseg::index::{OffsetEntry, TimeEntry};
-use kseg::record::Record;
-use kseg::snapshot::{ProducerEntry, SnapshotHeader};
-use kseg::txnindex::AbortedTxn;
+use kseg::format::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
+use kseg::format::index::{OffsetEntry, TimeEntry};
+use kseg::format::record::Record;
+use kseg::format::snapshot::{ProducerEntry, SnapshotHeader};
+use kseg::format::txnindex::AbortedTxn;
+use kseg::topics::Decoded;
 use serde::Serialize;
 
 use super::{Encoding, FileStart, Options, Problem, Sink, Summary};
@@ -74,7 +75,7 @@ fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
 
 /// Escape class of each byte in a JSON string: 0 = as is, `u` = \u00XX,
 /// anything else = a backslash and that letter.
-static ESCAPE: [u8; 256] = {
+pub(super) static ESCAPE: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < 0x20 {
@@ -99,40 +100,6 @@ fn push_escape(out: &mut Vec<u8>, b: u8) {
     } else {
         out.extend_from_slice(&[b'\\', e]);
     }
-}
-
-/// Bit i set when byte i of the 16 needs escaping; bit 16+i when byte i is
-/// not ASCII.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn scan16(a: u64, b: u64) -> (u32, u32) {
-    // SAFETY: SSE2 is part of the x86-64 baseline, so every CPU this binary
-    // runs on has it; the function reads no memory through pointers.
-    unsafe { scan16_sse2(a, b) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn scan16_sse2(a: u64, b: u64) -> (u32, u32) {
-    use std::arch::x86_64::*;
-    let x = _mm_set_epi64x(b as i64, a as i64);
-    let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
-    let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
-    let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
-    let esc = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(control, quote), backslash)) as u32;
-    (esc, _mm_movemask_epi8(x) as u32)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn scan16(a: u64, b: u64) -> (u32, u32) {
-    let bytes = [a.to_le_bytes(), b.to_le_bytes()].concat();
-    let mut esc = 0u32;
-    let mut high = 0u32;
-    for (k, &c) in bytes.iter().enumerate() {
-        esc |= u32::from(ESCAPE[c as usize] != 0) << k;
-        high |= u32::from(c >= 0x80) << k;
-    }
-    (esc, high)
 }
 
 /// Append `s` as a JSON string if it is valid UTF-8, and return false

@@ -2,18 +2,18 @@
 //! new format is one new file here.
 
 pub mod json;
-pub mod kafka;
+pub mod simd;
 pub mod table;
 
 use std::io::{self, Write};
 
 use clap::ValueEnum;
 use kseg::BatchInfo;
-use kseg::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
-use kseg::index::{OffsetEntry, TimeEntry};
-use kseg::record::Record;
-use kseg::snapshot::{ProducerEntry, SnapshotHeader};
-use kseg::txnindex::AbortedTxn;
+use kseg::format::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
+use kseg::format::index::{OffsetEntry, TimeEntry};
+use kseg::format::record::Record;
+use kseg::format::snapshot::{ProducerEntry, SnapshotHeader};
+use kseg::format::txnindex::AbortedTxn;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -90,7 +90,7 @@ pub trait Sink {
         file: &str,
         batch: &BatchInfo,
         record: &Record<'_>,
-        decoded: &kseg::decode::Decoded,
+        decoded: &kseg::topics::Decoded,
     ) -> io::Result<()> {
         let _ = decoded;
         self.record(file, batch, record)

@@ -6,12 +6,12 @@ use std::io::{self, Write};
 use base64::Engine;
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::BatchInfo;
-use kseg::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
-use kseg::decode::Decoded;
-use kseg::index::{OffsetEntry, TimeEntry};
-use kseg::record::Record;
-use kseg::snapshot::{ProducerEntry, SnapshotHeader};
-use kseg::txnindex::AbortedTxn;
+use kseg::format::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
+use kseg::format::index::{OffsetEntry, TimeEntry};
+use kseg::format::record::Record;
+use kseg::format::snapshot::{ProducerEntry, SnapshotHeader};
+use kseg::format::txnindex::AbortedTxn;
+use kseg::topics::Decoded;
 
 use super::{Encoding, FileStart, Options, Problem, Sink, Summary, rfc3339};
 

@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::batch::TimestampType;
-use crate::entry::Decoder;
-use crate::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
-use crate::mmap::Mapped;
-use crate::partition::Segment;
-use crate::record::OffsetOrder;
-use crate::segment::{Step, Walker};
+use crate::files::partition::Segment;
+use crate::files::source::Mapped;
+use crate::format::batch::TimestampType;
+use crate::format::entry::Decoder;
+use crate::format::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
+use crate::format::record::OffsetOrder;
+use crate::format::walk::{Step, Walker};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -73,7 +73,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { max_decompressed: crate::compression::DEFAULT_MAX_DECOMPRESSED, reading: Reading::Sequential }
+        Options { max_decompressed: crate::format::compression::DEFAULT_MAX_DECOMPRESSED, reading: Reading::Sequential }
     }
 }
 
@@ -442,7 +442,7 @@ impl<'i> IndexMerge<'i> {
                 return None;
             }
             self.next += 1;
-            let at = (i * crate::index::OFFSET_ENTRY) as u64;
+            let at = (i * crate::format::index::OFFSET_ENTRY) as u64;
             if let Some((po, pp)) = self.prev
                 && (e.offset <= po || e.position <= pp)
             {
@@ -524,7 +524,7 @@ impl<'i> TimeMerge<'i> {
                 return None;
             }
             self.next += 1;
-            let at = (i * crate::index::TIME_ENTRY) as u64;
+            let at = (i * crate::format::index::TIME_ENTRY) as u64;
             if let Some((pt, po)) = self.prev
                 && (e.timestamp < pt || e.offset < po)
             {
@@ -578,7 +578,7 @@ impl<'i> TimeMerge<'i> {
 /// the segment (from its base offset to its last offset, where the ABORT
 /// marker the entry stands for must be).
 fn check_txnindex(path: &Path, data: &[u8], last_offset: Option<i64>, torn: bool, c: &mut Checker<'_>) {
-    let idx = crate::txnindex::TxnIndex::new(data);
+    let idx = crate::format::txnindex::TxnIndex::new(data);
     let base = c.seg.base_offset;
     if let Some(t) = idx.trailing() {
         c.add(path, "txnindex_size", Severity::Error, Some(t.position), None, t.message);
@@ -588,7 +588,7 @@ fn check_txnindex(path: &Path, data: &[u8], last_offset: Option<i64>, torn: bool
         let at = Some(e.position);
         let off = Some(e.last_offset);
         let mut wrong = Vec::new();
-        if e.version != crate::txnindex::VERSION {
+        if e.version != crate::format::txnindex::VERSION {
             wrong.push(format!("version {} (Kafka writes and reads only 0)", e.version));
         }
         if e.first_offset > e.last_offset {
@@ -625,7 +625,7 @@ fn check_txnindex(path: &Path, data: &[u8], last_offset: Option<i64>, torn: bool
 pub fn verify_snapshot(path: &Path) -> io::Result<SegmentReport> {
     let map = Mapped::open(path)?;
     let data: &[u8] = map.as_ref();
-    let snap = crate::snapshot::parse(data);
+    let snap = crate::format::snapshot::parse(data);
     let findings: Vec<Finding> = snap
         .issues
         .iter()

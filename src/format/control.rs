@@ -8,8 +8,8 @@
 use base64::Engine;
 use serde::Serialize;
 
-use crate::bytes::Reader;
-use crate::error::{ErrorKind, Result};
+use crate::format::bytes::Reader;
+use crate::format::error::{ErrorKind, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ControlRecord {

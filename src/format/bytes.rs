@@ -2,7 +2,7 @@
 //! so no decoder can index out of range: every read either succeeds or returns
 //! a [`DecodeError`] naming the byte position.
 
-use crate::error::{DecodeError, ErrorKind, Result};
+use crate::format::error::{DecodeError, ErrorKind, Result};
 
 #[derive(Clone, Copy, Debug)]
 enum Origin {

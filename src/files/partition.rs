@@ -3,7 +3,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::segment::base_offset_from_name;
+use crate::format::walk::base_offset_from_name;
 
 /// What a file in a log directory is, from its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl FileKind {
         }
     }
 
-    /// Text files, read by [`crate::checkpoint`].
+    /// Text files, read by [`crate::format::checkpoint`].
     pub fn is_text(self) -> bool {
         matches!(
             self,

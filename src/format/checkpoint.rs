@@ -22,8 +22,8 @@
 use base64::Engine;
 use serde::Serialize;
 
-use crate::issue::Issue;
-use crate::partition::FileKind;
+use crate::files::partition::FileKind;
+use crate::format::issue::Issue;
 
 /// The version and count lines of a versioned checkpoint; `None` when the
 /// line is missing or not a number.
@@ -637,10 +637,10 @@ mod tests {
                     let p = parse(kind, bytes);
                     proptest::prop_assert!(p.issues.iter().all(|i| i.position <= len), "{:?}", p.issues);
                 }
-                let s = crate::snapshot::parse(bytes);
+                let s = crate::format::snapshot::parse(bytes);
                 proptest::prop_assert!(s.entries().all(|e| e.position + 46 <= len));
                 proptest::prop_assert!(s.issues.iter().all(|i| i.position <= len));
-                let t = crate::txnindex::TxnIndex::new(bytes);
+                let t = crate::format::txnindex::TxnIndex::new(bytes);
                 proptest::prop_assert_eq!(t.entries().count(), bytes.len() / 34);
             }
         }

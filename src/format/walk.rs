@@ -9,8 +9,8 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use crate::error::{DecodeError, ErrorKind};
-use crate::legacy::MESSAGE_OVERHEAD_V0;
+use crate::format::error::{DecodeError, ErrorKind};
+use crate::format::legacy::MESSAGE_OVERHEAD_V0;
 
 /// Bytes up to and including the magic byte.
 pub const HEADER_UP_TO_MAGIC: u64 = 17;

@@ -1,11 +1,11 @@
 //! Legacy message format, magic v0 and v1: one message per log entry, and
 //! compressed "wrapper" messages whose value is a nested message set.
 
-use crate::batch::TimestampType;
-use crate::bytes::Reader;
-use crate::compression::Compression;
-use crate::error::{DecodeError, ErrorKind, Result};
-use crate::record::{Headers, Record};
+use crate::format::batch::TimestampType;
+use crate::format::bytes::Reader;
+use crate::format::compression::Compression;
+use crate::format::error::{DecodeError, ErrorKind, Result};
+use crate::format::record::{Headers, Record};
 
 /// Bytes after the log overhead that every v0 message has (crc, magic,
 /// attributes, key length, value length).

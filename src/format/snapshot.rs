@@ -18,8 +18,8 @@
 
 use serde::Serialize;
 
-use crate::bytes::Reader;
-use crate::issue::Issue;
+use crate::format::bytes::Reader;
+use crate::format::issue::Issue;
 
 pub const HEADER: usize = 10;
 pub const ENTRY: usize = 46;
@@ -69,7 +69,7 @@ pub fn parse(data: &[u8]) -> Snapshot<'_> {
     let version = r.i16().ok();
     let crc = r.u32().ok();
     let count = r.i32().ok();
-    let computed_crc = data.get(6..).map(crate::crc::crc32c);
+    let computed_crc = data.get(6..).map(crate::format::crc::crc32c);
     let crc_valid = crc.is_some() && crc == computed_crc;
     if data.len() < HEADER {
         issues.push(Issue::at(
@@ -147,7 +147,7 @@ impl<'a> Snapshot<'a> {
     }
 }
 
-fn read_entry(r: &mut Reader<'_>, position: u64) -> crate::error::Result<ProducerEntry> {
+fn read_entry(r: &mut Reader<'_>, position: u64) -> crate::format::error::Result<ProducerEntry> {
     Ok(ProducerEntry {
         position,
         producer_id: r.i64()?,
@@ -179,7 +179,7 @@ mod tests {
         }
         body.extend_from_slice(extra);
         let mut out = version.to_be_bytes().to_vec();
-        out.extend_from_slice(&crate::crc::crc32c(&body).to_be_bytes());
+        out.extend_from_slice(&crate::format::crc::crc32c(&body).to_be_bytes());
         out.extend(body);
         out
     }

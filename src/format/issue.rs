@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::error::DecodeError;
+use crate::format::error::DecodeError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issue {

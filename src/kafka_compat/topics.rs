@@ -3,7 +3,7 @@
 //! `--share-group-state-decoder`, `--cluster-metadata-decoder`,
 //! `--remote-log-metadata-decoder`), for `kseg kafka-dump-log`.
 //!
-//! The decoded `data` objects are kseg's own (see [`super::decode_record`]);
+//! The decoded `data` objects are kseg's own (see [`kseg::topics::decode_record`]);
 //! this module only changes their wrapping and rendering to what the Java
 //! tool prints:
 //!
@@ -29,9 +29,9 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::Message;
-use super::{TopicKind, post_process, wire};
-use crate::bytes::Reader;
+use kseg::format::bytes::Reader;
+use kseg::topics::schema::Message;
+use kseg::topics::{TopicKind, post_process, wire};
 
 /// A coordinator decoder met a record without a key: fatal in Kafka.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! Magic v2 records: zigzag-varint framed, borrowed from the batch buffer.
 
-use crate::bytes::Reader;
-use crate::control::ControlRecord;
-use crate::error::{DecodeError, ErrorKind, Result};
+use crate::format::bytes::Reader;
+use crate::format::control::ControlRecord;
+use crate::format::error::{DecodeError, ErrorKind, Result};
 
 /// One record as a consumer sees it. Key, value and headers borrow from the
 /// segment (uncompressed batches) or from the batch's decompression buffer.

@@ -79,7 +79,7 @@ impl WindowSource {
     }
 }
 
-impl crate::segment::Source for WindowSource {
+impl crate::format::walk::Source for WindowSource {
     fn len(&self) -> u64 {
         self.len
     }

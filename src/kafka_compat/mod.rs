@@ -18,18 +18,23 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
-use kseg::batch::{BatchV2, TimestampType};
-use kseg::control::{ControlRecord, ControlValue};
-use kseg::decode::{self, TopicKind};
-use kseg::error::{DecodeError, ErrorKind};
-use kseg::mmap::WindowSource;
-use kseg::record::Record;
-use kseg::segment::{FileSource, Source, Step, Walker};
-use kseg::{Decoder, compression};
+use kseg::Decoder;
+use kseg::files::source::WindowSource;
+use kseg::format::batch::{BatchV2, TimestampType};
+use kseg::format::compression;
+use kseg::format::control::{ControlRecord, ControlValue};
+use kseg::format::error::{DecodeError, ErrorKind};
+use kseg::format::record::Record;
+use kseg::format::walk::{FileSource, Source, Step, Walker};
+use kseg::topics::TopicKind;
 
 /// `Integer.MAX_VALUE`, the default of `--max-bytes`.
 pub const INT_MAX: i32 = i32::MAX;
 /// Output is handed to stdout once this much has collected (at a batch end).
+mod topics;
+
+use crate::output::simd::{Fixed, is_ascii};
+
 const FLUSH_AT: usize = 1 << 20;
 const LOG_OVERHEAD: u64 = 12;
 const HEADER_UP_TO_MAGIC: u64 = 17;
@@ -138,7 +143,7 @@ pub enum Parser {
     /// `--offsets-decoder`, `--transaction-log-decoder`,
     /// `--cluster-metadata-decoder`, `--remote-log-metadata-decoder`,
     /// `--share-group-state-decoder`: the internal-topic decoders, printing
-    /// what Kafka's message parsers print ([`kseg::decode::kafka`]).
+    /// what Kafka's message parsers print ([`topics`]).
     Internal(TopicKind),
 }
 
@@ -284,93 +289,9 @@ fn num(buf: &mut Vec<u8>, v: impl itoa::Integer) {
     buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// Writes a short, bounded run of text (at most [`Fixed::CAP`] bytes) into
-/// the output buffer's spare capacity without a capacity check per piece:
-/// the hot prefix of every record line.
-struct Fixed<'b> {
-    buf: &'b mut Vec<u8>,
-    base: usize,
-    at: usize,
-}
-
-impl<'b> Fixed<'b> {
-    const CAP: usize = 160;
-
-    /// The caller has reserved at least `CAP` bytes (a shortfall panics in
-    /// `put`, it never writes out of bounds).
-    #[inline(always)]
-    fn new(buf: &'b mut Vec<u8>) -> Self {
-        let base = buf.len();
-        Fixed { buf, base, at: 0 }
-    }
-
-    /// A literal: its length is a constant, so the copy is a few moves.
-    /// The slice of the spare capacity is bounds-checked: a shortfall
-    /// panics, it never writes out of bounds.
-    #[inline(always)]
-    fn lit<const N: usize>(&mut self, s: &[u8; N]) {
-        let dst = &mut self.buf.spare_capacity_mut()[self.at..self.at + N];
-        dst.write_copy_of_slice(s);
-        self.at += N;
-    }
-
-    /// A decimal integer (itoa's formatting).
-    #[inline(always)]
-    fn num(&mut self, v: i64) {
-        let mut b = itoa::Buffer::new();
-        let s = b.format(v).as_bytes();
-        let dst = &mut self.buf.spare_capacity_mut()[self.at..self.at + s.len()];
-        dst.write_copy_of_slice(s);
-        self.at += s.len();
-    }
-
-    #[inline(always)]
-    fn done(self) {
-        // SAFETY: every byte in [base, base + at) was initialised by `put`.
-        unsafe { self.buf.set_len(self.base + self.at) };
-    }
-}
-
 #[inline]
 fn boolean(buf: &mut Vec<u8>, b: bool) {
     buf.extend_from_slice(if b { b"true" } else { b"false" });
-}
-
-/// No byte has its high bit set. The check runs over bytes just copied
-/// (in cache); 64 bytes per step, OR-ed without branches.
-#[inline]
-fn is_ascii(b: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: SSE2 is part of the x86-64 baseline; the function only
-        // reads `b` through bounds-checked chunks.
-        unsafe { is_ascii_sse2(b) }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        b.is_ascii()
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn is_ascii_sse2(b: &[u8]) -> bool {
-    use std::arch::x86_64::*;
-    let mut chunks = b.chunks_exact(64);
-    let mut acc = _mm_setzero_si128();
-    for c in &mut chunks {
-        // SAFETY: each load reads 16 bytes inside the 64-byte chunk.
-        let (a, b2, c2, d) = unsafe {
-            (
-                _mm_loadu_si128(c.as_ptr().cast()),
-                _mm_loadu_si128(c.as_ptr().add(16).cast()),
-                _mm_loadu_si128(c.as_ptr().add(32).cast()),
-                _mm_loadu_si128(c.as_ptr().add(48).cast()),
-            )
-        };
-        acc = _mm_or_si128(acc, _mm_or_si128(_mm_or_si128(a, b2), _mm_or_si128(c2, d)));
-    }
-    _mm_movemask_epi8(acc) == 0 && chunks.remainder().is_ascii()
 }
 
 /// UTF-8 with every maximal invalid subsequence replaced by U+FFFD, as
@@ -1012,7 +933,7 @@ impl<W: Write> KafkaDump<W> {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Ok(())),
             Err(e) => return Ok(Err(Exception::io(e, &file.shown))),
         };
-        for t in kseg::txnindex::TxnIndex::new(&data).entries() {
+        for t in kseg::format::txnindex::TxnIndex::new(&data).entries() {
             // Kafka's AbortedTxn.version() reads the first byte of the field.
             let version = t.kafka_version() as i8;
             if version > 0 {
@@ -1344,7 +1265,7 @@ fn batch(
         ctx.base_sequence = base_sequence;
         ctx.control = attributes & 0x20 != 0;
         crc = be_u32(bytes, 17);
-        valid_crc = kseg::crc::crc32c(&bytes[21..]) == crc;
+        valid_crc = kseg::format::crc::crc32c(&bytes[21..]) == crc;
         buf.extend_from_slice(b"baseOffset: ");
         num(buf, head.log_offset);
         buf.extend_from_slice(b" lastOffset: ");
@@ -1519,7 +1440,7 @@ fn record(
                 }
             }
             Parser::Internal(kind) => {
-                let text = decode::kafka::record_text(kind, rec.offset, rec.key, rec.value).map_err(|_| {
+                let text = topics::record_text(kind, rec.offset, rec.key, rec.value).map_err(|_| {
                     Exception::new(
                         "java.lang.RuntimeException",
                         format!(
@@ -1559,7 +1480,7 @@ fn snapshot_id(name: &str) -> KResult<(i64, i32)> {
 
 /// `ProducerStateManager.readSnapshot`: version, CRC-32C of bytes [6, EOF),
 /// then 46-byte entries. The error is the `CorruptSnapshotException` text.
-fn read_snapshot(data: &[u8]) -> Result<Vec<kseg::snapshot::ProducerEntry>, String> {
+fn read_snapshot(data: &[u8]) -> Result<Vec<kseg::format::snapshot::ProducerEntry>, String> {
     let invalid = |m: String| format!("Snapshot failed schema validation: {m}");
     if data.len() < 2 {
         return Err(invalid(format!("Error reading field 'version': only {} byte(s) available", data.len())));
@@ -1583,7 +1504,7 @@ fn read_snapshot(data: &[u8]) -> Result<Vec<kseg::snapshot::ProducerEntry>, Stri
         )));
     }
     let stored = be_u32(data, 2);
-    let computed = kseg::crc::crc32c(&data[6..]);
+    let computed = kseg::format::crc::crc32c(&data[6..]);
     if stored != computed {
         return Err(format!(
             "Snapshot is corrupt (CRC is no longer valid). Stored crc: {stored}. Computed crc: {computed}"
@@ -1591,7 +1512,7 @@ fn read_snapshot(data: &[u8]) -> Result<Vec<kseg::snapshot::ProducerEntry>, Stri
     }
     // The checks above are Kafka's, in its order and words; the entries
     // come from the shared parser.
-    Ok(kseg::snapshot::parse(data).entries().collect())
+    Ok(kseg::format::snapshot::parse(data).entries().collect())
 }
 
 /// The note printed when a decoder class other than `StringDecoder` is named.

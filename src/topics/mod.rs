@@ -14,7 +14,6 @@
 //! `kafka-dump-log.sh`'s decoders print), so a Kafka-compatible text mode can
 //! reuse it as is.
 
-pub mod kafka;
 pub mod metadata;
 pub mod offsets;
 pub mod remote;
@@ -28,7 +27,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
-use crate::bytes::Reader;
+use crate::format::bytes::Reader;
 use schema::{Message, Schemas};
 use wire::Ctx;
 
@@ -102,7 +101,7 @@ impl TopicKind {
         TopicKind::from_topic(topic)
     }
 
-    fn schemas(self) -> &'static Schemas {
+    pub fn schemas(self) -> &'static Schemas {
         static CELLS: [OnceLock<Schemas>; 5] =
             [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
         let (i, text) = match self {
@@ -434,7 +433,7 @@ fn decode_framed(d: &mut Decoded, value: Option<&[u8]>) {
 
 /// Per-topic touches on decoded values: state names, and the consumer
 /// protocol's subscription and assignment inside classic group metadata.
-fn post_process(kind: TopicKind, ty: i16, data: &mut Map<String, Value>, ctx: &mut Ctx) {
+pub fn post_process(kind: TopicKind, ty: i16, data: &mut Map<String, Value>, ctx: &mut Ctx) {
     match (kind, ty) {
         (TopicKind::Transactions, 0) => name_int(data, "transactionStatus", transactions::state_name),
         (TopicKind::Offsets, 2) => expand_consumer_protocol(data, ctx),

@@ -16,16 +16,16 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::batch::{BatchV2, TimestampType};
-use crate::compression::{Compression, DEFAULT_MAX_DECOMPRESSED};
-use crate::control;
-use crate::entry::{Batch, Decoder};
-use crate::error::Result;
-use crate::mmap::Mapped;
-use crate::record::Record;
-use crate::segment::{Step, Walker};
-use crate::sketch::{Distribution, Histogram, HyperLogLog};
-use crate::verify::Reading;
+use crate::analysis::sketch::{Distribution, Histogram, HyperLogLog};
+use crate::analysis::verify::Reading;
+use crate::files::source::Mapped;
+use crate::format::batch::{BatchV2, TimestampType};
+use crate::format::compression::{Compression, DEFAULT_MAX_DECOMPRESSED};
+use crate::format::control;
+use crate::format::entry::{Batch, Decoder};
+use crate::format::error::Result;
+use crate::format::record::Record;
+use crate::format::walk::{Step, Walker};
 
 /// What a batch is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

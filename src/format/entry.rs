@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use crate::batch::{BatchV2, TimestampType};
-use crate::compression::{self, Compression, DEFAULT_MAX_DECOMPRESSED};
-use crate::error::{DecodeError, ErrorKind, Result};
-use crate::legacy::{self, InnerSet, LegacyRecords, Message};
-use crate::record::{Record, RecordIter, Scan};
+use crate::format::batch::{BatchV2, TimestampType};
+use crate::format::compression::{self, Compression, DEFAULT_MAX_DECOMPRESSED};
+use crate::format::error::{DecodeError, ErrorKind, Result};
+use crate::format::legacy::{self, InnerSet, LegacyRecords, Message};
+use crate::format::record::{Record, RecordIter, Scan};
 
 /// What a batch line shows, for every magic. For a legacy entry the base and
 /// last offsets are its first and last (inner) offsets and the producer

@@ -20,8 +20,8 @@ use base64::Engine;
 use serde_json::{Map, Number, Value};
 
 use super::schema::{Field, Message, Ty};
-use crate::bytes::Reader;
-use crate::error::ErrorKind;
+use crate::format::bytes::Reader;
+use crate::format::error::ErrorKind;
 
 /// Name of the JSON member that holds tags the schema does not know.
 pub const UNKNOWN_TAGS: &str = "_unknownTaggedFields";
@@ -29,7 +29,7 @@ pub const UNKNOWN_TAGS: &str = "_unknownTaggedFields";
 /// A read failure, as text for a note.
 pub type WireResult<T> = Result<T, String>;
 
-fn err(e: crate::error::DecodeError) -> String {
+fn err(e: crate::format::error::DecodeError) -> String {
     format!("{} at byte {}", e.kind, e.position)
 }
 
@@ -204,7 +204,7 @@ trait Remaining {
     fn kind_remaining(&self) -> u64;
 }
 
-impl Remaining for crate::error::DecodeError {
+impl Remaining for crate::format::error::DecodeError {
     fn kind_remaining(&self) -> u64 {
         match self.kind {
             ErrorKind::Truncated { available, .. } => available,

@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
-use crate::bytes::Reader;
-use crate::compression::{self, Compression};
-use crate::error::{ErrorKind, Result};
-use crate::record::{self, RecordIter, Scan};
+use crate::format::bytes::Reader;
+use crate::format::compression::{self, Compression};
+use crate::format::error::{ErrorKind, Result};
+use crate::format::record::{self, RecordIter, Scan};
 
 /// Bytes of the fixed v2 header, from the base offset to the record count.
 pub const HEADER_LEN: usize = 61;
@@ -122,7 +122,7 @@ impl<'a> BatchV2<'a> {
     }
 
     pub fn computed_crc(&self) -> u32 {
-        crate::crc::crc32c(self.bytes.get(CRC_START..).unwrap_or_default())
+        crate::format::crc::crc32c(self.bytes.get(CRC_START..).unwrap_or_default())
     }
 
     pub fn crc_valid(&self) -> bool {
@@ -190,16 +190,19 @@ impl<'a> BatchV2<'a> {
     {
         let h = &self.header;
         let codec = h.compression().ok_or_else(|| {
-            crate::error::DecodeError::new(self.position + 21, ErrorKind::BadCodec(h.compression_id()))
+            crate::format::error::DecodeError::new(self.position + 21, ErrorKind::BadCodec(h.compression_id()))
         })?;
         if h.records_count < 0 {
-            return Err(crate::error::DecodeError::new(self.position + 57, ErrorKind::BadRecordCount(h.records_count)));
+            return Err(crate::format::error::DecodeError::new(
+                self.position + 57,
+                ErrorKind::BadRecordCount(h.records_count),
+            ));
         }
         Ok(if codec == Compression::None {
             Reader::new(self.records_bytes(), self.position + HEADER_LEN as u64)
         } else {
             let n = compression::decompress(codec, self.records_bytes(), scratch, max_decompressed, 2)
-                .map_err(|kind| crate::error::DecodeError::new(self.position + HEADER_LEN as u64, kind))?;
+                .map_err(|kind| crate::format::error::DecodeError::new(self.position + HEADER_LEN as u64, kind))?;
             Reader::decompressed(&scratch[..n], self.position)
         })
     }

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::batch;
-use crate::entry::Decoder;
-use crate::index::{OffsetEntry, OffsetIndex, Probes, TimeIndex};
-use crate::mmap::Mapped;
-use crate::partition::Segment;
-use crate::segment::{FileSource, Walker};
+use crate::files::partition::Segment;
+use crate::files::source::Mapped;
+use crate::format::batch;
+use crate::format::entry::Decoder;
+use crate::format::index::{OffsetEntry, OffsetIndex, Probes, TimeIndex};
+use crate::format::walk::{FileSource, Walker};
 
 /// Lookups read the log in small pieces: about one index interval.
 const SCAN_CHUNK: usize = 4 << 10;

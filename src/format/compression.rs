@@ -8,7 +8,7 @@ use std::io::Read;
 
 use serde::Serialize;
 
-use crate::error::ErrorKind;
+use crate::format::error::ErrorKind;
 
 /// Codec ids from the attribute bits 0-2 (same numbering for all magics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]

@@ -12,8 +12,8 @@
 
 use serde::Serialize;
 
-use crate::bytes::Reader;
-use crate::issue::Issue;
+use crate::format::bytes::Reader;
+use crate::format::issue::Issue;
 
 pub const ENTRY: usize = 34;
 /// The only version Kafka writes and reads.
@@ -92,7 +92,7 @@ impl<'a> TxnIndex<'a> {
     }
 }
 
-fn read_entry(r: &mut Reader<'_>, position: u64) -> crate::error::Result<AbortedTxn> {
+fn read_entry(r: &mut Reader<'_>, position: u64) -> crate::format::error::Result<AbortedTxn> {
     Ok(AbortedTxn {
         position,
         version: r.i16()?,

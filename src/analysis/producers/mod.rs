@@ -30,13 +30,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::batch::BatchV2;
-use crate::control::ControlValue;
-use crate::entry::Decoder;
-use crate::mmap::{Mapped, WindowSource};
-use crate::partition::{self, FileKind, Segment};
-use crate::segment::{FileSource, Source, Step, Walker, base_offset_from_name};
-use crate::txnindex::{AbortedTxn, TxnIndex};
+use crate::files::partition::{self, FileKind, Segment};
+use crate::files::source::{Mapped, WindowSource};
+use crate::format::batch::BatchV2;
+use crate::format::control::ControlValue;
+use crate::format::entry::Decoder;
+use crate::format::txnindex::{AbortedTxn, TxnIndex};
+use crate::format::walk::{FileSource, Source, Step, Walker, base_offset_from_name};
 
 /// Sequence numbers live in 0..=i32::MAX and wrap to 0.
 const SEQ_SPACE: i64 = 1 << 31;
@@ -503,7 +503,7 @@ impl Analyzer {
         }
         // Entries after the last ABORT marker of the segment.
         while let Some(e) = cursor.idx.get(cursor.next) {
-            let at = (cursor.next * crate::txnindex::ENTRY) as u64;
+            let at = (cursor.next * crate::format::txnindex::ENTRY) as u64;
             cursor.next += 1;
             self.txnindex_extra(&cursor, at, e, compacted_here);
         }
@@ -821,7 +821,7 @@ impl Analyzer {
         while let Some(e) = cursor.idx.get(cursor.next)
             && e.last_offset < b.base_offset
         {
-            let at = (cursor.next * crate::txnindex::ENTRY) as u64;
+            let at = (cursor.next * crate::format::txnindex::ENTRY) as u64;
             cursor.next += 1;
             self.txnindex_extra(cursor, at, e, compacted_here);
         }
@@ -842,7 +842,7 @@ impl Analyzer {
                 )
             }
             Some(e) => {
-                let at = (cursor.next * crate::txnindex::ENTRY) as u64;
+                let at = (cursor.next * crate::format::txnindex::ENTRY) as u64;
                 cursor.next += 1;
                 let mut diffs = Vec::new();
                 if e.producer_id != expected.producer_id {
@@ -968,7 +968,7 @@ impl Analyzer {
         let Some((path, offset)) = self.newest_snapshot()? else { return Ok(None) };
         let bytes = std::fs::read(&path)?;
         let mut check = SnapshotCheck { file: path.clone(), offset, ..SnapshotCheck::default() };
-        let snap = crate::snapshot::parse(&bytes);
+        let snap = crate::format::snapshot::parse(&bytes);
         // A snapshot Kafka would reject (its version, framing or CRC; bytes
         // after the entries Kafka accepts) is not compared with the log.
         if let Some(issue) = snap.issues.iter().find(|i| i.kind != "snapshot_trailing_bytes") {

@@ -1,0 +1,11 @@
+//! What kseg computes over files: find (the broker's lookup path), verify
+//! (integrity checks), stats (a mergeable summary with sketches) and producers
+//! (sequences, transactions and their cross-checks).
+//!
+//! May use: [`crate::format`], [`crate::topics`], [`crate::files`].
+
+pub mod find;
+pub mod producers;
+pub mod sketch;
+pub mod stats;
+pub mod verify;
