@@ -24,5 +24,5 @@ pub mod files;
 pub mod format;
 pub mod topics;
 
-pub use format::entry::{Batch, BatchInfo, Decoded, Decoder};
+pub use format::entry::{Batch, BatchInfo, DecodedBatch, Decoder};
 pub use format::error::{DecodeError, ErrorKind};

@@ -11,6 +11,7 @@ use crate::files::partition::Segment;
 use crate::files::source::Mapped;
 use crate::format::batch;
 use crate::format::entry::Decoder;
+use crate::format::head::EntryHead;
 use crate::format::index::{OffsetEntry, OffsetIndex, Probes, TimeIndex};
 use crate::format::walk::{FileSource, Walker};
 
@@ -128,7 +129,7 @@ fn scan(
     let mut hit = None;
     // Headers first: a batch is read whole only when it may hold the answer.
     while let Some((position, size, head)) = walker.next_head(batch::HEADER_LEN)? {
-        let Some((last, max_ts)) = head_summary(head) else { continue };
+        let Some((last, max_ts)) = EntryHead::new(head).last_offset_and_max_timestamp() else { continue };
         if !batch_may_hold(last, max_ts) {
             continue;
         }
@@ -142,24 +143,6 @@ fn scan(
     }
     *bytes_scanned += walker.source().bytes_read();
     Ok(hit)
-}
-
-/// Last offset and max timestamp from the first bytes of an entry: a v2
-/// header, or a legacy message (whose offset is its last, and whose
-/// timestamp the wrapper's max; v0 has none).
-fn head_summary(head: &[u8]) -> Option<(i64, i64)> {
-    let magic = *head.get(16)?;
-    let be64 = |at: usize| head.get(at..at + 8).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes);
-    match magic {
-        2 => {
-            let base = be64(0)?;
-            let delta = i32::from_be_bytes(head.get(23..27)?.try_into().ok()?);
-            Some((base.wrapping_add(i64::from(delta)), be64(35)?))
-        }
-        1 => Some((be64(0)?, be64(18)?)),
-        0 => Some((be64(0)?, -1)),
-        _ => None,
-    }
 }
 
 pub fn find_offset(segments: &[Segment], target: i64) -> io::Result<OffsetAnswer> {
@@ -245,7 +228,7 @@ fn each_head(seg: &Segment, start: u64, scanned: &mut u64, mut f: impl FnMut(u64
     let mut walker = Walker::new(FileSource::open(&seg.log)?.with_chunk(SCAN_CHUNK));
     walker.seek(start);
     while let Some((position, size, head)) = walker.next_head(batch::HEADER_LEN)? {
-        if let Some(summary) = head_summary(head) {
+        if let Some(summary) = EntryHead::new(head).last_offset_and_max_timestamp() {
             f(position, size, summary);
         }
     }

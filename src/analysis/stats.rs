@@ -24,6 +24,7 @@ use crate::format::compression::{Compression, DEFAULT_MAX_DECOMPRESSED};
 use crate::format::control;
 use crate::format::entry::{Batch, Decoder};
 use crate::format::error::Result;
+use crate::format::head::EntryHead;
 use crate::format::record::Record;
 use crate::format::walk::{Step, Walker};
 
@@ -230,7 +231,7 @@ impl Stats {
     /// decoder, which unwraps compressed wrappers.
     pub fn add_entry(&mut self, rd: &mut EntryReader, bytes: &[u8], position: u64) {
         self.batch_sizes.add(bytes.len() as u64);
-        let parsed = if bytes.get(16) == Some(&2) {
+        let parsed = if EntryHead::new(bytes).magic() == Some(2) {
             BatchV2::parse(bytes, position).map(|b| {
                 let h = b.header;
                 let stored = b.records_bytes().len() as u64;

@@ -10,7 +10,7 @@ use kseg::files::source::Mapped;
 use kseg::format::index::{OffsetIndex, TimeIndex};
 use kseg::format::issue::Issue;
 use kseg::format::walk::{Source, Step, Walker, base_offset_from_name};
-use kseg::topics::{self, Decoded, TopicKind};
+use kseg::topics::{self, TopicKind, TopicRecord};
 use kseg::{BatchInfo, DecodeError, Decoder};
 
 use super::exit;
@@ -120,7 +120,7 @@ impl DumpArgs {
     }
 
     /// Whether a decoded record passes --group, --transactional-id and --record-type.
-    fn passes(&self, d: Option<&Decoded>) -> bool {
+    fn passes(&self, d: Option<&TopicRecord>) -> bool {
         let Some(d) = d else { return !self.has_filters() };
         self.group.as_deref().is_none_or(|g| d.group_id() == Some(g))
             && self.transactional_id.as_deref().is_none_or(|t| d.transactional_id() == Some(t))

@@ -80,8 +80,8 @@ impl Default for Decoder {
     }
 }
 
-/// A decoded entry: its summary, and its records on demand.
-pub struct Decoded<'s> {
+/// A decoded batch (a v2 batch or a legacy entry): its summary, and its records on demand.
+pub struct DecodedBatch<'s> {
     pub info: BatchInfo,
     pub batch: Batch<'s>,
     scratch: &'s mut Vec<u8>,
@@ -97,8 +97,8 @@ impl Decoder {
 
     /// Decode the entry `bytes` at `position`. Only a header that cannot be
     /// read is an error here; problems inside the records come from
-    /// [`Decoded::records`].
-    pub fn decode<'s>(&'s mut self, bytes: &'s [u8], position: u64) -> Result<Decoded<'s>> {
+    /// [`DecodedBatch::records`].
+    pub fn decode<'s>(&'s mut self, bytes: &'s [u8], position: u64) -> Result<DecodedBatch<'s>> {
         let batch = Batch::parse(bytes, position)?;
         let (info, inner) = match &batch {
             Batch::V2(b) => (v2_info(b), None),
@@ -111,7 +111,7 @@ impl Decoder {
                 (legacy_info(m, inner.as_ref().and_then(|r| r.as_ref().ok())), inner)
             }
         };
-        Ok(Decoded { info, batch, scratch: &mut self.scratch, max_decompressed: self.max_decompressed, inner })
+        Ok(DecodedBatch { info, batch, scratch: &mut self.scratch, max_decompressed: self.max_decompressed, inner })
     }
 }
 
@@ -203,7 +203,7 @@ impl<'s> Iterator for Records<'s> {
     }
 }
 
-impl<'s> Decoded<'s> {
+impl<'s> DecodedBatch<'s> {
     /// The records, decompressing a v2 batch on first use. A failure
     /// (bad codec, decompression) comes out as the iterator's only item.
     pub fn records(&mut self) -> Records<'_> {
@@ -222,7 +222,7 @@ impl<'s> Decoded<'s> {
 
     /// The records' summary, for a v2 batch other than a control batch, when
     /// every record is well formed ([`BatchV2::scan`]); `None` otherwise, and
-    /// then [`Decoded::records`] tells what is wrong.
+    /// then [`DecodedBatch::records`] tells what is wrong.
     pub fn scan(&mut self) -> Option<Scan> {
         match &self.batch {
             Batch::V2(b) if !b.header.is_control() => b.scan(self.scratch, self.max_decompressed),

@@ -15,6 +15,7 @@ pub mod control;
 pub mod crc;
 pub mod entry;
 pub mod error;
+pub mod head;
 pub mod index;
 pub mod issue;
 pub mod legacy;

@@ -11,7 +11,7 @@ use kseg::format::index::{OffsetEntry, TimeEntry};
 use kseg::format::record::Record;
 use kseg::format::snapshot::{ProducerEntry, SnapshotHeader};
 use kseg::format::txnindex::AbortedTxn;
-use kseg::topics::Decoded;
+use kseg::topics::TopicRecord;
 use serde::Serialize;
 
 use super::{Encoding, FileStart, Options, Problem, Sink, Summary};
@@ -211,7 +211,7 @@ impl<E: Engine> EncodeToVec for E {
 }
 
 impl JsonSink<'_> {
-    fn write_record(&mut self, r: &Record<'_>, decoded: Option<&Decoded>) -> io::Result<()> {
+    fn write_record(&mut self, r: &Record<'_>, decoded: Option<&TopicRecord>) -> io::Result<()> {
         self.separator()?;
         // Records go straight into our own output buffer (no per-write
         // dispatch): the hot path of a full dump.
@@ -259,7 +259,7 @@ impl JsonSink<'_> {
 }
 
 /// The decoded members of a record object (see docs/json.md).
-fn write_decoded(line: &mut Vec<u8>, d: &Decoded) -> serde_json::Result<()> {
+fn write_decoded(line: &mut Vec<u8>, d: &TopicRecord) -> serde_json::Result<()> {
     line.extend_from_slice(b",\"record_type\":");
     serde_json::to_writer(&mut *line, &d.record_type)?;
     line.extend_from_slice(b",\"key_decoded\":");
@@ -284,7 +284,7 @@ impl Sink for JsonSink<'_> {
         self.write_record(r, None)
     }
 
-    fn record_decoded(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>, d: &Decoded) -> io::Result<()> {
+    fn record_decoded(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>, d: &TopicRecord) -> io::Result<()> {
         self.write_record(r, Some(d))
     }
 

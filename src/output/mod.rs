@@ -90,7 +90,7 @@ pub trait Sink {
         file: &str,
         batch: &BatchInfo,
         record: &Record<'_>,
-        decoded: &kseg::topics::Decoded,
+        decoded: &kseg::topics::TopicRecord,
     ) -> io::Result<()> {
         let _ = decoded;
         self.record(file, batch, record)

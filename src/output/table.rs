@@ -11,7 +11,7 @@ use kseg::format::index::{OffsetEntry, TimeEntry};
 use kseg::format::record::Record;
 use kseg::format::snapshot::{ProducerEntry, SnapshotHeader};
 use kseg::format::txnindex::AbortedTxn;
-use kseg::topics::Decoded;
+use kseg::topics::TopicRecord;
 
 use super::{Encoding, FileStart, Options, Problem, Sink, Summary, rfc3339};
 
@@ -220,7 +220,7 @@ fn cap(text: String) -> String {
 }
 
 impl TableSink<'_> {
-    fn record_row(&mut self, r: &Record<'_>, decoded: Option<&Decoded>) -> io::Result<()> {
+    fn record_row(&mut self, r: &Record<'_>, decoded: Option<&TopicRecord>) -> io::Result<()> {
         let headers = r
             .headers
             .iter()
@@ -278,7 +278,7 @@ impl Sink for TableSink<'_> {
         self.record_row(r, None)
     }
 
-    fn record_decoded(&mut self, _file: &str, _b: &BatchInfo, r: &Record<'_>, d: &Decoded) -> io::Result<()> {
+    fn record_decoded(&mut self, _file: &str, _b: &BatchInfo, r: &Record<'_>, d: &TopicRecord) -> io::Result<()> {
         self.record_row(r, Some(d))
     }
     fn problem(&mut self, _p: &Problem) -> io::Result<()> {

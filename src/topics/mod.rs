@@ -9,7 +9,7 @@
 //! unknown tagged fields and malformed bytes all come back as notes beside
 //! whatever could be decoded, so a caller can always show the raw bytes too.
 //!
-//! The JSON in [`Decoded::key`] and [`Decoded::value`] follows Kafka's own
+//! The JSON in [`TopicRecord::key`] and [`TopicRecord::value`] follows Kafka's own
 //! JSON rendering of these records (`data` objects are what
 //! `kafka-dump-log.sh`'s decoders print), so a Kafka-compatible text mode can
 //! reuse it as is.
@@ -141,10 +141,10 @@ fn consumer_protocol() -> &'static Schemas {
     CELL.get_or_init(|| Schemas::parse(offsets::CONSUMER_PROTOCOL))
 }
 
-/// A decoded record. Never a failure: what could not be decoded is `null`
+/// A record of an internal topic, decoded by its schema. Never a failure: what could not be decoded is `null`
 /// (the raw bytes stay with the caller) and `notes` says why.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Decoded {
+pub struct TopicRecord {
     pub kind: TopicKind,
     /// The record type's name (`OFFSET_COMMIT`, `PARTITION_RECORD`, …);
     /// `None` when the type is unknown or could not be read.
@@ -165,9 +165,9 @@ pub struct Decoded {
     pub notes: Vec<String>,
 }
 
-impl Decoded {
+impl TopicRecord {
     fn new(kind: TopicKind) -> Self {
-        Decoded {
+        TopicRecord {
             kind,
             record_type: None,
             record_type_id: None,
@@ -283,8 +283,8 @@ fn write_readable(v: &Value, s: &mut String) {
 }
 
 /// Decode one record of an internal topic from its key and value.
-pub fn decode_record(kind: TopicKind, key: Option<&[u8]>, value: Option<&[u8]>) -> Decoded {
-    let mut d = Decoded::new(kind);
+pub fn decode_record(kind: TopicKind, key: Option<&[u8]>, value: Option<&[u8]>) -> TopicRecord {
+    let mut d = TopicRecord::new(kind);
     if kind.is_coordinator() {
         decode_coordinator(&mut d, key, value);
     } else {
@@ -306,7 +306,7 @@ fn pick_version(m: &Message, version: i64, what: &str, notes: &mut Vec<String>) 
     Ok(version as i16)
 }
 
-fn decode_coordinator(d: &mut Decoded, key: Option<&[u8]>, value: Option<&[u8]>) {
+fn decode_coordinator(d: &mut TopicRecord, key: Option<&[u8]>, value: Option<&[u8]>) {
     let schemas = d.kind.schemas();
     let Some(key) = key else {
         d.notes.push("the key is null; a coordinator record needs one".into());
@@ -379,7 +379,7 @@ fn decode_coordinator(d: &mut Decoded, key: Option<&[u8]>, value: Option<&[u8]>)
 }
 
 /// Framing of `__cluster_metadata` and `__remote_log_metadata` values.
-fn decode_framed(d: &mut Decoded, value: Option<&[u8]>) {
+fn decode_framed(d: &mut TopicRecord, value: Option<&[u8]>) {
     let Some(value) = value else {
         d.tombstone = true;
         d.notes.push("the value is null".into());
@@ -517,7 +517,7 @@ mod tests {
 
     #[test]
     fn record_type_names_match_loosely() {
-        let mut d = Decoded::new(TopicKind::Offsets);
+        let mut d = TopicRecord::new(TopicKind::Offsets);
         d.record_type = Some("OFFSET_COMMIT");
         d.record_type_id = Some(1);
         for n in ["OFFSET_COMMIT", "offset_commit", "OffsetCommit", "offset-commit", "1"] {

@@ -6,7 +6,7 @@
 //! Only batch headers are read (and the one record of each control batch),
 //! so a scan costs little more than touching each batch's first bytes.
 //! Segments are scanned in parallel into [`SegmentScan`]s that hold one
-//! small [`PBatch`] per idempotent batch; an [`Analyzer`] then consumes them
+//! small [`ProducerBatch`] per idempotent batch; an [`Analyzer`] then consumes them
 //! in offset order, keeping only per-producer state.
 //!
 //! Rules (see docs/stats.md):
@@ -35,6 +35,7 @@ use crate::files::source::{Mapped, WindowSource};
 use crate::format::batch::BatchV2;
 use crate::format::control::ControlValue;
 use crate::format::entry::Decoder;
+use crate::format::head::EntryHead;
 use crate::format::txnindex::{AbortedTxn, TxnIndex};
 use crate::format::walk::{FileSource, Source, Step, Walker, base_offset_from_name};
 
@@ -46,7 +47,7 @@ const SEQ_SPACE: i64 = 1 << 31;
 pub const DEFAULT_TXN_TIMEOUT_MS: i64 = 15 * 60 * 1000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PKind {
+pub enum BatchRole {
     Data,
     TxnData,
     Commit {
@@ -61,7 +62,7 @@ pub enum PKind {
 
 /// What the producer analysis needs of one v2 batch with a producer id.
 #[derive(Clone, Copy, Debug)]
-pub struct PBatch {
+pub struct ProducerBatch {
     pub position: u64,
     pub base_offset: i64,
     pub last_offset: i64,
@@ -72,7 +73,7 @@ pub struct PBatch {
     pub records: i32,
     pub size: u32,
     pub max_timestamp: i64,
-    pub kind: PKind,
+    pub kind: BatchRole,
     /// Offsets missing between batches in this segment up to this batch
     /// (the hole right before it included).
     pub missing_before: u64,
@@ -81,7 +82,7 @@ pub struct PBatch {
 /// One segment read for the producer analysis.
 #[derive(Debug, Default)]
 pub struct SegmentScan {
-    pub batches: Vec<PBatch>,
+    pub batches: Vec<ProducerBatch>,
     pub first_offset: Option<i64>,
     pub last_offset: Option<i64>,
     /// Offsets missing between batches, and inside batches (records removed).
@@ -124,7 +125,7 @@ fn scan_source<S: Source>(src: S, max_decompressed: usize) -> io::Result<Segment
                 continue;
             }
         };
-        let (base, last, max_ts, pbatch) = if bytes.get(16) == Some(&2) {
+        let (base, last, max_ts, producer_batch) = if EntryHead::new(bytes).magic() == Some(2) {
             let Ok(b) = BatchV2::parse(bytes, position) else {
                 scan.damaged += 1;
                 continue;
@@ -134,15 +135,15 @@ fn scan_source<S: Source>(src: S, max_decompressed: usize) -> io::Result<Segment
             if span > i64::from(h.records_count) && h.records_count >= 0 {
                 scan.missing_within = scan.missing_within.saturating_add((span - i64::from(h.records_count)) as u64);
             }
-            let pbatch = (h.producer_id >= 0).then(|| {
+            let producer_batch = (h.producer_id >= 0).then(|| {
                 let kind = if h.is_control() {
                     control_kind(&b, &mut scratch, max_decompressed)
                 } else if h.is_transactional() {
-                    PKind::TxnData
+                    BatchRole::TxnData
                 } else {
-                    PKind::Data
+                    BatchRole::Data
                 };
-                PBatch {
+                ProducerBatch {
                     position,
                     base_offset: h.base_offset,
                     last_offset: h.last_offset(),
@@ -157,7 +158,7 @@ fn scan_source<S: Source>(src: S, max_decompressed: usize) -> io::Result<Segment
                     missing_before: 0,
                 }
             });
-            (h.base_offset, h.last_offset(), h.max_timestamp, pbatch)
+            (h.base_offset, h.last_offset(), h.max_timestamp, producer_batch)
         } else {
             let dec = decoder.get_or_insert_with(|| Decoder::new(max_decompressed));
             match dec.decode(bytes, position) {
@@ -178,7 +179,7 @@ fn scan_source<S: Source>(src: S, max_decompressed: usize) -> io::Result<Segment
         if max_ts >= 0 {
             scan.max_timestamp = Some(scan.max_timestamp.map_or(max_ts, |m| m.max(max_ts)));
         }
-        if let Some(mut p) = pbatch {
+        if let Some(mut p) = producer_batch {
             p.missing_before = scan.missing_between;
             scan.batches.push(p);
         }
@@ -186,18 +187,18 @@ fn scan_source<S: Source>(src: S, max_decompressed: usize) -> io::Result<Segment
     Ok(scan)
 }
 
-fn control_kind(b: &BatchV2<'_>, scratch: &mut Vec<u8>, max: usize) -> PKind {
-    let Ok(mut records) = b.records(scratch, max) else { return PKind::OtherControl };
+fn control_kind(b: &BatchV2<'_>, scratch: &mut Vec<u8>, max: usize) -> BatchRole {
+    let Ok(mut records) = b.records(scratch, max) else { return BatchRole::OtherControl };
     match records.next() {
         Some(Ok(r)) => match r.control {
             Some(c) => match (c.type_id, c.value) {
-                (0, ControlValue::EndTxn { coordinator_epoch, .. }) => PKind::Abort { coordinator_epoch },
-                (1, ControlValue::EndTxn { coordinator_epoch, .. }) => PKind::Commit { coordinator_epoch },
-                _ => PKind::OtherControl,
+                (0, ControlValue::EndTxn { coordinator_epoch, .. }) => BatchRole::Abort { coordinator_epoch },
+                (1, ControlValue::EndTxn { coordinator_epoch, .. }) => BatchRole::Commit { coordinator_epoch },
+                _ => BatchRole::OtherControl,
             },
-            None => PKind::OtherControl,
+            None => BatchRole::OtherControl,
         },
-        _ => PKind::OtherControl,
+        _ => BatchRole::OtherControl,
     }
 }
 
@@ -540,7 +541,7 @@ impl Analyzer {
         self.push(f);
     }
 
-    fn batch(&mut self, b: &PBatch, seg: &Segment, cursor: &mut TxnCursor<'_>, compacted_here: bool) {
+    fn batch(&mut self, b: &ProducerBatch, seg: &Segment, cursor: &mut TxnCursor<'_>, compacted_here: bool) {
         let is_new = !self.producers.contains_key(&b.producer_id);
         if is_new {
             self.producers.insert(
@@ -575,28 +576,28 @@ impl Analyzer {
         p.last_offset = b.last_offset;
         p.last_time_ms = b.max_timestamp;
         p.batches += 1;
-        if matches!(b.kind, PKind::Data | PKind::TxnData) {
+        if matches!(b.kind, BatchRole::Data | BatchRole::TxnData) {
             p.records += b.records.max(0) as u64;
         }
         p.bytes += u64::from(b.size);
         p.epoch = b.epoch;
         match b.kind {
-            PKind::Data | PKind::TxnData => {
+            BatchRole::Data | BatchRole::TxnData => {
                 self.sequence(b, seg);
-                if b.kind == PKind::TxnData {
+                if b.kind == BatchRole::TxnData {
                     self.txn_data(b);
                 }
             }
-            PKind::Commit { coordinator_epoch } | PKind::Abort { coordinator_epoch } => {
+            BatchRole::Commit { coordinator_epoch } | BatchRole::Abort { coordinator_epoch } => {
                 self.marker(b, coordinator_epoch, seg, cursor, compacted_here);
             }
-            PKind::OtherControl => {}
+            BatchRole::OtherControl => {}
         }
         let p = self.producers.get_mut(&b.producer_id).expect("inserted above");
         p.missing_at_last = b.missing_before;
     }
 
-    fn epoch_run<'p>(p: &'p mut Producer, epoch: i16, b: &PBatch, began_here: bool) -> &'p mut EpochRun {
+    fn epoch_run<'p>(p: &'p mut Producer, epoch: i16, b: &ProducerBatch, began_here: bool) -> &'p mut EpochRun {
         let i = match p.epochs.iter().rposition(|r| r.epoch == epoch) {
             Some(i) => i,
             None => {
@@ -618,8 +619,9 @@ impl Analyzer {
         &mut p.epochs[i]
     }
 
-    fn epoch_check(&mut self, b: &PBatch, seg: &Segment, is_new: bool) {
-        let data_records = if matches!(b.kind, PKind::Data | PKind::TxnData) { b.records.max(0) as u64 } else { 0 };
+    fn epoch_check(&mut self, b: &ProducerBatch, seg: &Segment, is_new: bool) {
+        let data_records =
+            if matches!(b.kind, BatchRole::Data | BatchRole::TxnData) { b.records.max(0) as u64 } else { 0 };
         let p = self.producers.get_mut(&b.producer_id).expect("present");
         let below = !is_new && b.epoch < p.max_epoch;
         if !below {
@@ -664,7 +666,7 @@ impl Analyzer {
         }
     }
 
-    fn sequence(&mut self, b: &PBatch, seg: &Segment) {
+    fn sequence(&mut self, b: &ProducerBatch, seg: &Segment) {
         let p = self.producers.get_mut(&b.producer_id).expect("present");
         if b.base_sequence < 0 {
             return;
@@ -753,7 +755,7 @@ impl Analyzer {
         }
     }
 
-    fn txn_data(&mut self, b: &PBatch) {
+    fn txn_data(&mut self, b: &ProducerBatch) {
         let p = self.producers.get_mut(&b.producer_id).expect("present");
         p.transactional = true;
         match &mut p.open {
@@ -781,13 +783,13 @@ impl Analyzer {
 
     fn marker(
         &mut self,
-        b: &PBatch,
+        b: &ProducerBatch,
         coordinator_epoch: i32,
         seg: &Segment,
         cursor: &mut TxnCursor<'_>,
         compacted_here: bool,
     ) {
-        let abort = matches!(b.kind, PKind::Abort { .. });
+        let abort = matches!(b.kind, BatchRole::Abort { .. });
         let p = self.producers.get_mut(&b.producer_id).expect("present");
         p.transactional = true;
         p.coordinator_epoch = Some(coordinator_epoch);
@@ -1078,7 +1080,14 @@ fn low_epoch_message(kind: &str, epoch: i16, max: i16, first: i64, last: i64) ->
 
 /// A gap of sequences `from_ext..to_ext - 1`, explained when at least that
 /// many offsets were removed since the producer's previous batch.
-fn gap_finding(b: &PBatch, from_ext: i64, to_ext: i64, removed: u64, prev_offset: i64, new_epoch: bool) -> Finding {
+fn gap_finding(
+    b: &ProducerBatch,
+    from_ext: i64,
+    to_ext: i64,
+    removed: u64,
+    prev_offset: i64,
+    new_epoch: bool,
+) -> Finding {
     let k = (to_ext - from_ext) as u64;
     let what = if new_epoch {
         format!("epoch {} begins at sequence {} instead of 0", b.epoch, seq_of(to_ext))
@@ -1121,8 +1130,8 @@ mod tests {
         }
     }
 
-    fn data(pid: i64, epoch: i16, base: i64, n: i32, seq: i32) -> PBatch {
-        PBatch {
+    fn data(pid: i64, epoch: i16, base: i64, n: i32, seq: i32) -> ProducerBatch {
+        ProducerBatch {
             position: base as u64 * 100,
             base_offset: base,
             last_offset: base + i64::from(n) - 1,
@@ -1133,12 +1142,12 @@ mod tests {
             records: n,
             size: 100,
             max_timestamp: 1000 + base,
-            kind: PKind::Data,
+            kind: BatchRole::Data,
             missing_before: 0,
         }
     }
 
-    fn run(batches: Vec<PBatch>) -> PartitionReport {
+    fn run(batches: Vec<ProducerBatch>) -> PartitionReport {
         let last = batches.iter().map(|b| b.last_offset).max();
         let scan = SegmentScan {
             first_offset: batches.first().map(|b| b.base_offset),
@@ -1203,9 +1212,13 @@ mod tests {
 
     #[test]
     fn transactions_open_close_and_hang() {
-        let txn = |base, n, seq| PBatch { kind: PKind::TxnData, ..data(7, 0, base, n, seq) };
-        let marker = |base, abort: bool| PBatch {
-            kind: if abort { PKind::Abort { coordinator_epoch: 1 } } else { PKind::Commit { coordinator_epoch: 1 } },
+        let txn = |base, n, seq| ProducerBatch { kind: BatchRole::TxnData, ..data(7, 0, base, n, seq) };
+        let marker = |base, abort: bool| ProducerBatch {
+            kind: if abort {
+                BatchRole::Abort { coordinator_epoch: 1 }
+            } else {
+                BatchRole::Commit { coordinator_epoch: 1 }
+            },
             base_sequence: -1,
             ..data(7, 0, base, 1, -1)
         };
