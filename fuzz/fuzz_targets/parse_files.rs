@@ -4,19 +4,16 @@
 //! `testdata/files/`).
 #![no_main]
 
-use kseg::files::partition::FileKind;
+use kseg::format::checkpoint::TextFormat;
 use libfuzzer_sys::fuzz_target;
 
-const TEXT: [FileKind; 9] = [
-    FileKind::MetaProperties,
-    FileKind::CleanShutdown,
-    FileKind::RecoveryPointCheckpoint,
-    FileKind::LogStartOffsetCheckpoint,
-    FileKind::ReplicationOffsetCheckpoint,
-    FileKind::CleanerOffsetCheckpoint,
-    FileKind::PartitionMetadata,
-    FileKind::LeaderEpochCheckpoint,
-    FileKind::QuorumState,
+const TEXT: [TextFormat; 6] = [
+    TextFormat::MetaProperties,
+    TextFormat::CleanShutdown,
+    TextFormat::OffsetCheckpoint,
+    TextFormat::PartitionMetadata,
+    TextFormat::LeaderEpochs,
+    TextFormat::QuorumState,
 ];
 
 fuzz_target!(|data: &[u8]| {

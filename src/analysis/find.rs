@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::files::mmap::Mapped;
 use crate::files::partition::Segment;
-use crate::files::source::Mapped;
+use crate::files::read::FileSource;
 use crate::format::batch;
 use crate::format::entry::Decoder;
 use crate::format::head::EntryHead;
 use crate::format::index::{OffsetEntry, OffsetIndex, Probes, TimeIndex};
-use crate::format::walk::{FileSource, Walker};
+use crate::format::walk::Walker;
 
 /// Lookups read the log in small pieces: about one index interval.
 const SCAN_CHUNK: usize = 4 << 10;

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::analysis::sketch::{Distribution, Histogram, HyperLogLog};
 use crate::analysis::verify::Reading;
-use crate::files::source::Mapped;
+use crate::files::mmap::Mapped;
 use crate::format::batch::{BatchV2, TimestampType};
 use crate::format::compression::{Compression, DEFAULT_MAX_DECOMPRESSED};
 use crate::format::control;

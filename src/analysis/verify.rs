@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::files::mmap::Mapped;
 use crate::files::partition::Segment;
-use crate::files::source::Mapped;
 use crate::format::batch::TimestampType;
 use crate::format::entry::Decoder;
 use crate::format::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};

@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use kseg::files::mmap::Mapped;
+use kseg::files::partition::base_offset_from_name;
 use kseg::files::partition::{self, DirFile, FileKind};
-use kseg::files::source::Mapped;
 use kseg::format::index::{OffsetIndex, TimeIndex};
 use kseg::format::issue::Issue;
-use kseg::format::walk::{Source, Step, Walker, base_offset_from_name};
+use kseg::format::walk::{Source, Step, Walker};
 use kseg::topics::{self, TopicKind, TopicRecord};
 use kseg::{BatchInfo, DecodeError, Decoder};
 
@@ -301,7 +302,7 @@ impl Dumper<'_> {
             FileKind::TimeIndex => self.time_index(f),
             FileKind::TxnIndex => self.txn_index(f),
             FileKind::Snapshot => self.snapshot(f),
-            k if k.is_text() => self.text(f),
+            k if let Some(format) = k.text_format() => self.text(f, format),
             _ => self.log(decoder, f),
         }
     }
@@ -443,7 +444,7 @@ impl Dumper<'_> {
         Ok(Flow::Continue)
     }
 
-    fn text(&mut self, f: &DirFile) -> std::io::Result<Flow> {
+    fn text(&mut self, f: &DirFile, format: kseg::format::checkpoint::TextFormat) -> std::io::Result<Flow> {
         use std::io::Read;
         let limit = self.args.max_bytes.unwrap_or(u64::MAX).min(MAX_TEXT);
         let mut data = Vec::new();
@@ -453,7 +454,7 @@ impl Dumper<'_> {
             let msg = format!("larger than {MAX_TEXT} bytes: only the start is read");
             self.problem(&file, MAX_TEXT, "entry_too_large", msg)?;
         }
-        let parsed = kseg::format::checkpoint::parse(f.kind, &data);
+        let parsed = kseg::format::checkpoint::parse(format, &data);
         if let Some(h) = &parsed.header {
             self.sink.checkpoint(&file, h)?;
         }

@@ -4,5 +4,6 @@
 //!
 //! May use: [`crate::format`].
 
+pub mod mmap;
 pub mod partition;
-pub mod source;
+pub mod read;

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::format::walk::base_offset_from_name;
+use crate::format::checkpoint::TextFormat;
 
 /// What a file in a log directory is, from its name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,20 +59,26 @@ impl FileKind {
         }
     }
 
+    /// How a text file of this kind is read by [`crate::format::checkpoint`];
+    /// `None` for binary kinds.
+    pub fn text_format(self) -> Option<TextFormat> {
+        Some(match self {
+            FileKind::MetaProperties => TextFormat::MetaProperties,
+            FileKind::CleanShutdown => TextFormat::CleanShutdown,
+            FileKind::RecoveryPointCheckpoint
+            | FileKind::LogStartOffsetCheckpoint
+            | FileKind::ReplicationOffsetCheckpoint
+            | FileKind::CleanerOffsetCheckpoint => TextFormat::OffsetCheckpoint,
+            FileKind::PartitionMetadata => TextFormat::PartitionMetadata,
+            FileKind::LeaderEpochCheckpoint => TextFormat::LeaderEpochs,
+            FileKind::QuorumState => TextFormat::QuorumState,
+            _ => return None,
+        })
+    }
+
     /// Text files, read by [`crate::format::checkpoint`].
     pub fn is_text(self) -> bool {
-        matches!(
-            self,
-            FileKind::MetaProperties
-                | FileKind::CleanShutdown
-                | FileKind::RecoveryPointCheckpoint
-                | FileKind::LogStartOffsetCheckpoint
-                | FileKind::ReplicationOffsetCheckpoint
-                | FileKind::CleanerOffsetCheckpoint
-                | FileKind::PartitionMetadata
-                | FileKind::LeaderEpochCheckpoint
-                | FileKind::QuorumState
-        )
+        self.text_format().is_some()
     }
 
     /// Files that hold log-framed record batches.
@@ -258,9 +264,26 @@ pub fn snapshots(dir: &Path) -> io::Result<Vec<PathBuf>> {
         .collect())
 }
 
+/// The base offset in a segment file name: the digits before the first dot.
+pub fn base_offset_from_name(path: &Path) -> Option<i64> {
+    let name = path.file_name()?.to_str()?;
+    let digits = name.split('.').next()?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_offset_from_the_digits_before_the_first_dot() {
+        assert_eq!(base_offset_from_name(Path::new("/x/00000000000000021236.log")), Some(21236));
+        assert_eq!(base_offset_from_name(Path::new("00000000000000000000.log.deleted")), Some(0));
+        assert_eq!(base_offset_from_name(Path::new("leader-epoch-checkpoint")), None);
+    }
 
     #[test]
     fn kinds_from_names() {

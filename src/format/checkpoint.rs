@@ -22,7 +22,6 @@
 use base64::Engine;
 use serde::Serialize;
 
-use crate::files::partition::FileKind;
 use crate::format::issue::Issue;
 
 /// The version and count lines of a versioned checkpoint; `None` when the
@@ -57,22 +56,32 @@ pub struct Parsed {
     pub issues: Vec<Issue>,
 }
 
-/// Read a text file of `kind` (see [`FileKind::is_text`]).
-pub fn parse(kind: FileKind, data: &[u8]) -> Parsed {
-    let mut p = match kind {
-        FileKind::LeaderEpochCheckpoint => versioned(data, 0, epoch_entry),
-        FileKind::RecoveryPointCheckpoint
-        | FileKind::LogStartOffsetCheckpoint
-        | FileKind::ReplicationOffsetCheckpoint
-        | FileKind::CleanerOffsetCheckpoint => versioned(data, 0, offset_entry),
-        FileKind::PartitionMetadata => partition_metadata(data),
-        FileKind::MetaProperties => meta_properties(data),
-        FileKind::QuorumState => json(data, false, quorum_state),
-        FileKind::CleanShutdown => json(data, true, clean_shutdown),
-        other => Parsed {
-            issues: vec![Issue::at("not_text", 0, format!("{} is not a text file kind", other.name()))],
-            ..Parsed::default()
-        },
+/// The text formats of a log directory's small files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextFormat {
+    /// `leader-epoch-checkpoint`.
+    LeaderEpochs,
+    /// `recovery-point-`, `log-start-`, `replication-` and `cleaner-offset-checkpoint`.
+    OffsetCheckpoint,
+    /// `partition.metadata`.
+    PartitionMetadata,
+    /// `meta.properties`.
+    MetaProperties,
+    /// `quorum-state`.
+    QuorumState,
+    /// `.kafka_cleanshutdown`.
+    CleanShutdown,
+}
+
+/// Read a text file in `format`.
+pub fn parse(format: TextFormat, data: &[u8]) -> Parsed {
+    let mut p = match format {
+        TextFormat::LeaderEpochs => versioned(data, 0, epoch_entry),
+        TextFormat::OffsetCheckpoint => versioned(data, 0, offset_entry),
+        TextFormat::PartitionMetadata => partition_metadata(data),
+        TextFormat::MetaProperties => meta_properties(data),
+        TextFormat::QuorumState => json(data, false, quorum_state),
+        TextFormat::CleanShutdown => json(data, true, clean_shutdown),
     };
     p.issues.sort_by_key(|i| i.position);
     p
@@ -535,7 +544,7 @@ mod tests {
 
     #[test]
     fn leader_epochs() {
-        let p = parse(FileKind::LeaderEpochCheckpoint, b"0\n2\n1 0\n2 298\n");
+        let p = parse(TextFormat::LeaderEpochs, b"0\n2\n1 0\n2 298\n");
         assert!(p.issues.is_empty(), "{:?}", p.issues);
         assert_eq!(p.header, Some(Header { version: Some(0), count: Some(2) }));
         assert_eq!(
@@ -547,59 +556,59 @@ mod tests {
         );
         // Kafka: an empty file, or one with only a version, has no entries and no error.
         for data in [&b""[..], b"0\n", b"0"] {
-            assert!(parse(FileKind::LeaderEpochCheckpoint, data).issues.is_empty());
+            assert!(parse(TextFormat::LeaderEpochs, data).issues.is_empty());
         }
         // \r\n and trailing spaces are fine; a leading space is not (Java's split).
-        let p = parse(FileKind::LeaderEpochCheckpoint, b"0\r\n2\r\n1 0  \r\n 2 5\r\n");
+        let p = parse(TextFormat::LeaderEpochs, b"0\r\n2\r\n1 0  \r\n 2 5\r\n");
         assert_eq!(kinds(&p), [("count_mismatch", 3, Some(2)), ("malformed_line", 13, Some(4))]);
     }
 
     #[test]
     fn checkpoint_errors_name_their_lines() {
-        let p = parse(FileKind::LeaderEpochCheckpoint, b"1\n1\n0 0\n");
+        let p = parse(TextFormat::LeaderEpochs, b"1\n1\n0 0\n");
         assert_eq!(kinds(&p), [("unknown_version", 0, Some(1))]);
-        let p = parse(FileKind::LeaderEpochCheckpoint, b"0\n3\n0 0\nx 5\n");
+        let p = parse(TextFormat::LeaderEpochs, b"0\n3\n0 0\nx 5\n");
         assert_eq!(kinds(&p), [("count_mismatch", 2, Some(2)), ("malformed_line", 8, Some(4))]);
-        let p = parse(FileKind::RecoveryPointCheckpoint, b"0\ntwo\nt 0 5\n");
+        let p = parse(TextFormat::OffsetCheckpoint, b"0\ntwo\nt 0 5\n");
         assert_eq!(kinds(&p), [("malformed_line", 2, Some(2))]);
-        let p = parse(FileKind::ReplicationOffsetCheckpoint, b"0\n1\nt\xff 0 5\n");
+        let p = parse(TextFormat::OffsetCheckpoint, b"0\n1\nt\xff 0 5\n");
         assert_eq!(kinds(&p), [("not_utf8", 5, Some(3))]);
         assert_eq!(p.entries.len(), 1);
     }
 
     #[test]
     fn offset_checkpoints() {
-        let p = parse(FileKind::RecoveryPointCheckpoint, b"0\n2\n__consumer_offsets 22 0\nt 1 17\n");
+        let p = parse(TextFormat::OffsetCheckpoint, b"0\n2\n__consumer_offsets 22 0\nt 1 17\n");
         assert!(p.issues.is_empty());
         assert_eq!(p.entries[1], Entry::Offset { line: 4, topic: "t".into(), partition: 1, offset: 17 });
-        let p = parse(FileKind::CleanerOffsetCheckpoint, b"0\n1\nt 1\n");
+        let p = parse(TextFormat::OffsetCheckpoint, b"0\n1\nt 1\n");
         assert_eq!(kinds(&p), [("count_mismatch", 2, Some(2)), ("malformed_line", 4, Some(3))]);
     }
 
     #[test]
     fn partition_metadata_files() {
-        let p = parse(FileKind::PartitionMetadata, b"version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ");
+        let p = parse(TextFormat::PartitionMetadata, b"version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ");
         assert!(p.issues.is_empty(), "{:?}", p.issues);
         assert_eq!(
             p.entries[1],
             Entry::Property { line: 2, key: "topic_id".into(), value: "AAAAAAAAAAAAAAAAAAAAAQ".into() }
         );
-        let p = parse(FileKind::PartitionMetadata, b"version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAA");
+        let p = parse(TextFormat::PartitionMetadata, b"version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAA");
         assert_eq!(kinds(&p), [("bad_value", 11, Some(2))]);
-        let p = parse(FileKind::PartitionMetadata, b"version:0\ntopic_id: abc");
+        let p = parse(TextFormat::PartitionMetadata, b"version:0\ntopic_id: abc");
         assert_eq!(kinds(&p), [("malformed_line", 0, Some(1)), ("bad_value", 10, Some(2))]);
-        assert_eq!(kinds(&parse(FileKind::PartitionMetadata, b"")), [("malformed_line", 0, None)]);
+        assert_eq!(kinds(&parse(TextFormat::PartitionMetadata, b"")), [("malformed_line", 0, None)]);
     }
 
     #[test]
     fn meta_properties_files() {
         let text = b"#\n#Fri Jan 30 16:43:51 UTC 2026\nnode.id=1\ndirectory.id=XHhkr4tkSsD900pOQ8pPfg\nversion=1\ncluster.id=q1w2e3r4t5y6u7i8o9p0\n";
-        let p = parse(FileKind::MetaProperties, text);
+        let p = parse(TextFormat::MetaProperties, text);
         assert!(p.issues.is_empty(), "{:?}", p.issues);
         assert_eq!(p.entries.len(), 4);
         assert_eq!(p.entries[0], Entry::Property { line: 3, key: "node.id".into(), value: "1".into() });
         // Java syntax: separators, escapes, continuations.
-        let p = parse(FileKind::MetaProperties, b"  a : b\\\n    c\nk\\=x = v\\u0041\nbare\n! note\n");
+        let p = parse(TextFormat::MetaProperties, b"  a : b\\\n    c\nk\\=x = v\\u0041\nbare\n! note\n");
         let e: Vec<(String, String)> = p
             .entries
             .iter()
@@ -610,11 +619,11 @@ mod tests {
             .collect();
         assert_eq!(e, [("a".into(), "bc".into()), ("k=x".into(), "vA".into()), ("bare".into(), String::new())]);
         // Version 1 without node.id or cluster.id.
-        let p = parse(FileKind::MetaProperties, b"version=1\n");
+        let p = parse(TextFormat::MetaProperties, b"version=1\n");
         assert_eq!(kinds(&p), [("missing_property", 0, Some(1)), ("missing_property", 0, Some(1))]);
-        let p = parse(FileKind::MetaProperties, b"version=0\nbroker.id=x\n");
+        let p = parse(TextFormat::MetaProperties, b"version=0\nbroker.id=x\n");
         assert_eq!(kinds(&p), [("bad_value", 10, Some(2))]);
-        let p = parse(FileKind::MetaProperties, b"version=7\nbad=\\u00zz\n");
+        let p = parse(TextFormat::MetaProperties, b"version=7\nbad=\\u00zz\n");
         assert_eq!(kinds(&p), [("bad_value", 0, Some(1)), ("malformed_line", 10, Some(2))]);
     }
 
@@ -627,12 +636,12 @@ mod tests {
             for bytes in [&data[..], text.as_bytes()] {
                 let len = bytes.len() as u64;
                 for kind in [
-                    FileKind::MetaProperties,
-                    FileKind::CleanShutdown,
-                    FileKind::RecoveryPointCheckpoint,
-                    FileKind::PartitionMetadata,
-                    FileKind::LeaderEpochCheckpoint,
-                    FileKind::QuorumState,
+                    TextFormat::MetaProperties,
+                    TextFormat::CleanShutdown,
+                    TextFormat::OffsetCheckpoint,
+                    TextFormat::PartitionMetadata,
+                    TextFormat::LeaderEpochs,
+                    TextFormat::QuorumState,
                 ] {
                     let p = parse(kind, bytes);
                     proptest::prop_assert!(p.issues.iter().all(|i| i.position <= len), "{:?}", p.issues);
@@ -648,15 +657,15 @@ mod tests {
 
     #[test]
     fn json_files() {
-        let p = parse(FileKind::QuorumState, br#"{"clusterId":"","leaderId":1,"data_version":0}"#);
+        let p = parse(TextFormat::QuorumState, br#"{"clusterId":"","leaderId":1,"data_version":0}"#);
         assert!(p.issues.is_empty());
         assert_eq!(p.entries[0], Entry::Field { key: "clusterId".into(), value: json!("") });
-        let p = parse(FileKind::QuorumState, b"{\"leaderId\":1,\n\"data_version\":}");
+        let p = parse(TextFormat::QuorumState, b"{\"leaderId\":1,\n\"data_version\":}");
         assert_eq!(kinds(&p), [("bad_json", 30, Some(2))]);
-        assert_eq!(kinds(&parse(FileKind::QuorumState, b"")), [("bad_json", 0, Some(1))]);
-        assert_eq!(kinds(&parse(FileKind::QuorumState, b"[1]")), [("bad_json", 0, Some(1))]);
-        assert!(parse(FileKind::CleanShutdown, b"").issues.is_empty());
-        assert!(parse(FileKind::CleanShutdown, br#"{"version":0,"brokerEpoch":167}"#).issues.is_empty());
-        assert_eq!(kinds(&parse(FileKind::CleanShutdown, br#"{"version":0}"#)), [("missing_property", 0, Some(1))]);
+        assert_eq!(kinds(&parse(TextFormat::QuorumState, b"")), [("bad_json", 0, Some(1))]);
+        assert_eq!(kinds(&parse(TextFormat::QuorumState, b"[1]")), [("bad_json", 0, Some(1))]);
+        assert!(parse(TextFormat::CleanShutdown, b"").issues.is_empty());
+        assert!(parse(TextFormat::CleanShutdown, br#"{"version":0,"brokerEpoch":167}"#).issues.is_empty());
+        assert_eq!(kinds(&parse(TextFormat::CleanShutdown, br#"{"version":0}"#)), [("missing_property", 0, Some(1))]);
     }
 }

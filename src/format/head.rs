@@ -168,7 +168,7 @@ mod tests {
         b.extend_from_slice(&7i32.to_be_bytes()); // leader epoch
         b.push(2); // magic
         b.extend_from_slice(&0xdead_beefu32.to_be_bytes()); // crc
-        b.extend_from_slice(&0x0034i16.to_be_bytes()); // attributes: lz4 (4), transactional, control
+        b.extend_from_slice(&0x0033i16.to_be_bytes()); // attributes: lz4 (3), transactional, control
         b.extend_from_slice(&4i32.to_be_bytes()); // last offset delta
         b.extend_from_slice(&1000i64.to_be_bytes());
         b.extend_from_slice(&2000i64.to_be_bytes());

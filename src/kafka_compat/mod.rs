@@ -19,13 +19,14 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use kseg::Decoder;
-use kseg::files::source::WindowSource;
+use kseg::files::mmap::WindowSource;
+use kseg::files::read::FileSource;
 use kseg::format::batch::{BatchV2, TimestampType};
 use kseg::format::compression;
 use kseg::format::control::{ControlRecord, ControlValue};
 use kseg::format::error::{DecodeError, ErrorKind};
 use kseg::format::record::Record;
-use kseg::format::walk::{FileSource, Source, Step, Walker};
+use kseg::format::walk::{Source, Step, Walker};
 use kseg::topics::TopicKind;
 
 /// `Integer.MAX_VALUE`, the default of `--max-bytes`.

@@ -30,14 +30,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::files::mmap::{Mapped, WindowSource};
+use crate::files::partition::base_offset_from_name;
 use crate::files::partition::{self, FileKind, Segment};
-use crate::files::source::{Mapped, WindowSource};
+use crate::files::read::FileSource;
 use crate::format::batch::BatchV2;
 use crate::format::control::ControlValue;
 use crate::format::entry::Decoder;
 use crate::format::head::EntryHead;
 use crate::format::txnindex::{AbortedTxn, TxnIndex};
-use crate::format::walk::{FileSource, Source, Step, Walker, base_offset_from_name};
+use crate::format::walk::{Source, Step, Walker};
 
 /// Sequence numbers live in 0..=i32::MAX and wrap to 0.
 const SEQ_SPACE: i64 = 1 << 31;

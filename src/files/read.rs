@@ -1,0 +1,100 @@
+//! Files read forward with plain `read` calls in large chunks, into one
+//! reused buffer: the [`Source`] a [`Walker`] uses when a file is not mapped.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use crate::format::walk::{HEADER_UP_TO_MAGIC, Source, Walker};
+
+/// Bytes read ahead per call.
+const CHUNK: usize = 1 << 20;
+
+/// A read-only file read forward in large chunks.
+pub struct FileSource {
+    file: File,
+    len: u64,
+    buf: Vec<u8>,
+    /// File position of `buf[0]`.
+    buf_pos: u64,
+    /// Where the file's own cursor stands.
+    cursor: u64,
+    chunk: usize,
+    /// Bytes read from the file so far.
+    read_total: u64,
+}
+
+impl FileSource {
+    /// Open `path` for reading only: kseg never writes to a user's data.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(FileSource { file, len, buf: Vec::new(), buf_pos: 0, cursor: 0, chunk: CHUNK, read_total: 0 })
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.read_total
+    }
+
+    /// Read ahead at most `chunk` bytes at a time (lookups read little).
+    pub fn with_chunk(mut self, chunk: usize) -> Self {
+        self.chunk = chunk.max(HEADER_UP_TO_MAGIC as usize);
+        self
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
+        let in_buf = pos >= self.buf_pos && pos + n as u64 <= self.buf_pos + self.buf.len() as u64;
+        if !in_buf {
+            if self.cursor != pos {
+                self.file.seek(SeekFrom::Start(pos))?;
+                self.cursor = pos;
+            }
+            let want = (n.max(self.chunk) as u64).min(self.len.saturating_sub(pos));
+            self.buf.clear();
+            // Keep the buffer from growing past what one read needs.
+            if self.buf.capacity() > (want as usize).max(self.chunk) * 2 {
+                self.buf.shrink_to((want as usize).max(self.chunk));
+            }
+            (&mut self.file).take(want).read_to_end(&mut self.buf)?;
+            self.cursor += self.buf.len() as u64;
+            self.read_total += self.buf.len() as u64;
+            self.buf_pos = pos;
+            if self.buf.len() < n {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while being read"));
+            }
+        }
+        let start = (pos - self.buf_pos) as usize;
+        Ok(&self.buf[start..start + n])
+    }
+}
+
+impl Walker<FileSource> {
+    /// A walk over the file at `path`, read with plain reads.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        Ok(Walker::new(FileSource::open(path)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_across_chunks_and_counts_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..100u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut src = FileSource::open(&path).unwrap().with_chunk(32);
+        assert_eq!(src.len(), 100);
+        assert_eq!(src.read(90, 10).unwrap(), &data[90..]);
+        assert_eq!(src.read(10, 40).unwrap(), &data[10..50]);
+        assert_eq!(src.bytes_read(), 10 + 40);
+    }
+}
