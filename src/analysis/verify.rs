@@ -11,10 +11,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::files::mmap::Mapped;
-use crate::files::partition::Segment;
+use crate::files::partition::{FileKind, Segment};
 use crate::format::batch::TimestampType;
 use crate::format::entry::Decoder;
 use crate::format::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
+use crate::format::problem::ProblemKind;
 use crate::format::record::OffsetOrder;
 use crate::format::walk::{Step, Walker};
 
@@ -29,7 +30,7 @@ pub enum Severity {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub file: PathBuf,
-    pub kind: &'static str,
+    pub kind: ProblemKind,
     pub severity: Severity,
     /// Byte position in `file` of the damaged batch or index entry.
     pub position: Option<u64>,
@@ -48,7 +49,7 @@ pub enum Status {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FileReport {
     pub file: PathBuf,
-    pub kind: &'static str,
+    pub kind: FileKind,
     pub status: Status,
     pub batches: u64,
     pub records: u64,
@@ -95,7 +96,7 @@ impl Checker<'_> {
     fn add(
         &mut self,
         file: &Path,
-        kind: &'static str,
+        kind: ProblemKind,
         severity: Severity,
         position: Option<u64>,
         offset: Option<i64>,
@@ -104,7 +105,7 @@ impl Checker<'_> {
         self.findings.push(Finding { file: file.to_path_buf(), kind, severity, position, offset, message });
     }
 
-    fn log(&mut self, kind: &'static str, position: u64, offset: Option<i64>, message: String) {
+    fn log(&mut self, kind: ProblemKind, position: u64, offset: Option<i64>, message: String) {
         let log = self.seg.log.clone();
         self.add(&log, kind, Severity::Error, Some(position), offset, message);
     }
@@ -121,7 +122,7 @@ pub struct BatchCheck {
     seen: Option<Seen>,
     records: u64,
     /// (kind, offset, message), all at the batch's position in the log.
-    problems: Vec<(&'static str, Option<i64>, String)>,
+    problems: Vec<(ProblemKind, Option<i64>, String)>,
     position: u64,
 }
 
@@ -138,8 +139,8 @@ pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchC
     };
     let info = d.info.clone();
     let base = Some(info.base_offset);
-    for (kind, msg) in d.header_problems() {
-        out.problems.push((kind, base, msg));
+    for p in d.header_problems() {
+        out.problems.push((p.kind, base, p.message));
     }
     let mut count = 0u64;
     let mut max_ts = i64::MIN;
@@ -169,12 +170,12 @@ pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchC
             "record offset {offset} is out of order or outside the batch's {}..{}",
             info.base_offset, info.last_offset
         );
-        out.problems.push(("offsets_not_increasing", Some(offset), msg));
+        out.problems.push((ProblemKind::OffsetsNotIncreasing, Some(offset), msg));
     }
     out.records = count;
     if let Some(e) = record_error {
-        if !d.already_reported(&e) {
-            out.problems.push((e.kind_name(), base, e.describe()));
+        if let Some(p) = d.record_problem(&e) {
+            out.problems.push((p.kind, base, p.message));
         }
     } else if info.magic == 2
         && info.timestamp_type == TimestampType::CreateTime
@@ -183,7 +184,7 @@ pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchC
         && max_ts != info.max_timestamp
     {
         let msg = format!("batch max timestamp {} but its largest record timestamp is {max_ts}", info.max_timestamp);
-        out.problems.push(("max_timestamp_mismatch", base, msg));
+        out.problems.push((ProblemKind::MaxTimestampMismatch, base, msg));
     }
     out.seen =
         Some(Seen { position, base: info.base_offset, last: info.last_offset, max_timestamp: info.max_timestamp });
@@ -228,22 +229,32 @@ impl Merge<'_, '_> {
                 self.torn = true;
                 let sev = self.c.tail_severity();
                 let msg = format!("{len} bytes at the end do not hold a complete entry");
-                self.c.add(&seg.log, "truncated_entry", sev, Some(*position), None, msg);
+                self.c.add(&seg.log, ProblemKind::TrailingBytes, sev, Some(*position), None, msg);
             }
             Step::ZeroFill { position, len } => {
                 self.torn = true;
                 let sev = self.c.tail_severity();
                 let msg = format!("{len} zero bytes to the end of the file");
-                self.c.add(&seg.log, "preallocated_tail", sev, Some(*position), None, msg);
+                self.c.add(&seg.log, ProblemKind::PreallocatedTail, sev, Some(*position), None, msg);
             }
             Step::TooLarge { position, size } => {
                 self.valid_end = position + size;
-                self.c.log("entry_too_large", *position, None, format!("entry of {size} bytes is too large to check"));
+                self.c.log(
+                    ProblemKind::EntryTooLarge,
+                    *position,
+                    None,
+                    format!("entry of {size} bytes is too large to check"),
+                );
             }
             Step::Corrupt(e) => {
                 self.torn = true;
                 let at = e.position.saturating_sub(8);
-                self.c.log("bad_size", at, None, format!("{}; the rest of the file cannot be walked", e.kind));
+                self.c.log(
+                    ProblemKind::BadSize,
+                    at,
+                    None,
+                    format!("{}; the rest of the file cannot be walked", e.kind),
+                );
             }
         }
     }
@@ -263,14 +274,14 @@ impl Merge<'_, '_> {
                     "file name base offset {} is above the first batch's offset {}",
                     self.c.seg.base_offset, seen.base
                 );
-                self.c.log("base_offset_above_first_batch", seen.position, Some(seen.base), msg);
+                self.c.log(ProblemKind::BaseOffsetAboveFirstBatch, seen.position, Some(seen.base), msg);
             }
         }
         if let Some(prev) = self.prev_last
             && seen.base <= prev
         {
             let msg = format!("batch starts at offset {} but the previous batch ended at {prev}", seen.base);
-            self.c.log("offsets_backwards", seen.position, Some(seen.base), msg);
+            self.c.log(ProblemKind::OffsetsBackwards, seen.position, Some(seen.base), msg);
         }
         self.prev_last = Some(self.prev_last.map_or(seen.last, |p| p.max(seen.last)));
         self.oi.batch(&seen, &mut self.c);
@@ -384,16 +395,16 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
     };
     report.files.push(FileReport {
         file: seg.log.clone(),
-        kind: "log",
+        kind: FileKind::Log,
         status: status_of(&seg.log, &report.findings),
         batches: m.batches,
         records: m.records,
         bytes: file_len,
     });
     for (path, kind, idx_len) in [
-        (&seg.index, "index", offset_index.as_ref().map(|i| i.byte_len())),
-        (&seg.timeindex, "timeindex", time_index.as_ref().map(|i| i.byte_len())),
-        (&seg.txnindex, "txnindex", txn_len),
+        (&seg.index, FileKind::Index, offset_index.as_ref().map(|i| i.byte_len())),
+        (&seg.timeindex, FileKind::TimeIndex, time_index.as_ref().map(|i| i.byte_len())),
+        (&seg.txnindex, FileKind::TxnIndex, txn_len),
     ] {
         if let (Some(p), Some(len)) = (path, idx_len) {
             report.files.push(FileReport {
@@ -450,7 +461,7 @@ impl<'i> IndexMerge<'i> {
                     "entry {i} (offset {}, position {}) does not follow (offset {po}, position {pp})",
                     e.offset, e.position
                 );
-                c.add(&Self::path(c), "index_not_increasing", Severity::Error, Some(at), Some(e.offset), msg);
+                c.add(&Self::path(c), ProblemKind::IndexNotIncreasing, Severity::Error, Some(at), Some(e.offset), msg);
                 continue;
             }
             self.prev = Some((e.offset, e.position));
@@ -472,7 +483,7 @@ impl<'i> IndexMerge<'i> {
             } else {
                 continue;
             };
-            c.add(&Self::path(c), "index_mismatch", Severity::Error, Some(at), Some(e.offset), msg);
+            c.add(&Self::path(c), ProblemKind::IndexMismatch, Severity::Error, Some(at), Some(e.offset), msg);
         }
     }
 
@@ -480,7 +491,7 @@ impl<'i> IndexMerge<'i> {
         let Some(idx) = self.idx else { return };
         if idx.trailing_bytes() != 0 {
             let msg = format!("{} bytes is not a multiple of 8", idx.byte_len());
-            c.add(&Self::path(c), "index_size", Severity::Error, None, None, msg);
+            c.add(&Self::path(c), ProblemKind::IndexSize, Severity::Error, None, None, msg);
         }
         while let Some((i, at, e)) = self.next_in_order(c, |_| false) {
             let into_tail = torn && u64::from(e.position) >= valid_end;
@@ -490,7 +501,7 @@ impl<'i> IndexMerge<'i> {
             } else {
                 format!("entry {i} points at position {}, after the last complete batch", e.position)
             };
-            c.add(&Self::path(c), "index_past_end", severity, Some(at), Some(e.offset), msg);
+            c.add(&Self::path(c), ProblemKind::IndexPastEnd, severity, Some(at), Some(e.offset), msg);
         }
     }
 }
@@ -530,7 +541,14 @@ impl<'i> TimeMerge<'i> {
             {
                 let msg =
                     format!("entry {i} ({}, offset {}) goes back from ({pt}, offset {po})", e.timestamp, e.offset);
-                c.add(&Self::path(c), "timeindex_not_increasing", Severity::Error, Some(at), Some(e.offset), msg);
+                c.add(
+                    &Self::path(c),
+                    ProblemKind::TimeindexNotIncreasing,
+                    Severity::Error,
+                    Some(at),
+                    Some(e.offset),
+                    msg,
+                );
                 continue;
             }
             self.prev = Some((e.timestamp, e.offset));
@@ -554,7 +572,7 @@ impl<'i> TimeMerge<'i> {
             } else {
                 continue;
             };
-            c.add(&Self::path(c), "timeindex_mismatch", Severity::Error, Some(at), Some(e.offset), msg);
+            c.add(&Self::path(c), ProblemKind::TimeindexMismatch, Severity::Error, Some(at), Some(e.offset), msg);
         }
     }
 
@@ -562,13 +580,13 @@ impl<'i> TimeMerge<'i> {
         let Some(idx) = self.idx else { return };
         if idx.trailing_bytes() != 0 {
             let msg = format!("{} bytes is not a multiple of 12", idx.byte_len());
-            c.add(&Self::path(c), "timeindex_size", Severity::Error, None, None, msg);
+            c.add(&Self::path(c), ProblemKind::TimeindexSize, Severity::Error, None, None, msg);
         }
         while let Some((i, at, e)) = self.next_in_order(c, |_| false) {
             let severity = if torn { c.tail_severity() } else { Severity::Error };
             let last = last_offset.map_or("none".into(), |o| o.to_string());
             let msg = format!("entry {i} points at offset {}, beyond the last offset in the log ({last})", e.offset);
-            c.add(&Self::path(c), "timeindex_past_end", severity, Some(at), Some(e.offset), msg);
+            c.add(&Self::path(c), ProblemKind::TimeindexPastEnd, severity, Some(at), Some(e.offset), msg);
         }
     }
 }
@@ -581,7 +599,7 @@ fn check_txnindex(path: &Path, data: &[u8], last_offset: Option<i64>, torn: bool
     let idx = crate::format::txnindex::TxnIndex::new(data);
     let base = c.seg.base_offset;
     if let Some(t) = idx.trailing() {
-        c.add(path, "txnindex_size", Severity::Error, Some(t.position), None, t.message);
+        c.add(path, ProblemKind::TxnindexSize, Severity::Error, Some(t.position), None, t.message);
     }
     let mut prev: Option<i64> = None;
     for e in idx.entries() {
@@ -596,13 +614,13 @@ fn check_txnindex(path: &Path, data: &[u8], last_offset: Option<i64>, torn: bool
         }
         if !wrong.is_empty() {
             let msg = format!("aborted transaction of producer {}: {}", e.producer_id, wrong.join("; "));
-            c.add(path, "txnindex_entry", Severity::Error, at, off, msg);
+            c.add(path, ProblemKind::TxnindexEntry, Severity::Error, at, off, msg);
         }
         if let Some(p) = prev
             && e.last_offset <= p
         {
             let msg = format!("last offset {} does not follow the previous entry's {p}", e.last_offset);
-            c.add(path, "txnindex_order", Severity::Error, at, off, msg);
+            c.add(path, ProblemKind::TxnindexOrder, Severity::Error, at, off, msg);
         }
         prev = Some(prev.map_or(e.last_offset, |p| p.max(e.last_offset)));
         let past_end = last_offset.is_none_or(|l| e.last_offset > l);
@@ -615,7 +633,7 @@ fn check_txnindex(path: &Path, data: &[u8], last_offset: Option<i64>, torn: bool
                 None => format!("from {base}, which holds no batch"),
             };
             let msg = format!("last offset {} is outside the segment's offsets {range}", e.last_offset);
-            c.add(path, "txnindex_outside_segment", severity, at, off, msg);
+            c.add(path, ProblemKind::TxnindexOutsideSegment, severity, at, off, msg);
         }
     }
 }
@@ -633,7 +651,7 @@ pub fn verify_snapshot(path: &Path) -> io::Result<SegmentReport> {
             file: path.to_path_buf(),
             kind: i.kind,
             // Trailing bytes under a valid CRC are read by Kafka without complaint.
-            severity: if i.kind == "snapshot_trailing_bytes" { Severity::Warning } else { Severity::Error },
+            severity: if i.kind == ProblemKind::SnapshotTrailingBytes { Severity::Warning } else { Severity::Error },
             position: Some(i.position),
             offset: None,
             message: i.message.clone(),
@@ -646,7 +664,7 @@ pub fn verify_snapshot(path: &Path) -> io::Result<SegmentReport> {
     };
     let file = FileReport {
         file: path.to_path_buf(),
-        kind: "snapshot",
+        kind: FileKind::Snapshot,
         status,
         batches: 0,
         records: 0,
@@ -668,7 +686,7 @@ pub fn cross_segment(segments: &[Segment], reports: &[SegmentReport]) -> Vec<Fin
         {
             out.push(Finding {
                 file: seg.log.clone(),
-                kind: "segment_overlap",
+                kind: ProblemKind::SegmentOverlap,
                 severity: Severity::Error,
                 position: Some(position),
                 offset: Some(first),

@@ -1,5 +1,6 @@
 //! `kseg dump`: every batch (and record) of the given files, streamed.
 
+use kseg::format::problem::ProblemKind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -256,7 +257,7 @@ fn walk(dir: &Path, depth: u32, out: &mut Vec<Input>, errors: &mut Vec<(PathBuf,
 }
 
 impl Dumper<'_> {
-    fn problem(&mut self, file: &str, position: u64, kind: &'static str, message: String) -> std::io::Result<()> {
+    fn problem(&mut self, file: &str, position: u64, kind: ProblemKind, message: String) -> std::io::Result<()> {
         self.report(Problem { file: file.to_string(), position, kind, message, line: None })
     }
 
@@ -353,11 +354,11 @@ impl Dumper<'_> {
                 "slot {} (byte {at}) after the {entries} real entries is not zero: entries out of order or a damaged preallocated tail",
                 at / slot
             );
-            self.problem(file, at as u64, "index_tail_not_zero", msg)?;
+            self.problem(file, at as u64, ProblemKind::IndexTailNotZero, msg)?;
         }
         if whole != data.len() {
             let msg = format!("{} bytes after the last whole {slot}-byte slot", data.len() - whole);
-            self.problem(file, whole as u64, "trailing_bytes", msg)?;
+            self.problem(file, whole as u64, ProblemKind::TrailingBytes, msg)?;
         }
         Ok(())
     }
@@ -367,7 +368,7 @@ impl Dumper<'_> {
             Some(b) => Ok(b),
             None => {
                 let msg = "no base offset in the file name: offsets are shown relative to 0".to_string();
-                self.problem(file, 0, "no_base_offset", msg)?;
+                self.problem(file, 0, ProblemKind::NoBaseOffset, msg)?;
                 Ok(0)
             }
         }
@@ -452,7 +453,7 @@ impl Dumper<'_> {
         let file = self.start(f, f.kind.name(), size as u64, None)?;
         if size as u64 == MAX_TEXT && std::fs::metadata(&f.path)?.len() > MAX_TEXT {
             let msg = format!("larger than {MAX_TEXT} bytes: only the start is read");
-            self.problem(&file, MAX_TEXT, "entry_too_large", msg)?;
+            self.problem(&file, MAX_TEXT, ProblemKind::EntryTooLarge, msg)?;
         }
         let parsed = kseg::format::checkpoint::parse(format, &data);
         if let Some(h) = &parsed.header {
@@ -501,22 +502,22 @@ impl Dumper<'_> {
                 Step::Trailing { .. } | Step::ZeroFill { .. } if cut_by_user => continue,
                 Step::Trailing { position: 0, len } => {
                     let msg = format!("the file does not start with a complete Kafka log entry ({len} bytes)");
-                    self.problem(&display, 0, "trailing_bytes", msg)?;
+                    self.problem(&display, 0, ProblemKind::TrailingBytes, msg)?;
                     continue;
                 }
                 Step::Trailing { position, len } => {
                     let msg = format!("{len} trailing bytes: an incomplete entry at the end of the file");
-                    self.problem(&display, position, "trailing_bytes", msg)?;
+                    self.problem(&display, position, ProblemKind::TrailingBytes, msg)?;
                     continue;
                 }
                 Step::ZeroFill { position, len } => {
                     let msg = format!("{len} zero bytes to the end of the file (a preallocated segment?)");
-                    self.problem(&display, position, "preallocated_tail", msg)?;
+                    self.problem(&display, position, ProblemKind::PreallocatedTail, msg)?;
                     continue;
                 }
                 Step::TooLarge { position, size } => {
                     let msg = format!("entry of {size} bytes is larger than kseg reads into memory; skipped");
-                    self.problem(&display, position, "entry_too_large", msg)?;
+                    self.problem(&display, position, ProblemKind::EntryTooLarge, msg)?;
                     continue;
                 }
                 Step::Corrupt(e) => {
@@ -552,8 +553,8 @@ impl Dumper<'_> {
             if !batch_pending {
                 self.show_batch(&display, &info)?;
             }
-            for (kind, msg) in header_problems {
-                self.problem(&display, position, kind, msg)?;
+            for p in header_problems {
+                self.problem(&display, p.position, p.kind, p.message)?;
             }
             if !self.args.records {
                 continue;
@@ -589,12 +590,12 @@ impl Dumper<'_> {
                     Err(e) => failures.push(e),
                 }
             }
-            let failures: Vec<_> = failures.into_iter().filter(|e| !decoded.already_reported(e)).collect();
+            let failures: Vec<_> = failures.iter().filter_map(|e| decoded.record_problem(e)).collect();
             if batch_pending && !failures.is_empty() {
                 self.show_batch(&display, &info)?;
             }
-            for e in &failures {
-                self.decode_problem(&display, e)?;
+            for p in failures {
+                self.problem(&display, p.position, p.kind, p.message)?;
             }
         }
         self.sink.end_file()?;

@@ -1,6 +1,8 @@
 //! `kseg verify`: integrity of segments, indexes and whole log directories,
 //! with exit codes a script can act on.
 
+use kseg::files::partition::FileKind;
+use kseg::format::problem::ProblemKind;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -102,7 +104,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     verify::SegmentReport {
                         findings: vec![Finding {
                             file: seg.log.clone(),
-                            kind: "unreadable",
+                            kind: ProblemKind::Unreadable,
                             severity: Severity::Error,
                             position: None,
                             offset: None,
@@ -145,7 +147,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => problems.push(Finding {
                     file: snap.clone(),
-                    kind: "unreadable",
+                    kind: ProblemKind::Unreadable,
                     severity: Severity::Error,
                     position: None,
                     offset: None,
@@ -193,12 +195,12 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                         Status::Warning => "WARNING",
                         Status::Error => "ERROR  ",
                     };
-                    let detail = if f.kind == "log" {
+                    let detail = if f.kind == FileKind::Log {
                         format!("{} batches, {} records, {} bytes", f.batches, f.records, f.bytes)
                     } else {
                         format!("{} bytes", f.bytes)
                     };
-                    writeln!(out, "{status} {} ({}, {detail})", f.file.display(), f.kind)?;
+                    writeln!(out, "{status} {} ({}, {detail})", f.file.display(), f.kind.name())?;
                 }
                 if !problems.is_empty() {
                     writeln!(out)?;

@@ -37,6 +37,12 @@ pub enum FileKind {
     Other,
 }
 
+impl serde::Serialize for FileKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl FileKind {
     pub fn name(self) -> &'static str {
         match self {

@@ -19,6 +19,7 @@
 //! * `.kafka_cleanshutdown`: empty (older brokers) or a JSON object with
 //!   `version` 0 and `brokerEpoch`.
 
+use crate::format::problem::ProblemKind;
 use base64::Engine;
 use serde::Serialize;
 
@@ -126,7 +127,12 @@ fn lines<'a>(data: &'a [u8], issues: &mut Vec<Issue>, keep: &'a mut Vec<String>)
     for (n, &(s, e)) in spans.iter().enumerate() {
         if let Err(err) = std::str::from_utf8(&data[s..e]) {
             let at = (s + err.valid_up_to()) as u64;
-            issues.push(Issue::on_line("not_utf8", at, n as u64 + 1, "bytes that are not UTF-8 (shown as U+FFFD)"));
+            issues.push(Issue::on_line(
+                ProblemKind::NotUtf8,
+                at,
+                n as u64 + 1,
+                "bytes that are not UTF-8 (shown as U+FFFD)",
+            ));
             bad.push(n);
             keep.push(String::from_utf8_lossy(&data[s..e]).into_owned());
         }
@@ -160,7 +166,7 @@ fn java_split_ws(line: &str) -> Vec<&str> {
 }
 
 fn malformed(line: &Line<'_>) -> Issue {
-    Issue::on_line("malformed_line", line.position, line.number, format!("malformed line: {:?}", line.text))
+    Issue::on_line(ProblemKind::MalformedLine, line.position, line.number, format!("malformed line: {:?}", line.text))
 }
 
 fn epoch_entry(line: &Line<'_>) -> Option<Entry> {
@@ -195,7 +201,7 @@ fn versioned(data: &[u8], expected_version: i32, entry: fn(&Line<'_>) -> Option<
     match version {
         None => out.issues.push(malformed(first)),
         Some(v) if v != expected_version => out.issues.push(Issue::on_line(
-            "unknown_version",
+            ProblemKind::UnknownVersion,
             first.position,
             first.number,
             format!("unrecognised version {v}, expected version {expected_version}"),
@@ -219,7 +225,7 @@ fn versioned(data: &[u8], expected_version: i32, entry: fn(&Line<'_>) -> Option<
         && n as i64 != out.entries.len() as i64
     {
         out.issues.push(Issue::on_line(
-            "count_mismatch",
+            ProblemKind::CountMismatch,
             count_line.position,
             count_line.number,
             format!("the count line says {n} entries but the file holds {}", out.entries.len()),
@@ -277,14 +283,14 @@ fn partition_metadata(data: &[u8]) -> Parsed {
     let lines = lines(data, &mut out.issues, &mut keep);
     let mut it = lines.iter();
     let Some(first) = it.next() else {
-        out.issues.push(Issue::at("malformed_line", 0, "the file is empty: no version line"));
+        out.issues.push(Issue::at(ProblemKind::MalformedLine, 0, "the file is empty: no version line"));
         return out;
     };
     match colon_pair(first.text) {
         Some((key, value)) => {
             if value.parse::<i32>().map_or(true, |v| v < 0) {
                 out.issues.push(Issue::on_line(
-                    "bad_value",
+                    ProblemKind::BadValue,
                     first.position,
                     first.number,
                     format!("version {value:?} is not a number >= 0"),
@@ -296,7 +302,7 @@ fn partition_metadata(data: &[u8]) -> Parsed {
     }
     let Some(second) = it.next() else {
         let at = data.len() as u64;
-        out.issues.push(Issue::on_line("malformed_line", at, first.number + 1, "no topic_id line"));
+        out.issues.push(Issue::on_line(ProblemKind::MalformedLine, at, first.number + 1, "no topic_id line"));
         return out;
     };
     match colon_pair(second.text) {
@@ -307,7 +313,7 @@ fn partition_metadata(data: &[u8]) -> Parsed {
                 .then(|| "the topic id is the zero UUID".to_string())
             });
             if let Some(p) = problem {
-                out.issues.push(Issue::on_line("bad_value", second.position, second.number, p));
+                out.issues.push(Issue::on_line(ProblemKind::BadValue, second.position, second.number, p));
             }
             out.entries.push(Entry::Property { line: second.number, key: key.into(), value: value.into() });
         }
@@ -357,7 +363,7 @@ fn java_properties(data: &[u8], issues: &mut Vec<Issue>) -> Vec<(u64, u64, Strin
         let (key, value) = split_property(&logical);
         match (unescape(key), unescape(value)) {
             (Ok(k), Ok(v)) => out.push((number, position, k, v)),
-            (Err(e), _) | (_, Err(e)) => issues.push(Issue::on_line("malformed_line", position, number, e)),
+            (Err(e), _) | (_, Err(e)) => issues.push(Issue::on_line(ProblemKind::MalformedLine, position, number, e)),
         }
     }
     out
@@ -430,7 +436,7 @@ fn meta_properties(data: &[u8]) -> Parsed {
             "1" => Some(1),
             _ => {
                 out.issues.push(Issue::on_line(
-                    "bad_value",
+                    ProblemKind::BadValue,
                     *pos,
                     *n,
                     format!("unknown meta.properties version {v:?}"),
@@ -442,19 +448,19 @@ fn meta_properties(data: &[u8]) -> Parsed {
     let (anchor_pos, anchor_line) = version_line.map_or((0, None), |(n, pos, _, _)| (*pos, Some(*n)));
     let missing = |key: &str, out: &mut Parsed| {
         let message = format!("no {key} property (required in version 1)");
-        out.issues.push(Issue { kind: "missing_property", position: anchor_pos, line: anchor_line, message });
+        out.issues.push(Issue { kind: ProblemKind::MissingProperty, position: anchor_pos, line: anchor_line, message });
     };
     for key in ["node.id", "broker.id"] {
         if let Some((n, pos, _, v)) = find(key)
             && v.parse::<i32>().is_err()
         {
-            out.issues.push(Issue::on_line("bad_value", *pos, *n, format!("{key} {v:?} is not an integer")));
+            out.issues.push(Issue::on_line(ProblemKind::BadValue, *pos, *n, format!("{key} {v:?} is not an integer")));
         }
     }
     if let Some((n, pos, _, v)) = find("directory.id")
         && let Some(p) = check_uuid(v)
     {
-        out.issues.push(Issue::on_line("bad_value", *pos, *n, format!("directory.id {p}")));
+        out.issues.push(Issue::on_line(ProblemKind::BadValue, *pos, *n, format!("directory.id {p}")));
     }
     if version == Some(1) {
         if find("node.id").is_none() {
@@ -477,7 +483,7 @@ fn json(
     let mut out = Parsed::default();
     if data.iter().all(u8::is_ascii_whitespace) {
         if !empty_ok {
-            out.issues.push(Issue::on_line("bad_json", 0, 1, "the file is empty"));
+            out.issues.push(Issue::on_line(ProblemKind::BadJson, 0, 1, "the file is empty"));
         }
         return out;
     }
@@ -489,15 +495,23 @@ fn json(
             fields.sort_by(|a, b| a.0.cmp(&b.0));
             out.entries = fields.into_iter().map(|(key, value)| Entry::Field { key, value }).collect();
         }
-        Ok(other) => {
-            out.issues.push(Issue::on_line("bad_json", 0, 1, format!("not a JSON object but {}", json_type(&other))))
-        }
+        Ok(other) => out.issues.push(Issue::on_line(
+            ProblemKind::BadJson,
+            0,
+            1,
+            format!("not a JSON object but {}", json_type(&other)),
+        )),
         Err(e) => {
             // serde_json counts lines from 1 and columns from 1 (0 at a line's end).
             let line = e.line().max(1);
             let line_start: usize = data.split(|&b| b == b'\n').take(line - 1).map(|l| l.len() + 1).sum();
             let at = (line_start + e.column().saturating_sub(1)).min(data.len());
-            out.issues.push(Issue::on_line("bad_json", at as u64, line as u64, format!("not valid JSON: {e}")));
+            out.issues.push(Issue::on_line(
+                ProblemKind::BadJson,
+                at as u64,
+                line as u64,
+                format!("not valid JSON: {e}"),
+            ));
         }
     }
     out
@@ -517,19 +531,19 @@ fn json_type(v: &serde_json::Value) -> &'static str {
 fn quorum_state(map: &serde_json::Map<String, serde_json::Value>, issues: &mut Vec<Issue>) {
     match map.get("data_version").and_then(serde_json::Value::as_i64) {
         Some(0 | 1) => {}
-        Some(v) => issues.push(Issue::on_line("bad_value", 0, 1, format!("unsupported data_version {v}"))),
-        None => issues.push(Issue::on_line("missing_property", 0, 1, "no integer data_version field")),
+        Some(v) => issues.push(Issue::on_line(ProblemKind::BadValue, 0, 1, format!("unsupported data_version {v}"))),
+        None => issues.push(Issue::on_line(ProblemKind::MissingProperty, 0, 1, "no integer data_version field")),
     }
 }
 
 fn clean_shutdown(map: &serde_json::Map<String, serde_json::Value>, issues: &mut Vec<Issue>) {
     match map.get("version").and_then(serde_json::Value::as_i64) {
         Some(0) => {}
-        Some(v) => issues.push(Issue::on_line("bad_value", 0, 1, format!("unsupported version {v}"))),
-        None => issues.push(Issue::on_line("missing_property", 0, 1, "no integer version field")),
+        Some(v) => issues.push(Issue::on_line(ProblemKind::BadValue, 0, 1, format!("unsupported version {v}"))),
+        None => issues.push(Issue::on_line(ProblemKind::MissingProperty, 0, 1, "no integer version field")),
     }
     if !map.get("brokerEpoch").is_some_and(serde_json::Value::is_i64) {
-        issues.push(Issue::on_line("missing_property", 0, 1, "no integer brokerEpoch field"));
+        issues.push(Issue::on_line(ProblemKind::MissingProperty, 0, 1, "no integer brokerEpoch field"));
     }
 }
 
@@ -539,7 +553,7 @@ mod tests {
     use serde_json::json;
 
     fn kinds(p: &Parsed) -> Vec<(&'static str, u64, Option<u64>)> {
-        p.issues.iter().map(|i| (i.kind, i.position, i.line)).collect()
+        p.issues.iter().map(|i| (i.kind.name(), i.position, i.line)).collect()
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::format::batch::{BatchV2, TimestampType};
 use crate::format::compression::{self, Compression, DEFAULT_MAX_DECOMPRESSED};
 use crate::format::error::{DecodeError, ErrorKind, Result};
 use crate::format::legacy::{self, InnerSet, LegacyRecords, Message};
+use crate::format::problem::ProblemKind;
 use crate::format::record::{Record, RecordIter, Scan};
 
 /// What a batch line shows, for every magic. For a legacy entry the base and
@@ -185,6 +186,22 @@ fn is_codec_error(e: &DecodeError) -> bool {
     matches!(e.kind, ErrorKind::BadCodec(_) | ErrorKind::ZstdInLegacy(_))
 }
 
+/// One problem of a batch, ready to report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchProblem {
+    pub kind: ProblemKind,
+    /// Byte position in the file (inside a compressed batch, the batch's own;
+    /// the message says where in the decompressed records).
+    pub position: u64,
+    pub message: String,
+}
+
+impl From<&DecodeError> for BatchProblem {
+    fn from(e: &DecodeError) -> Self {
+        BatchProblem { kind: e.kind_name(), position: e.position, message: e.describe() }
+    }
+}
+
 /// Records of any entry kind.
 pub enum Records<'s> {
     V2(RecordIter<'s>),
@@ -230,34 +247,38 @@ impl<'s> DecodedBatch<'s> {
         }
     }
 
-    /// Problems the header alone shows, as (kind, message): a CRC that does
-    /// not match, and codec bits that name no codec valid for the magic (a
-    /// legacy wrapper's decompression error comes with them).
-    pub fn header_problems(&self) -> Vec<(&'static str, String)> {
+    /// Problems the header alone shows: a CRC that does not match, and
+    /// codec bits that name no codec valid for the magic (a legacy wrapper's
+    /// decompression error comes with them). Each is at the batch's position.
+    pub fn header_problems(&self) -> Vec<BatchProblem> {
         let info = &self.info;
+        let at = |kind, message| BatchProblem { kind, position: info.position, message };
         let mut out = Vec::new();
         if !info.crc_valid {
             let computed = match self.batch {
                 Batch::V2(b) => b.computed_crc(),
                 Batch::Legacy(m) => m.computed_crc(),
             };
-            out.push(("crc_mismatch", format!("stored CRC {:08x}, computed {computed:08x}", info.crc)));
+            out.push(at(ProblemKind::CrcMismatch, format!("stored CRC {:08x}, computed {computed:08x}", info.crc)));
         }
         if info.compression.is_none() || (info.magic < 2 && info.attributes & 7 == 4) {
-            out.push(("bad_attributes", format!("invalid codec id {} for magic v{}", info.attributes & 7, info.magic)));
+            let msg = format!("invalid codec id {} for magic v{}", info.attributes & 7, info.magic);
+            out.push(at(ProblemKind::BadAttributes, msg));
         }
         if let Some(e) = self.wrapper_error()
             && !is_codec_error(e)
         {
-            out.push((e.kind_name(), e.describe()));
+            out.push(BatchProblem::from(e));
         }
         out
     }
 
-    /// Whether `header_problems` already covers an error the records
-    /// iterator yields: a bad codec, or the legacy wrapper failure it repeats.
-    pub fn already_reported(&self, e: &DecodeError) -> bool {
-        is_codec_error(e) || self.wrapper_error() == Some(e)
+    /// The problem a failure of [`DecodedBatch::records`] adds to
+    /// [`DecodedBatch::header_problems`]; `None` when it repeats one of them
+    /// (a bad codec, or the legacy wrapper's failure), so that each problem of
+    /// a batch is reported once.
+    pub fn record_problem(&self, e: &DecodeError) -> Option<BatchProblem> {
+        (!is_codec_error(e) && self.wrapper_error() != Some(e)).then(|| BatchProblem::from(e))
     }
 
     /// The error met while decompressing a legacy wrapper at decode time.

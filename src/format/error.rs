@@ -1,6 +1,7 @@
 //! Decode errors as values. Every error names the byte position in the file
 //! where the bad structure starts, so a user can cut the bytes out with `dd`.
 
+use crate::format::problem::ProblemKind;
 use std::fmt;
 
 /// What went wrong, without the position.
@@ -69,26 +70,26 @@ impl DecodeError {
 
     /// A short machine name for the kind, shared by `dump` problems and
     /// `verify` findings (documented in docs/verify.md and docs/json.md).
-    pub fn kind_name(&self) -> &'static str {
+    pub fn kind_name(&self) -> ProblemKind {
         match &self.kind {
-            ErrorKind::BadMagic(_) => "bad_magic",
-            ErrorKind::SizeTooSmall(_) | ErrorKind::BatchTooShort(_) => "bad_size",
-            ErrorKind::EntryTooLarge { .. } => "entry_too_large",
-            ErrorKind::BadCodec(_) | ErrorKind::ZstdInLegacy(_) => "bad_attributes",
+            ErrorKind::BadMagic(_) => ProblemKind::BadMagic,
+            ErrorKind::SizeTooSmall(_) | ErrorKind::BatchTooShort(_) => ProblemKind::BadSize,
+            ErrorKind::EntryTooLarge { .. } => ProblemKind::EntryTooLarge,
+            ErrorKind::BadCodec(_) | ErrorKind::ZstdInLegacy(_) => ProblemKind::BadAttributes,
             ErrorKind::BadRecordCount(_) | ErrorKind::PrematureEnd { .. } | ErrorKind::RecordsRemaining(_) => {
-                "record_count_mismatch"
+                ProblemKind::RecordCountMismatch
             }
-            ErrorKind::Decompress { .. } | ErrorKind::DecompressLimit(_) => "decompress",
+            ErrorKind::Decompress { .. } | ErrorKind::DecompressLimit(_) => ProblemKind::Decompress,
             ErrorKind::NullWrapperValue
             | ErrorKind::EmptyWrapper
             | ErrorKind::NestedCompression
-            | ErrorKind::WrapperOffset { .. } => "bad_wrapper",
-            ErrorKind::Control(_) => "bad_control_record",
+            | ErrorKind::WrapperOffset { .. } => ProblemKind::BadWrapper,
+            ErrorKind::Control(_) => ProblemKind::BadControlRecord,
             ErrorKind::Truncated { .. }
             | ErrorKind::VarintTooLong
             | ErrorKind::BadLength(_)
             | ErrorKind::RecordSizeMismatch { .. }
-            | ErrorKind::Other(_) => "bad_record",
+            | ErrorKind::Other(_) => ProblemKind::BadRecord,
         }
     }
 

@@ -6,11 +6,12 @@
 use std::fmt;
 
 use crate::format::error::DecodeError;
+use crate::format::problem::ProblemKind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issue {
-    /// A short stable machine name (`snapshot_crc`, `malformed_line`, …).
-    pub kind: &'static str,
+    /// What kind of problem it is.
+    pub kind: ProblemKind,
     /// Byte position in the file where the problem is (for a text file, the
     /// start of the line).
     pub position: u64,
@@ -20,16 +21,16 @@ pub struct Issue {
 }
 
 impl Issue {
-    pub fn at(kind: &'static str, position: u64, message: impl Into<String>) -> Self {
+    pub fn at(kind: ProblemKind, position: u64, message: impl Into<String>) -> Self {
         Issue { kind, position, line: None, message: message.into() }
     }
 
-    pub fn on_line(kind: &'static str, position: u64, line: u64, message: impl Into<String>) -> Self {
+    pub fn on_line(kind: ProblemKind, position: u64, line: u64, message: impl Into<String>) -> Self {
         Issue { kind, position, line: Some(line), message: message.into() }
     }
 
     /// A read that ran past the end of the data, as an issue of `kind`.
-    pub fn from_decode(kind: &'static str, e: &DecodeError) -> Self {
+    pub fn from_decode(kind: ProblemKind, e: &DecodeError) -> Self {
         Issue::at(kind, e.position, e.kind.to_string())
     }
 }

@@ -19,6 +19,7 @@ pub mod head;
 pub mod index;
 pub mod issue;
 pub mod legacy;
+pub mod problem;
 pub mod record;
 pub mod snapshot;
 pub mod txnindex;

@@ -16,6 +16,7 @@
 //! Parsing never fails: what cannot be read is an [`Issue`] with its byte
 //! position, and the count is never trusted for an allocation.
 
+use crate::format::problem::ProblemKind;
 use serde::Serialize;
 
 use crate::format::bytes::Reader;
@@ -73,7 +74,7 @@ pub fn parse(data: &[u8]) -> Snapshot<'_> {
     let crc_valid = crc.is_some() && crc == computed_crc;
     if data.len() < HEADER {
         issues.push(Issue::at(
-            "snapshot_truncated",
+            ProblemKind::SnapshotTruncated,
             data.len() as u64,
             format!("the file is {} bytes, shorter than the {HEADER}-byte header", data.len()),
         ));
@@ -82,7 +83,7 @@ pub fn parse(data: &[u8]) -> Snapshot<'_> {
         && v != VERSION
     {
         issues.push(Issue::at(
-            "snapshot_version",
+            ProblemKind::SnapshotVersion,
             0,
             format!("unknown snapshot version {v} (Kafka reads only version {VERSION})"),
         ));
@@ -91,7 +92,7 @@ pub fn parse(data: &[u8]) -> Snapshot<'_> {
         && stored != computed
     {
         issues.push(Issue::at(
-            "snapshot_crc",
+            ProblemKind::SnapshotCrc,
             2,
             format!("stored CRC {stored:08x} but bytes [6, {}) give {computed:08x}", data.len()),
         ));
@@ -100,7 +101,7 @@ pub fn parse(data: &[u8]) -> Snapshot<'_> {
     let mut readable = 0;
     match count {
         Some(n) if n < 0 => {
-            issues.push(Issue::at("snapshot_count", 6, format!("entry count {n} is negative")));
+            issues.push(Issue::at(ProblemKind::SnapshotCount, 6, format!("entry count {n} is negative")));
         }
         Some(n) => {
             let n = n as usize;
@@ -108,7 +109,7 @@ pub fn parse(data: &[u8]) -> Snapshot<'_> {
             if n > whole {
                 let at = HEADER + whole * ENTRY;
                 issues.push(Issue::at(
-                    "snapshot_truncated",
+                    ProblemKind::SnapshotTruncated,
                     at as u64,
                     format!(
                         "the count says {n} entries ({} bytes) but the file holds {whole} whole entries ({} bytes after the header)",
@@ -119,7 +120,7 @@ pub fn parse(data: &[u8]) -> Snapshot<'_> {
             } else if data.len() > HEADER + n * ENTRY {
                 let at = HEADER + n * ENTRY;
                 issues.push(Issue::at(
-                    "snapshot_trailing_bytes",
+                    ProblemKind::SnapshotTrailingBytes,
                     at as u64,
                     format!("{} bytes after the last of the {n} entries", data.len() - at),
                 ));
@@ -218,7 +219,7 @@ mod tests {
     }
 
     fn kinds(s: &Snapshot<'_>) -> Vec<(&'static str, u64)> {
-        s.issues.iter().map(|i| (i.kind, i.position)).collect()
+        s.issues.iter().map(|i| (i.kind.name(), i.position)).collect()
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! | 18..26 | lastOffset (the ABORT marker's offset) |
 //! | 26..34 | lastStableOffset |
 
+use crate::format::problem::ProblemKind;
 use serde::Serialize;
 
 use crate::format::bytes::Reader;
@@ -81,7 +82,7 @@ impl<'a> TxnIndex<'a> {
         (extra != 0).then(|| {
             let at = (self.data.len() - extra) as u64;
             Issue::at(
-                "trailing_bytes",
+                ProblemKind::TrailingBytes,
                 at,
                 format!(
                     "{extra} bytes after the last whole entry: a partial entry ({} bytes is not a multiple of {ENTRY})",
@@ -144,7 +145,7 @@ mod tests {
         let idx = TxnIndex::new(&data);
         assert_eq!(idx.entries().count(), 1);
         let t = idx.trailing().unwrap();
-        assert_eq!((t.kind, t.position), ("trailing_bytes", 34));
+        assert_eq!((t.kind.name(), t.position), ("trailing_bytes", 34));
         assert!(TxnIndex::new(&[1, 2, 3]).entries().next().is_none());
         assert_eq!(TxnIndex::new(&[1, 2, 3]).trailing().unwrap().position, 0);
         assert!(TxnIndex::new(&[]).is_empty());

@@ -43,7 +43,7 @@ pub enum Encoding {
 pub struct Problem {
     pub file: String,
     pub position: u64,
-    pub kind: &'static str,
+    pub kind: kseg::format::problem::ProblemKind,
     pub message: String,
     /// 1-based line number, for text files.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -320,7 +320,7 @@ def check_segment(data, fname, name_base, active, out):
             add("preallocated_tail", sev, pos)
             break
         if end - pos < 17:
-            add("truncated_entry", sev, pos)
+            add("trailing_bytes", sev, pos)
             torn = pos
             break
         base, size = struct.unpack_from(">qi", data, pos)
@@ -328,7 +328,7 @@ def check_segment(data, fname, name_base, active, out):
             add("bad_size", ERROR, pos)
             break
         if pos + 12 + size > end:
-            add("truncated_entry", sev, pos)
+            add("trailing_bytes", sev, pos)
             torn = pos
             break
         magic = struct.unpack_from(">b", data, pos + 16)[0]
@@ -611,7 +611,7 @@ def demo():
     d = copy_partition("demo-0", "cut_older_segment")
     p = os.path.join(d, f0)
     save(p, load(p)[:cut])
-    fs = [finding(f0, "truncated_entry", ERROR, b["position"])]
+    fs = [finding(f0, "trailing_bytes", ERROR, b["position"])]
     for i, e in enumerate(s0["index"]["entries"]):
         if e["position"] >= cut:
             fs.append(finding(i0, "index_past_end", ERROR, 8 * i))
@@ -632,7 +632,7 @@ def demo():
     d = copy_partition("demo-0", "torn_active_tail")
     p = os.path.join(d, f2)
     save(p, load(p)[:cut])
-    fs = [finding(f2, "truncated_entry", WARNING, b["position"])]
+    fs = [finding(f2, "trailing_bytes", WARNING, b["position"])]
     for i, e in enumerate(s2["index"]["entries"]):
         if e["position"] >= cut:
             fs.append(finding(i2, "index_past_end", WARNING, 8 * i))

@@ -975,7 +975,9 @@ impl Analyzer {
         let snap = crate::format::snapshot::parse(&bytes);
         // A snapshot Kafka would reject (its version, framing or CRC; bytes
         // after the entries Kafka accepts) is not compared with the log.
-        if let Some(issue) = snap.issues.iter().find(|i| i.kind != "snapshot_trailing_bytes") {
+        if let Some(issue) =
+            snap.issues.iter().find(|i| i.kind != crate::format::problem::ProblemKind::SnapshotTrailingBytes)
+        {
             let mut f = finding("snapshot_invalid", Severity::Anomaly, format!("cannot be used: {}", issue.message));
             f.file = Some(path);
             self.push(f);
