@@ -85,8 +85,7 @@ fn unsafe_only_in_the_named_modules() {
 
 #[test]
 fn no_source_file_reaches_1000_lines() {
-    let long: Vec<_> =
-        sources().into_iter().map(|(f, t)| (f, t.lines().count())).filter(|(_, n)| *n >= 1000).collect();
+    let long: Vec<_> = sources().into_iter().map(|(f, t)| (f, t.lines().count())).filter(|(_, n)| *n >= 1000).collect();
     assert!(long.is_empty(), "{long:?}");
 }
 

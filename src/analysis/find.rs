@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::files::logdir::active_segment;
 use crate::files::mmap::Mapped;
 use crate::files::partition::Segment;
 use crate::files::read::FileSource;
@@ -293,7 +294,7 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
             a.target_timestamp = -3;
             let mut best: Option<(i64, usize)> = None;
             for (i, seg) in segments.iter().enumerate() {
-                let ts = largest_timestamp(seg, i + 1 == segments.len(), &mut a.bytes_scanned)?;
+                let ts = largest_timestamp(seg, active_segment(segments) == Some(i), &mut a.bytes_scanned)?;
                 if ts >= 0 && best.is_none_or(|(b, _)| ts > b) {
                     best = Some((ts, i));
                 }
@@ -309,7 +310,7 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
         TimeTarget::At(t) => {
             a.target_timestamp = t;
             for (i, seg) in segments.iter().enumerate() {
-                let largest = largest_timestamp(seg, i + 1 == segments.len(), &mut a.bytes_scanned)?;
+                let largest = largest_timestamp(seg, active_segment(segments) == Some(i), &mut a.bytes_scanned)?;
                 a.explain.push(format!("{}: largest timestamp {largest}", name(&seg.log)));
                 if largest < t {
                     continue;

@@ -1,16 +1,16 @@
 //! `kseg dump`: every batch (and record) of the given files, streamed.
 
-use kseg::format::problem::ProblemKind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use kseg::files::logdir::{self, Descend};
 use kseg::files::mmap::Mapped;
-use kseg::files::partition::base_offset_from_name;
-use kseg::files::partition::{self, DirFile, FileKind};
+use kseg::files::partition::{self, DirFile, FileKind, base_offset_from_name};
 use kseg::format::index::{OffsetIndex, TimeIndex};
 use kseg::format::issue::Issue;
+use kseg::format::problem::ProblemKind;
 use kseg::format::walk::{Source, Step, Walker};
 use kseg::topics::{self, TopicKind, TopicRecord};
 use kseg::{BatchInfo, DecodeError, Decoder};
@@ -156,9 +156,6 @@ struct Input {
 /// partitions stay far below).
 const MAX_TEXT: u64 = 64 << 20;
 
-/// How deep a directory is walked for partition directories.
-const MAX_DEPTH: u32 = 6;
-
 pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) {
         args.records = true;
@@ -230,30 +227,26 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
         return Ok((vec![Input { file: DirFile::new(path.to_path_buf()), listed: false }], false));
     }
     let mut out = Vec::new();
-    out.extend(partition::files(path)?.into_iter().map(|file| Input { file, listed: true }));
-    let mut errors = Vec::new();
-    for sub in partition::subdirs(path)? {
-        walk(&sub, MAX_DEPTH - 1, &mut out, &mut errors);
-    }
     // A subdirectory that cannot be read is reported (exit 2) and skipped; the
-    // rest of the tree is still dumped.
-    for (dir, e) in &errors {
+    // rest of the tree is still dumped. The top directory must be readable.
+    let unreadable = std::cell::Cell::new(false);
+    let report = |dir: &Path, e: std::io::Error| {
         eprintln!("kseg: {}: {e}", dir.display());
-    }
-    Ok((out, !errors.is_empty()))
-}
-
-fn walk(dir: &Path, depth: u32, out: &mut Vec<Input>, errors: &mut Vec<(PathBuf, std::io::Error)>) {
-    match partition::files(dir) {
-        Ok(files) => out.extend(files.into_iter().map(|file| Input { file, listed: true })),
-        Err(e) => return errors.push((dir.to_path_buf(), e)),
-    }
-    if depth > 0 {
-        match partition::subdirs(dir) {
-            Ok(subs) => subs.iter().for_each(|sub| walk(sub, depth - 1, out, errors)),
-            Err(e) => errors.push((dir.to_path_buf(), e)),
+        unreadable.set(true);
+    };
+    let mut visit = |dir: &Path| -> std::io::Result<Descend> {
+        match partition::files(dir) {
+            Ok(files) => out.extend(files.into_iter().map(|file| Input { file, listed: true })),
+            Err(e) if dir == path => return Err(e),
+            Err(e) => {
+                report(dir, e);
+                return Ok(Descend::No);
+            }
         }
-    }
+        Ok(Descend::Yes)
+    };
+    logdir::walk_dirs(path, logdir::MAX_DEPTH, &mut visit, &mut |dir, e| report(dir, e))?;
+    Ok((out, unreadable.get()))
 }
 
 impl Dumper<'_> {

@@ -99,7 +99,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
-    let partitions = match inputs::partitions(&args.paths, false) {
+    let partitions = match kseg::files::logdir::partitions(&args.paths, false) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("kseg: {e}");
@@ -138,7 +138,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("kseg: {}: {e}", seg.log.display());
                 return Ok(ExitCode::from(exit::ERROR));
             }
-            if s + 1 == part.segments.len() {
+            if part.active == Some(s) {
                 let done = analyzer.take().expect("set above");
                 match done.finish() {
                     Ok(r) => reports.push(r),

@@ -193,7 +193,7 @@ struct Report {
 }
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let partitions = match inputs::partitions(&args.paths, false) {
+    let partitions = match kseg::files::logdir::partitions(&args.paths, false) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("kseg: {e}");

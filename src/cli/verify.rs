@@ -70,7 +70,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let partitions = match super::inputs::partitions(&args.paths, true) {
+    let partitions = match kseg::files::logdir::partitions(&args.paths, true) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("kseg: {e}");
