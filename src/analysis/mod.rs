@@ -9,3 +9,4 @@ pub mod producers;
 pub mod sketch;
 pub mod stats;
 pub mod verify;
+pub mod window;

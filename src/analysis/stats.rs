@@ -13,12 +13,10 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analysis::sketch::{Distribution, Histogram, HyperLogLog};
-use crate::analysis::verify::Reading;
-use crate::files::mmap::Mapped;
+use crate::analysis::window::{EntryFold, Event, Reading, WindowSize, walk_segment};
 use crate::format::batch::{BatchV2, TimestampType};
 use crate::format::compression::{Compression, DEFAULT_MAX_DECOMPRESSED};
 use crate::format::control;
@@ -26,7 +24,7 @@ use crate::format::entry::{Batch, Decoder};
 use crate::format::error::Result;
 use crate::format::head::EntryHead;
 use crate::format::record::Record;
-use crate::format::walk::{Step, Walker};
+use crate::format::walk::Step;
 
 /// What a batch is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -444,8 +442,29 @@ impl Stats {
 
 /// Batches summarised in parallel at a time, and the bytes they may span
 /// (the mapped pages of a window are released once it is summarised).
-const WINDOW: usize = 4096;
-const WINDOW_BYTES: usize = 32 << 20;
+const WINDOW: WindowSize = WindowSize { entries: 4096, bytes: 32 << 20 };
+
+/// Every entry added to a [`Stats`]; runs merge in order.
+struct Summarise {
+    max_decompressed: usize,
+}
+
+impl EntryFold for Summarise {
+    type Reader = EntryReader;
+    type Acc = Stats;
+    fn reader(&self) -> EntryReader {
+        EntryReader::new(self.max_decompressed)
+    }
+    fn empty(&self) -> Stats {
+        Stats::default()
+    }
+    fn add(&self, reader: &mut EntryReader, acc: &mut Stats, bytes: &[u8], position: u64) {
+        acc.add_entry(reader, bytes, position);
+    }
+    fn merge(&self, acc: &mut Stats, later: Stats) {
+        acc.merge(&later);
+    }
+}
 
 /// Read one byte of every cache line of `bytes`, in order. The record walk
 /// reads only the first bytes of each record, hundreds of bytes apart: a
@@ -461,57 +480,11 @@ fn warm(bytes: &[u8]) {
 /// Statistics of one `.log` file, read once.
 pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
     let mut stats = Stats::default();
-    match opts.reading {
-        Reading::Sequential => {
-            let mut walker = Walker::open(log)?;
-            let mut reader = EntryReader::new(opts.max_decompressed);
-            while let Some(step) = walker.next_step()? {
-                match step {
-                    Step::Entry { position, bytes } => stats.add_entry(&mut reader, bytes, position),
-                    other => stats.add_step(&other),
-                }
-            }
-        }
-        Reading::Mapped => {
-            let map = Mapped::open(log)?;
-            let data: &[u8] = map.as_ref();
-            let mut walker = Walker::new(data);
-            loop {
-                let window = walker.window(WINDOW, WINDOW_BYTES)?;
-                let max = opts.max_decompressed;
-                // Each split summarises a contiguous run in order and the
-                // reduction joins neighbouring runs left to right, so the
-                // order-dependent parts (gaps, first/last) stay exact.
-                let part = window
-                    .entries
-                    .par_iter()
-                    .with_min_len(64)
-                    .fold(
-                        || (EntryReader::new(max), Stats::default()),
-                        |(mut dec, mut s), &(pos, len)| {
-                            let start = pos as usize;
-                            s.add_entry(&mut dec, &data[start..start + len], pos);
-                            (dec, s)
-                        },
-                    )
-                    .map(|(_, s)| s)
-                    .reduce(Stats::default, |mut a, b| {
-                        a.merge(&b);
-                        a
-                    });
-                stats.merge(&part);
-                if let Some((start, end)) = window.span() {
-                    map.release(start, end);
-                }
-                if let Some(step) = &window.last_step {
-                    stats.add_step(step);
-                }
-                if window.done {
-                    break;
-                }
-            }
-        }
-    }
+    let fold = Summarise { max_decompressed: opts.max_decompressed };
+    walk_segment(log, opts.reading, WINDOW, &fold, |event| match event {
+        Event::Entries(part) => stats.merge(&part),
+        Event::Step(step) => stats.add_step(step),
+    })?;
     Ok(stats)
 }
 

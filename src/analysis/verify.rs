@@ -7,9 +7,10 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::analysis::window::Reading;
+use crate::analysis::window::{EntryFold, Event, WindowSize, walk_segment};
 use crate::files::mmap::Mapped;
 use crate::files::partition::{FileKind, Segment};
 use crate::format::batch::TimestampType;
@@ -17,7 +18,7 @@ use crate::format::entry::Decoder;
 use crate::format::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
 use crate::format::problem::ProblemKind;
 use crate::format::record::OffsetOrder;
-use crate::format::walk::{Step, Walker};
+use crate::format::walk::Step;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -191,20 +192,32 @@ pub fn check_batch(decoder: &mut Decoder, bytes: &[u8], position: u64) -> BatchC
     out
 }
 
-/// How a segment's log is read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reading {
-    /// Buffered reads, one batch after another.
-    Sequential,
-    /// A read-only memory map, batches checked in parallel in windows.
-    Mapped,
-}
-
 /// Batches checked in parallel at a time, and the bytes they may span:
 /// bounds the memory for the results, and the resident mapped pages (a
 /// window's are released once it is checked).
-const WINDOW: usize = 2048;
-const WINDOW_BYTES: usize = 32 << 20;
+const WINDOW: WindowSize = WindowSize { entries: 2048, bytes: 32 << 20 };
+
+/// Every entry checked by [`check_batch`], with its size.
+struct Checks {
+    max_decompressed: usize,
+}
+
+impl EntryFold for Checks {
+    type Reader = Decoder;
+    type Acc = Vec<(BatchCheck, u64)>;
+    fn reader(&self) -> Decoder {
+        Decoder::new(self.max_decompressed)
+    }
+    fn empty(&self) -> Self::Acc {
+        Vec::new()
+    }
+    fn add(&self, decoder: &mut Decoder, acc: &mut Self::Acc, bytes: &[u8], position: u64) {
+        acc.push((check_batch(decoder, bytes, position), bytes.len() as u64));
+    }
+    fn merge(&self, acc: &mut Self::Acc, later: Self::Acc) {
+        acc.extend(later);
+    }
+}
 
 /// The sequential state of one segment's check.
 struct Merge<'s, 'i> {
@@ -312,64 +325,15 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
         valid_end: 0,
         torn: false,
     };
-    let file_len = match opts.reading {
-        Reading::Sequential => {
-            let mut walker = Walker::open(&seg.log)?;
-            let mut decoder = Decoder::new(opts.max_decompressed);
-            while let Some(step) = walker.next_step()? {
-                match step {
-                    Step::Entry { position, bytes } => {
-                        let len = bytes.len() as u64;
-                        m.accept(check_batch(&mut decoder, bytes, position), len);
-                    }
-                    other => m.step_problem(&other),
-                }
+    let checks = Checks { max_decompressed: opts.max_decompressed };
+    let file_len = walk_segment(&seg.log, opts.reading, WINDOW, &checks, |event| match event {
+        Event::Entries(checks) => {
+            for (check, len) in checks {
+                m.accept(check, len);
             }
-            walker.end()
         }
-        Reading::Mapped => {
-            let map = Mapped::open(&seg.log)?;
-            let data: &[u8] = map.as_ref();
-            let mut walker = Walker::new(data);
-            let max = opts.max_decompressed;
-            let mut current = walker.window(WINDOW, WINDOW_BYTES)?;
-            loop {
-                // The walk to the next window (a sequential read of batch
-                // headers) overlaps the check of this one.
-                let more = !current.done;
-                let (checks, next) = rayon::join(
-                    || {
-                        current
-                            .entries
-                            .par_iter()
-                            .map_init(
-                                || Decoder::new(max),
-                                |dec, &(pos, len)| {
-                                    let start = pos as usize;
-                                    check_batch(dec, &data[start..start + len], pos)
-                                },
-                            )
-                            .collect::<Vec<BatchCheck>>()
-                    },
-                    || more.then(|| walker.window(WINDOW, WINDOW_BYTES)),
-                );
-                for (check, &(_, len)) in checks.into_iter().zip(&current.entries) {
-                    m.accept(check, len as u64);
-                }
-                if let Some(step) = &current.last_step {
-                    m.step_problem(step);
-                }
-                if let Some((start, end)) = current.span() {
-                    map.release(start, end);
-                }
-                match next {
-                    Some(window) => current = window?,
-                    None => break,
-                }
-            }
-            data.len() as u64
-        }
-    };
+        Event::Step(step) => m.step_problem(step),
+    })?;
     let (prev_last, valid_end, torn) = (m.prev_last, m.valid_end, m.torn);
     m.report.last_offset = prev_last;
     m.oi.finish(valid_end, file_len, torn, &mut m.c);

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::analysis::sketch::Distribution;
 use kseg::analysis::stats::{self, Offsets, Stats, Unread};
-use kseg::analysis::verify::Reading;
+use kseg::analysis::window::Reading;
 use rayon::prelude::*;
 use serde::Serialize;
 

@@ -1,6 +1,7 @@
 //! `kseg verify`: integrity of segments, indexes and whole log directories,
 //! with exit codes a script can act on.
 
+use kseg::analysis::window::Reading;
 use kseg::files::partition::FileKind;
 use kseg::format::problem::ProblemKind;
 use std::io::{IsTerminal, Write};
@@ -92,7 +93,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         );
         bar
     });
-    let reading = if args.no_mmap { verify::Reading::Sequential } else { verify::Reading::Mapped };
+    let reading = if args.no_mmap { Reading::Sequential } else { Reading::Mapped };
     let opts = verify::Options { max_decompressed: args.max_decompressed, reading };
     let pool = super::inputs::pool(args.jobs)?;
     let results: Vec<verify::SegmentReport> = pool.install(|| {
