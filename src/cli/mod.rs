@@ -1,9 +1,9 @@
 //! One module per subcommand; each turns arguments into library calls and
 //! events into a writer.
 
+pub mod common;
 pub mod dump;
 pub mod find;
-pub mod inputs;
 pub mod kafka_dump_log;
 pub mod producers;
 pub mod stats;

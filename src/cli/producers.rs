@@ -11,7 +11,8 @@ use kseg::analysis::producers::{self, Analyzer, Finding, PartitionReport, Produc
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{exit, inputs};
+use super::common::ReadArgs;
+use super::exit;
 use crate::output::rfc3339;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -41,16 +42,8 @@ pub struct ProducersArgs {
     /// Print nothing; only the exit code tells.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Threads to read segments with (default: all cores).
-    #[arg(long, short, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Read segments with plain reads instead of a sliding read-only memory
-    /// map (safer on a live broker).
-    #[arg(long)]
-    pub no_mmap: bool,
-    /// Largest decompressed size accepted for a (compressed) control batch.
-    #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
-    pub max_decompressed: usize,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Serialize)]
@@ -107,7 +100,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let opts = producers::Options { txn_timeout_ms: args.txn_timeout_ms, snapshot: !args.no_snapshot };
-    let pool = inputs::pool(args.jobs)?;
+    let pool = args.read.pool()?;
     let work: Vec<(usize, usize)> =
         partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();
     // Segments are scanned in parallel a few at a time and consumed in
@@ -116,7 +109,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
     let mut reports: Vec<PartitionReport> = Vec::new();
     let mut analyzer: Option<Analyzer> = None;
     for window in work.chunks(chunk.max(1)) {
-        let (max, mmap) = (args.max_decompressed, !args.no_mmap);
+        let (max, mmap) = (args.read.max_decompressed, !args.read.no_mmap);
         let scans: Vec<_> = pool.install(|| {
             window
                 .par_iter()

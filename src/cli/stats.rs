@@ -8,11 +8,11 @@ use clap::{Args, ValueEnum};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::analysis::sketch::Distribution;
 use kseg::analysis::stats::{self, Offsets, Stats, Unread};
-use kseg::analysis::window::Reading;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{exit, inputs};
+use super::common::ReadArgs;
+use super::exit;
 use crate::output::rfc3339;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -31,16 +31,8 @@ pub struct StatsArgs {
     /// Only the partition and overall totals, not every segment.
     #[arg(long)]
     pub totals: bool,
-    /// Threads to read with (default: all cores).
-    #[arg(long, short, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Read segments with plain reads, one batch after another, instead of a
-    /// read-only memory map summarised in parallel (safer on a live broker).
-    #[arg(long)]
-    pub no_mmap: bool,
-    /// Largest decompressed size accepted for one batch, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
-    pub max_decompressed: usize,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Serialize)]
@@ -200,11 +192,10 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::ERROR));
         }
     };
-    let reading = if args.no_mmap { Reading::Sequential } else { Reading::Mapped };
-    let opts = stats::Options { max_decompressed: args.max_decompressed, reading };
+    let opts = stats::Options { max_decompressed: args.read.max_decompressed, reading: args.read.reading() };
     let work: Vec<(usize, usize)> =
         partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();
-    let pool = inputs::pool(args.jobs)?;
+    let pool = args.read.pool()?;
     let results: Vec<std::io::Result<Stats>> = pool.install(|| {
         work.par_iter().map(|&(p, s)| stats::segment_stats(&partitions[p].segments[s].log, &opts)).collect()
     });

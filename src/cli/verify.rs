@@ -1,18 +1,18 @@
 //! `kseg verify`: integrity of segments, indexes and whole log directories,
 //! with exit codes a script can act on.
 
-use kseg::analysis::window::Reading;
-use kseg::files::partition::FileKind;
-use kseg::format::problem::ProblemKind;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use kseg::analysis::verify::{self, FileReport, Finding, Severity, Status};
+use kseg::files::partition::FileKind;
+use kseg::format::problem::ProblemKind;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::common::ReadArgs;
 use super::exit;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -36,18 +36,8 @@ pub struct VerifyArgs {
     /// Treat warnings (a torn tail of an active segment) as errors.
     #[arg(long)]
     pub strict: bool,
-    /// Threads to check segments with (default: all cores).
-    #[arg(long, short, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Read segments with plain reads, one batch after another, instead of a
-    /// read-only memory map checked in parallel. Safer on a live broker: if
-    /// the broker truncates a mapped segment while kseg reads it, the kernel
-    /// stops kseg with SIGBUS.
-    #[arg(long)]
-    pub no_mmap: bool,
-    /// Largest decompressed size accepted for one batch, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
-    pub max_decompressed: usize,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Serialize, Default)]
@@ -93,9 +83,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         );
         bar
     });
-    let reading = if args.no_mmap { Reading::Sequential } else { Reading::Mapped };
-    let opts = verify::Options { max_decompressed: args.max_decompressed, reading };
-    let pool = super::inputs::pool(args.jobs)?;
+    let opts = verify::Options { max_decompressed: args.read.max_decompressed, reading: args.read.reading() };
+    let pool = args.read.pool()?;
     let results: Vec<verify::SegmentReport> = pool.install(|| {
         work.par_iter()
             .map(|&(p, s)| {

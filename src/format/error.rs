@@ -1,8 +1,9 @@
 //! Decode errors as values. Every error names the byte position in the file
 //! where the bad structure starts, so a user can cut the bytes out with `dd`.
 
-use crate::format::problem::ProblemKind;
 use std::fmt;
+
+use crate::format::problem::ProblemKind;
 
 /// What went wrong, without the position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

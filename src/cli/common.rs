@@ -1,0 +1,35 @@
+//! What the subcommands share: the argument block for reading segments
+//! (flattened into each subcommand that reads whole segments) and the
+//! thread pool. PATH arguments are grouped into partitions by
+//! [`kseg::files::logdir`].
+
+use clap::Args;
+use kseg::analysis::window::Reading;
+
+/// How segments are read, shared by `verify`, `stats` and `producers`.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Threads to read segments with (default: all cores).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Read segments with plain reads, one batch after another, instead of a
+    /// read-only memory map read in parallel. Safer on a live broker: if the
+    /// broker truncates a mapped segment while kseg reads it, the kernel
+    /// stops kseg with SIGBUS.
+    #[arg(long)]
+    pub no_mmap: bool,
+    /// Largest decompressed size accepted for one batch, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
+    pub max_decompressed: usize,
+}
+
+impl ReadArgs {
+    pub fn reading(&self) -> Reading {
+        if self.no_mmap { Reading::Sequential } else { Reading::Mapped }
+    }
+
+    /// A thread pool of `--jobs` threads (none given: one per core).
+    pub fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
+        Ok(rayon::ThreadPoolBuilder::new().num_threads(self.jobs.unwrap_or(0)).build()?)
+    }
+}
