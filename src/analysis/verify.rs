@@ -307,11 +307,11 @@ impl Merge<'_, '_> {
 /// is only a warning.
 pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result<SegmentReport> {
     let offset_index = match &seg.index {
-        Some(p) => Some(OffsetIndex::new_exact(Mapped::open(p)?, seg.base_offset)),
+        Some(p) => Some(OffsetIndex::new_checked(Mapped::open(p)?, seg.base_offset)),
         None => None,
     };
     let time_index = match &seg.timeindex {
-        Some(p) => Some(TimeIndex::new_exact(Mapped::open(p)?, seg.base_offset)),
+        Some(p) => Some(TimeIndex::new_checked(Mapped::open(p)?, seg.base_offset)),
         None => None,
     };
     let mut m = Merge {

@@ -79,6 +79,24 @@ impl<B: AsRef<[u8]>, const N: usize> Index<B, N> {
         idx
     }
 
+    /// As [`Index::new_exact`], for checking an index against its log: an
+    /// index whose first slot is all zeros holds no entries. Kafka writes no
+    /// offset-index entry for the batch at position 0 (an entry is added only
+    /// once `index.interval.bytes` have been written since the last), so
+    /// such a slot is the preallocated space of a segment without entries
+    /// yet: a fresh active segment's index is 10 MiB of zeros
+    /// (`segment.index.bytes`). A time-index entry (timestamp 0, base offset)
+    /// would be real only for records stamped 1970-01-01T00:00:00Z, and is
+    /// read as preallocated too. DumpLogSegments, which kseg's Kafka text
+    /// mode imitates, still prints such a first slot ([`Index::new_exact`]).
+    pub fn new_checked(data: B, base_offset: i64) -> Self {
+        let mut idx = Self::new_exact(data, base_offset);
+        if idx.slots() > 0 && idx.slot(0).iter().all(|&b| b == 0) {
+            idx.entries = 0;
+        }
+        idx
+    }
+
     /// All whole slots in the file, real or preallocated.
     pub fn slots(&self) -> usize {
         self.data.as_ref().len() / N
@@ -181,6 +199,13 @@ mod tests {
         assert_eq!(OffsetIndex::new_exact(&data[..], 1000).entries, 2);
         assert_eq!(OffsetIndex::new(&[][..], 0).entries, 0);
         assert_eq!(OffsetIndex::new(&[0u8; 8][..], 0).entries, 1);
+        // A preallocated index beside an empty log: as dumped, one zero entry;
+        // as checked, none.
+        let fresh = vec![0u8; 10 << 20];
+        assert_eq!(OffsetIndex::new_exact(&fresh[..], 5).entries, 1);
+        assert_eq!(OffsetIndex::new_checked(&fresh[..], 5).entries, 0);
+        assert_eq!(TimeIndex::new_checked(&fresh[..12 * 100], 5).entries, 0);
+        assert_eq!(OffsetIndex::new_checked(&data[..], 1000).entries, 2);
         assert_eq!(idx.entry(1), OffsetEntry { offset: 1009, position: 300 });
     }
 
