@@ -1519,18 +1519,19 @@ fn real_broker_directories() {
     let dirs: Vec<PathBuf> = dirs.into_iter().collect();
     par_each(&dirs, |dir| {
         let logs: Vec<&PathBuf> = files.iter().filter(|p| p.parent() == Some(dir) && segment_name(p)).collect();
-        // Every file of the directory is shown; the log-framed ones (segments, KRaft snapshots,
-        // also those being deleted) as batches and records.
-        let framed: Vec<&PathBuf> = files.iter().filter(|p| p.parent() == Some(dir)).collect();
+        // Every file of the directory is shown but those being deleted, cleaned or swapped;
+        // the log-framed ones (segments, KRaft snapshots) as batches and records.
+        let framed: Vec<&PathBuf> = files.iter().filter(|p| p.parent() == Some(dir) && !in_transit(p)).collect();
         let d = dump_counting(dir, &HEX);
         let result = (|| {
             d.clean()?;
             let live_logs: Vec<&Value> =
                 d.of_type("file").into_iter().filter(|f| f["kind"] == "log" && f.get("state").is_none()).collect();
             eq("segments in the directory dump", &live_logs.len(), &logs.len())?;
+            // Files being deleted, cleaned or swapped are not part of the log: left out.
             let on_disk = fs::read_dir(dir)
                 .map_err(|e| e.to_string())?
-                .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file()))
+                .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file() && !in_transit(&e.path())))
                 .count();
             eq("files in the directory dump", &d.of_type("file").len(), &on_disk)?;
             let want: usize = framed.iter().map(|p| record_counts.get(*p).copied().unwrap_or(0)).sum();
@@ -1569,4 +1570,10 @@ fn corpus_never_crashes() {
         failures.check(p, result);
     });
     failures.finish("never crashes");
+}
+
+/// A file being deleted, cleaned or swapped in: not part of the log.
+fn in_transit(p: &Path) -> bool {
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    [".deleted", ".cleaned", ".swap"].iter().any(|s| name.ends_with(s))
 }

@@ -106,36 +106,38 @@ fn a_log_directory_dumps_every_file_in_order_in_one_document() {
     let expected = read_json("testdata/files/expected.json");
     let dir = expected["directory"].as_str().unwrap();
     let r = run(&["dump", "--format", "json", dir]);
-    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    // Files being deleted or cleaned are not part of the log: left out of the
+    // directory's listing, each named in a note.
+    let in_transit = |name: &str| [".deleted", ".cleaned", ".swap"].iter().any(|s| name.ends_with(s));
+    let notes: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(r.code, 0);
+    assert_eq!(notes.len(), 4, "{}", r.stderr);
+    for (note, name) in notes.iter().zip([
+        "00000000000000000000.log.deleted",
+        "00000000000000000000.index.deleted",
+        "00000000000000000000.timeindex.deleted",
+        "00000000000000000040.log.cleaned",
+    ]) {
+        assert!(note.starts_with("kseg: note: ") && note.contains(name) && note.contains("left out"), "{note}");
+    }
     let doc: Value = serde_json::from_str(&r.stdout).unwrap();
     let items = doc.as_array().unwrap();
     let order: Vec<&str> = items.iter().filter(|o| o["type"] == "file").map(|o| o["file"].as_str().unwrap()).collect();
-    let want: Vec<&str> = expected["order"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let want: Vec<&str> =
+        expected["order"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).filter(|f| !in_transit(f)).collect();
     assert_eq!(order, want);
     // The same objects as each file on its own, in the same order.
     let mut want_entries = Vec::new();
     for f in expected["files"].as_array().unwrap() {
-        want_entries.extend(f["objects"].as_array().unwrap().iter().cloned());
+        if !in_transit(f["path"].as_str().unwrap()) {
+            want_entries.extend(f["objects"].as_array().unwrap().iter().cloned());
+        }
     }
     assert_eq!(entries(items), want_entries);
     let summary = items.last().unwrap();
     assert_eq!(summary["files"], want.len());
     assert_eq!(summary["problems"], 0);
-    // Files being deleted or cleaned say so.
-    let states: Vec<(&str, &str)> = items
-        .iter()
-        .filter(|o| o["type"] == "file" && o.get("state").is_some())
-        .map(|o| (o["file"].as_str().unwrap().rsplit('/').next().unwrap(), o["state"].as_str().unwrap()))
-        .collect();
-    assert_eq!(
-        states,
-        [
-            ("00000000000000000000.log.deleted", "deleted"),
-            ("00000000000000000000.index.deleted", "deleted"),
-            ("00000000000000000000.timeindex.deleted", "deleted"),
-            ("00000000000000000040.log.cleaned", "cleaned"),
-        ]
-    );
+    assert!(items.iter().all(|o| o.get("state").is_none()), "a file in transit was dumped");
 }
 
 #[test]
@@ -149,13 +151,33 @@ fn tables_show_real_and_preallocated_slots_and_file_states() {
     }, {
         insta::assert_snapshot!("files_txn-0__table", r.stdout);
     });
+    // A directory's files being deleted, cleaned or swapped are not part of
+    // the log (Kafka never reads them): left out, with a note naming each.
     let r = run(&["dump", "testdata/files/logdir/states-0"]);
     assert_eq!(r.code, 0);
-    for line in [
-        "00000000000000000000.log.deleted (log, DELETED, 1585 bytes)",
-        "00000000000000000000.index.deleted (index, DELETED, 24 bytes: 3 entries, 0 preallocated slots)",
-        "00000000000000000040.log.cleaned (log, CLEANED, 2088 bytes)",
+    let noted: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("kseg: note: ")).collect();
+    assert_eq!(noted.len(), 4, "{}", r.stderr);
+    for name in [
+        "00000000000000000000.log.deleted",
+        "00000000000000000000.index.deleted",
+        "00000000000000000000.timeindex.deleted",
+        "00000000000000000040.log.cleaned",
     ] {
+        assert!(noted.iter().any(|l| l.contains(name) && l.contains("left out")), "{name}\n{}", r.stderr);
+        assert!(!r.stdout.contains(name), "{name} dumped\n{}", r.stdout);
+    }
+    assert!(r.stdout.contains("00000000000000000040.log (log, 2088 bytes)"), "{}", r.stdout);
+    // Named, each is still dumped, with its state.
+    for (file, line) in [
+        ("00000000000000000000.log.deleted", "00000000000000000000.log.deleted (log, DELETED, 1585 bytes)"),
+        (
+            "00000000000000000000.index.deleted",
+            "00000000000000000000.index.deleted (index, DELETED, 24 bytes: 3 entries, 0 preallocated slots)",
+        ),
+        ("00000000000000000040.log.cleaned", "00000000000000000040.log.cleaned (log, CLEANED, 2088 bytes)"),
+    ] {
+        let r = run(&["dump", &format!("testdata/files/logdir/states-0/{file}")]);
+        assert_eq!(r.code, 0);
         assert!(r.stdout.contains(line), "{line}\n{}", r.stdout);
     }
     // A preallocated active index: the zero tail is counted, not shown.
@@ -370,7 +392,12 @@ fn every_file_of_every_real_broker_directory_dumps_cleanly() {
         assert_eq!(out.status.code(), Some(0), "{}: {}", d.display(), String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8(out.stdout).unwrap();
         let files_listed = text.lines().filter(|l| l.starts_with("{\"type\":\"file\"")).count();
-        let on_disk = files.iter().filter(|p| p.starts_with(d)).count();
+        // Files being deleted, cleaned or swapped are left out of a directory's listing.
+        let in_transit = |p: &Path| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            [".deleted", ".cleaned", ".swap"].iter().any(|s| name.ends_with(s))
+        };
+        let on_disk = files.iter().filter(|p| p.starts_with(d) && !in_transit(p)).count();
         assert_eq!(files_listed, on_disk, "{}", d.display());
     }
 }

@@ -236,7 +236,22 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
     };
     let mut visit = |dir: &Path| -> std::io::Result<Descend> {
         match partition::files(dir) {
-            Ok(files) => out.extend(files.into_iter().map(|file| Input { file, listed: true })),
+            Ok(files) => {
+                for file in files {
+                    // Kafka never reads a segment being deleted, cleaned or
+                    // swapped in as part of the log: reading it would show its
+                    // records twice. Named on the command line, it is dumped.
+                    if let Some(state) = file.state {
+                        eprintln!(
+                            "kseg: note: {}: left out: {}; name the file to dump it",
+                            file.path.display(),
+                            state_reason(state)
+                        );
+                        continue;
+                    }
+                    out.push(Input { file, listed: true });
+                }
+            }
             Err(e) if dir == path => return Err(e),
             Err(e) => {
                 report(dir, e);
@@ -247,6 +262,15 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
     };
     logdir::walk_dirs(path, logdir::MAX_DEPTH, &mut visit, &mut |dir, e| report(dir, e))?;
     Ok((out, unreadable.get()))
+}
+
+/// Why a file with a transient state is not part of the log.
+fn state_reason(state: &str) -> &'static str {
+    match state {
+        "deleted" => "being deleted (replaced by the cleaner or past retention)",
+        "cleaned" => "the cleaner's output, not yet swapped in",
+        _ => "being swapped in by the cleaner",
+    }
 }
 
 impl Dumper<'_> {
