@@ -201,3 +201,40 @@ fn corpus_partitions_agree_with_brute_force() {
     }
     assert!(total > 1000, "only {total} records in {} partitions", dirs.len());
 }
+
+/// `earliest` is ListOffsets' answer: the log start offset, not the first record still there.
+#[test]
+fn earliest_is_the_log_start_offset() {
+    let logdir = tempfile::tempdir().unwrap();
+    let part = logdir.path().join("orders-3");
+    std::fs::create_dir(&part).unwrap();
+    // demo-0's segments 40 and 95, under a base offset below the first batch
+    // (as the cleaner leaves a segment whose first records it removed).
+    let src = root().join("testdata/partitions/demo-0");
+    std::fs::copy(src.join("00000000000000000040.log"), part.join("00000000000000000030.log")).unwrap();
+    std::fs::copy(src.join("00000000000000000095.log"), part.join("00000000000000000095.log")).unwrap();
+    let earliest = |dir: &Path| {
+        let (code, v) = kseg_json(&["find-time", dir.to_str().unwrap(), "earliest"]);
+        assert_eq!(code, 0, "{v}");
+        (v["offset"].as_i64(), v["batch_base_offset"].as_i64())
+    };
+    // The generator's first record at or after offset 40 (segment 40's first batch).
+    let records = expected("demo-0")["records"].as_array().unwrap().clone();
+    let first_from = |o: i64| records.iter().map(|r| r["offset"].as_i64().unwrap()).find(|&r| r >= o);
+    let first = first_from(40);
+    assert!(first.is_some_and(|f| f > 30));
+    // No checkpoint: the first segment's base offset; the batch shown is the first one.
+    assert_eq!(earliest(&part), (Some(30), first));
+    // A checkpoint entry for another partition changes nothing; this
+    // partition's entry raises it (retention or DeleteRecords moved it) ...
+    let checkpoint = logdir.path().join("log-start-offset-checkpoint");
+    std::fs::write(&checkpoint, "0\n2\norders 0 1000\norders-3 0 999\n").unwrap();
+    assert_eq!(earliest(&part), (Some(30), first));
+    std::fs::write(&checkpoint, "0\n2\norders 3 97\norders-3 0 999\n").unwrap();
+    let (offset, base) = earliest(&part);
+    assert_eq!(offset, Some(97));
+    assert!(base.is_some_and(|b| b <= 97), "{base:?}");
+    // ... but never lowers it below the first segment.
+    std::fs::write(&checkpoint, "0\n1\norders 3 5\n").unwrap();
+    assert_eq!(earliest(&part), (Some(30), first));
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::files::logdir::active_segment;
+use crate::files::logdir::{LogStartSource, active_segment, log_start_offset};
 use crate::files::mmap::Mapped;
 use crate::files::partition::Segment;
 use crate::files::read::FileSource;
@@ -254,12 +254,31 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
     };
     match target {
         TimeTarget::Earliest => {
+            // As ListOffsets: the log start offset, whether or not a record
+            // with that offset is still there (the cleaner may have removed
+            // it). The batch shown is the first one at or after it.
             a.target_timestamp = -2;
-            for seg in segments {
-                if let Some(h) = scan(seg, 0, &mut decoder, &mut a.bytes_scanned, |_, _| true, |_, _| true)? {
-                    a.explain.push(format!("earliest: first record of {}", name(&seg.log)));
-                    fill(&mut a, seg, h);
-                    break;
+            if let Some((start, source)) = log_start_offset(segments) {
+                a.explain.push(match source {
+                    LogStartSource::FirstSegment => {
+                        format!("earliest: log start offset {start}, the first segment's base offset")
+                    }
+                    LogStartSource::Checkpoint(p) => {
+                        format!("earliest: log start offset {start}, from {}", p.display())
+                    }
+                });
+                a.found = true;
+                a.offset = Some(start);
+                for seg in &segments[floor_segment(segments, start)..] {
+                    let hit =
+                        scan(seg, 0, &mut decoder, &mut a.bytes_scanned, |last, _| last >= start, |o, _| o >= start)?;
+                    if let Some(h) = hit {
+                        a.timestamp = Some(h.timestamp);
+                        a.segment = Some(seg.log.clone());
+                        a.position = Some(h.position);
+                        a.batch_base_offset = Some(h.base);
+                        break;
+                    }
                 }
             }
         }

@@ -7,6 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::files::partition::{self, FileKind, Segment};
+use crate::format::checkpoint::{self, Entry, TextFormat};
 
 /// How many directory levels below a PATH argument are walked: a log
 /// directory's partitions sit one below it; a few more allow a folder of
@@ -52,6 +53,42 @@ pub fn walk_dirs(
 /// crashed broker normally leaves.
 pub fn active_segment(segments: &[Segment]) -> Option<usize> {
     segments.len().checked_sub(1)
+}
+
+/// Where a partition's log start offset comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogStartSource {
+    /// The first segment's base offset.
+    FirstSegment,
+    /// The log directory's `log-start-offset-checkpoint`, which retention
+    /// and DeleteRecords move above the first segment's base offset.
+    Checkpoint(PathBuf),
+}
+
+/// A partition's log start offset as the broker computes it at load: the
+/// first segment's base offset, raised to the partition's entry in its log
+/// directory's `log-start-offset-checkpoint` when that is higher. `None`
+/// when there is no segment. `segments` are the partition's, in base-offset
+/// order; the partition (`<topic>-<n>`) is named by their directory.
+pub fn log_start_offset(segments: &[Segment]) -> Option<(i64, LogStartSource)> {
+    let first = segments.first()?;
+    let from_checkpoint = (|| {
+        let dir = first.log.parent()?;
+        let (topic, partition) = dir.file_name()?.to_str()?.rsplit_once('-')?;
+        let partition: i32 = partition.parse().ok()?;
+        let checkpoint = dir.parent()?.join("log-start-offset-checkpoint");
+        let data = std::fs::read(&checkpoint).ok()?;
+        let parsed = checkpoint::parse(TextFormat::OffsetCheckpoint, &data);
+        let offset = parsed.entries.iter().find_map(|e| match e {
+            Entry::Offset { topic: t, partition: p, offset, .. } if t == topic && *p == partition => Some(*offset),
+            _ => None,
+        })?;
+        Some((offset, checkpoint))
+    })();
+    Some(match from_checkpoint {
+        Some((offset, path)) if offset > first.base_offset => (offset, LogStartSource::Checkpoint(path)),
+        _ => (first.base_offset, LogStartSource::FirstSegment),
+    })
 }
 
 /// The segments of one partition, in base-offset order.
