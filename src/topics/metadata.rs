@@ -75,9 +75,9 @@ value 0-2 flex 0+
   removingReplicas []int32 null tag3
   addingReplicas []int32 null tag4
   leaderRecoveryState int8 tag5
-  directories []uuid v1+ null tag6
-  eligibleLeaderReplicas []int32 v2+ null tag7
-  lastKnownElr []int32 v2+ null tag8
+  directories []uuid v1+ null tag8
+  eligibleLeaderReplicas []int32 v2+ null tag6
+  lastKnownElr []int32 v2+ null tag7
 
 record 7 FENCE_BROKER_RECORD
 value 0 flex 0+
@@ -133,12 +133,13 @@ value 0 flex 0+
   nextProducerId int64
 
 record 17 BROKER_REGISTRATION_CHANGE_RECORD
-value 0-2 flex 0+
+value 0-3 flex 0+
   brokerId int32
   brokerEpoch int64
   fenced int8 tag0
   inControlledShutdown int8 v1+ tag1
   logDirs []uuid v2+ tag2
+  cordonedLogDirs []uuid v3+ tag3
 
 record 18 ACCESS_CONTROL_ENTRY_RECORD
 value 0 flex 0+
