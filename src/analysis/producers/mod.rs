@@ -9,6 +9,11 @@
 //! small [`ProducerBatch`] per idempotent batch; an [`Analyzer`] then consumes them
 //! in offset order, keeping only per-producer state.
 //!
+//! Nothing here opens a file: the caller hands over each segment's `.log` as
+//! a [`Source`] (see `files::log::LogSource`), the bytes of its `.txnindex`,
+//! and the parsed newest `.snapshot` (see `files::partition::newest_snapshot`),
+//! so the same analysis runs over files, maps or bytes in memory.
+//!
 //! Rules (see docs/stats.md):
 //! * a v2 batch's last sequence is `baseSequence + lastOffsetDelta`, wrapping
 //!   from `i32::MAX` to 0; sequences restart at 0 when the epoch changes;
@@ -30,14 +35,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::files::mmap::{Mapped, WindowSource};
-use crate::files::partition::base_offset_from_name;
-use crate::files::partition::{self, FileKind, Segment};
-use crate::files::read::FileSource;
+use crate::files::partition::Segment;
 use crate::format::batch::BatchV2;
 use crate::format::control::ControlValue;
 use crate::format::entry::Decoder;
 use crate::format::head::EntryHead;
+use crate::format::snapshot::Snapshot;
 use crate::format::txnindex::{AbortedTxn, TxnIndex};
 use crate::format::walk::{Source, Step, Walker};
 
@@ -95,25 +98,11 @@ pub struct SegmentScan {
     pub damaged: u64,
 }
 
-/// Read the batch headers of one `.log` file. With `mmap`, through a
-/// sliding read-only map: only the header pages are touched, and at most
-/// one window of the file is mapped at a time, so memory does not grow with
-/// the segment. Without, with plain reads in bounded chunks (no SIGBUS if a
-/// live broker truncates the file meanwhile).
-pub fn scan_segment(log: &Path, max_decompressed: usize, mmap: bool) -> io::Result<SegmentScan> {
-    if mmap {
-        scan_source(WindowSource::open(log, 8 << 20)?, max_decompressed)
-    } else {
-        scan_source(FileSource::open(log)?, max_decompressed)
-    }
-}
-
-/// Read the batch headers of a `.log` file's bytes.
-pub fn scan_bytes(data: &[u8], max_decompressed: usize) -> io::Result<SegmentScan> {
-    scan_source(data, max_decompressed)
-}
-
-fn scan_source<S: Source>(src: S, max_decompressed: usize) -> io::Result<SegmentScan> {
+/// Read the batch headers of one `.log` file from `src`. Only the header
+/// bytes are asked for (and a control batch's first record), so through a
+/// sliding map ([`crate::files::log::LogSource`]) only their pages are
+/// touched, and memory does not grow with the segment.
+pub fn scan_segment<S: Source>(src: S, max_decompressed: usize) -> io::Result<SegmentScan> {
     let mut walker = Walker::new(src);
     let mut scan = SegmentScan::default();
     let mut scratch = Vec::new();
@@ -187,6 +176,11 @@ fn scan_source<S: Source>(src: S, max_decompressed: usize) -> io::Result<Segment
         }
     }
     Ok(scan)
+}
+
+/// Read the batch headers of a `.log` file's bytes.
+pub fn scan_bytes(data: &[u8], max_decompressed: usize) -> io::Result<SegmentScan> {
+    scan_segment(data, max_decompressed)
 }
 
 fn control_kind(b: &BatchV2<'_>, scratch: &mut Vec<u8>, max: usize) -> BatchRole {
@@ -328,14 +322,22 @@ pub struct Producer {
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     pub txn_timeout_ms: i64,
-    /// Compare with the newest producer snapshot in the partition directory.
-    pub snapshot: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { txn_timeout_ms: DEFAULT_TXN_TIMEOUT_MS, snapshot: true }
+        Options { txn_timeout_ms: DEFAULT_TXN_TIMEOUT_MS }
     }
+}
+
+/// A producer snapshot to compare with the log: the caller reads the
+/// newest `.snapshot` of the partition directory and parses it.
+#[derive(Clone, Debug)]
+pub struct SnapshotFile<'a> {
+    pub path: PathBuf,
+    /// The log end offset when it was taken (from its name).
+    pub offset: i64,
+    pub snapshot: Snapshot<'a>,
 }
 
 /// How the newest snapshot compared with the log.
@@ -388,7 +390,6 @@ impl PartitionReport {
 /// Consumes segment scans of one partition in offset order.
 pub struct Analyzer {
     opts: Options,
-    dir: Option<PathBuf>,
     producers: BTreeMap<i64, Producer>,
     /// (first offset, producer id) of every open transaction.
     open: BTreeSet<(i64, i64)>,
@@ -430,11 +431,9 @@ struct TxnCursor<'a> {
 }
 
 impl Analyzer {
-    /// `dir` is the partition directory, when the whole partition is read.
-    pub fn new(dir: Option<PathBuf>, opts: Options) -> Self {
+    pub fn new(opts: Options) -> Self {
         Analyzer {
             opts,
-            dir,
             producers: BTreeMap::new(),
             open: BTreeSet::new(),
             missing: 0,
@@ -460,8 +459,9 @@ impl Analyzer {
         self.findings.len() - 1
     }
 
-    /// Take in the next segment (in base-offset order) and its scan.
-    pub fn segment(&mut self, seg: &Segment, scan: &SegmentScan) -> io::Result<()> {
+    /// Take in the next segment (in base-offset order), its scan, and the
+    /// bytes of its `.txnindex` (empty when `seg` has none).
+    pub fn segment(&mut self, seg: &Segment, scan: &SegmentScan, txnindex: TxnIndex<'_>) {
         self.segments += 1;
         if let (Some(prev), Some(first)) = (self.last_offset, scan.first_offset)
             && first > prev.saturating_add(1)
@@ -485,18 +485,10 @@ impl Analyzer {
             f.file = Some(seg.log.clone());
             self.push(f);
         }
-        let map = match &seg.txnindex {
-            Some(p) => {
-                self.txnindex_files += 1;
-                Some(Mapped::open(p)?)
-            }
-            None => None,
-        };
-        let mut cursor = TxnCursor {
-            path: seg.txnindex.as_deref(),
-            idx: TxnIndex::new(map.as_ref().map_or(&[][..], |m| m.as_ref())),
-            next: 0,
-        };
+        if seg.txnindex.is_some() {
+            self.txnindex_files += 1;
+        }
+        let mut cursor = TxnCursor { path: seg.txnindex.as_deref(), idx: txnindex, next: 0 };
         self.txnindex_entries += cursor.idx.len() as u64;
         let compacted_here = scan.missing_between > 0 || scan.missing_within > 0;
         for b in &scan.batches {
@@ -518,7 +510,6 @@ impl Analyzer {
         if let Some(t) = scan.max_timestamp {
             self.max_ts = Some(self.max_ts.map_or(t, |m| m.max(t)));
         }
-        Ok(())
     }
 
     fn txnindex_extra(&mut self, cursor: &TxnCursor<'_>, at: u64, e: AbortedTxn, compacted: bool) {
@@ -895,8 +886,8 @@ impl Analyzer {
         self.push(f);
     }
 
-    /// Open transactions, the snapshot check, and the report.
-    pub fn finish(mut self) -> io::Result<PartitionReport> {
+    /// Open transactions, the check against `snapshot`, and the report.
+    pub fn finish(mut self, snapshot: Option<SnapshotFile<'_>>) -> PartitionReport {
         let max_ts = self.max_ts;
         let log_end = self.last_offset.map(|o| o.saturating_add(1));
         let open: Vec<(i64, OpenTxn)> =
@@ -930,11 +921,11 @@ impl Analyzer {
             f.last_offset = Some(t.last_offset);
             self.push(f);
         }
-        let snapshot = if self.opts.snapshot { self.snapshot_check()? } else { None };
+        let snapshot = snapshot.map(|s| self.snapshot_check(s));
         let last_stable_offset = self.open.first().map(|&(o, _)| o).or(log_end);
         let mut findings = std::mem::take(&mut self.findings);
         findings.sort_by_key(|f| (f.first_offset.unwrap_or(i64::MAX), f.producer_id));
-        Ok(PartitionReport {
+        PartitionReport {
             segments: self.segments,
             first_offset: self.first_offset,
             log_end_offset: log_end,
@@ -947,39 +938,19 @@ impl Analyzer {
             snapshot,
             producers: self.producers.into_values().collect(),
             findings,
-        })
-    }
-
-    /// The newest `.snapshot` of the partition directory, if any.
-    fn newest_snapshot(&self) -> io::Result<Option<(PathBuf, i64)>> {
-        let Some(dir) = &self.dir else { return Ok(None) };
-        let mut best: Option<(PathBuf, i64)> = None;
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if partition::classify(&path) != (FileKind::Snapshot, None) {
-                continue;
-            }
-            if let Some(o) = base_offset_from_name(&path)
-                && best.as_ref().is_none_or(|(_, b)| o > *b)
-            {
-                best = Some((path, o));
-            }
         }
-        Ok(best)
     }
 
-    fn snapshot_check(&mut self) -> io::Result<Option<SnapshotCheck>> {
-        let Some((path, offset)) = self.newest_snapshot()? else { return Ok(None) };
-        let bytes = std::fs::read(&path)?;
+    fn snapshot_check(&mut self, file: SnapshotFile<'_>) -> SnapshotCheck {
+        let SnapshotFile { path, offset, snapshot: snap } = file;
         let mut check = SnapshotCheck { file: path.clone(), offset, ..SnapshotCheck::default() };
-        let snap = crate::format::snapshot::parse(&bytes);
         // A snapshot Kafka would reject (its version, framing or CRC; bytes
         // after the entries Kafka accepts) is not compared with the log.
         if let Some(issue) = snap.issues.iter().find(|i| i.kind != "snapshot_trailing_bytes") {
             let mut f = finding("snapshot_invalid", Severity::Anomaly, format!("cannot be used: {}", issue.message));
             f.file = Some(path);
             self.push(f);
-            return Ok(Some(check));
+            return check;
         }
         let log_end = self.last_offset.map(|o| o.saturating_add(1));
         if let Some(end) = log_end
@@ -1066,7 +1037,7 @@ impl Analyzer {
         check.only_in_log =
             self.producers.values().filter(|p| p.last_offset < offset && !in_snapshot.contains(&p.producer_id)).count()
                 as u64;
-        Ok(Some(check))
+        check
     }
 }
 
@@ -1158,9 +1129,9 @@ mod tests {
             batches,
             ..SegmentScan::default()
         };
-        let mut a = Analyzer::new(None, Options::default());
-        a.segment(&seg(), &scan).unwrap();
-        a.finish().unwrap()
+        let mut a = Analyzer::new(Options::default());
+        a.segment(&seg(), &scan, TxnIndex::new(&[]));
+        a.finish(None)
     }
 
     fn kinds(r: &PartitionReport) -> Vec<(&'static str, Severity)> {
@@ -1238,9 +1209,9 @@ mod tests {
             batches: vec![txn(0, 2, 0), marker(2, false), txn(3, 2, 2)],
             ..SegmentScan::default()
         };
-        let mut a = Analyzer::new(None, Options::default());
-        a.segment(&seg(), &scan).unwrap();
-        let r = a.finish().unwrap();
+        let mut a = Analyzer::new(Options::default());
+        a.segment(&seg(), &scan, TxnIndex::new(&[]));
+        let r = a.finish(None);
         assert_eq!(kinds(&r), [("hanging_transaction", Severity::Anomaly)]);
         // An abort without a .txnindex is missing from it.
         let r = run(vec![txn(0, 2, 0), marker(2, true)]);
