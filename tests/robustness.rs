@@ -6,8 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kseg::analysis::producers::{self, Analyzer};
+use kseg::analysis::producers::{self, Analyzer, SnapshotFile};
 use kseg::analysis::stats::{EntryReader, Stats};
+use kseg::files::log::LogSource;
+use kseg::files::mmap::Mapped;
 use kseg::files::partition::{self, Segment};
 use kseg::format::txnindex::TxnIndex;
 use kseg::format::walk::{Step, Walker};
@@ -68,11 +70,11 @@ fn run_stats(data: &[u8]) -> Stats {
 fn run_producers(data: &[u8], timeout: i64) {
     let scan = producers::scan_bytes(data, 1 << 20).unwrap();
     let seg = Segment { base_offset: 0, log: PathBuf::from("0.log"), index: None, timeindex: None, txnindex: None };
-    let mut a = Analyzer::new(None, producers::Options { txn_timeout_ms: timeout, snapshot: false });
+    let mut a = Analyzer::new(producers::Options { txn_timeout_ms: timeout });
     // The same segment twice: offsets go backwards at the seam.
-    a.segment(&seg, &scan).unwrap();
-    a.segment(&seg, &scan).unwrap();
-    let report = a.finish().unwrap();
+    a.segment(&seg, &scan, TxnIndex::new(&[]));
+    a.segment(&seg, &scan, TxnIndex::new(&[]));
+    let report = a.finish(None);
     for f in &report.findings {
         assert!(!f.message.is_empty());
     }
@@ -231,11 +233,19 @@ fn damaged_txnindex_and_snapshot_files_never_panic() {
             std::fs::write(dir.join(p.file_name().unwrap()), bytes).unwrap();
         }
         let segments = partition::segments(&dir).unwrap();
-        let mut a = Analyzer::new(Some(dir.clone()), producers::Options::default());
+        let mut a = Analyzer::new(producers::Options::default());
         for seg in &segments {
-            let scan = producers::scan_segment(&seg.log, 1 << 20, true).unwrap();
-            a.segment(seg, &scan).unwrap();
+            let scan = producers::scan_segment(LogSource::open(&seg.log, true).unwrap(), 1 << 20).unwrap();
+            let txnindex = seg.txnindex.as_deref().map(Mapped::open).transpose().unwrap();
+            a.segment(seg, &scan, TxnIndex::new(txnindex.as_ref().map_or(&[], AsRef::as_ref)));
         }
-        a.finish().unwrap();
+        let newest = partition::newest_snapshot(&dir).unwrap();
+        let bytes = newest.as_ref().map(|(path, _)| std::fs::read(path).unwrap());
+        let snapshot = newest.zip(bytes.as_deref()).map(|((path, offset), bytes)| SnapshotFile {
+            path,
+            offset,
+            snapshot: kseg::format::snapshot::parse(bytes),
+        });
+        a.finish(snapshot);
     }
 }

@@ -33,9 +33,9 @@ fuzz_target!(|data: &[u8]| {
 
     let scan = producers::scan_bytes(data, LIMIT).expect("a slice never fails to read");
     let seg = Segment { base_offset: 0, log: PathBuf::from("0.log"), index: None, timeindex: None, txnindex: None };
-    let mut a = Analyzer::new(None, producers::Options { txn_timeout_ms: 0, snapshot: false });
-    a.segment(&seg, &scan).expect("no file to read");
-    let _ = a.finish();
+    let mut a = Analyzer::new(producers::Options { txn_timeout_ms: 0 });
+    a.segment(&seg, &scan, TxnIndex::new(&[]));
+    let _ = a.finish(None);
 
     let _ = TxnIndex::new(data).entries().count();
     let _ = kseg::format::snapshot::parse(data).entries().count();

@@ -2,12 +2,16 @@
 //! the anomalies that say data was lost or duplicated.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use comfy_table::{Cell, CellAlignment, Table, presets};
-use kseg::analysis::producers::{self, Analyzer, Finding, PartitionReport, Producer, Severity};
+use kseg::analysis::producers::{self, Analyzer, Finding, PartitionReport, Producer, Severity, SnapshotFile};
+use kseg::files::log::LogSource;
+use kseg::files::mmap::Mapped;
+use kseg::files::partition;
+use kseg::format::txnindex::TxnIndex;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -99,7 +103,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::ERROR));
         }
     };
-    let opts = producers::Options { txn_timeout_ms: args.txn_timeout_ms, snapshot: !args.no_snapshot };
+    let opts = producers::Options { txn_timeout_ms: args.txn_timeout_ms };
     let pool = args.read.pool()?;
     let work: Vec<(usize, usize)> =
         partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();
@@ -113,7 +117,10 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
         let scans: Vec<_> = pool.install(|| {
             window
                 .par_iter()
-                .map(|&(p, s)| producers::scan_segment(&partitions[p].segments[s].log, max, mmap))
+                .map(|&(p, s)| {
+                    let src = LogSource::open(&partitions[p].segments[s].log, mmap)?;
+                    producers::scan_segment(src, max)
+                })
                 .collect()
         });
         for (&(p, s), scan) in window.iter().zip(scans) {
@@ -126,20 +133,32 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(exit::ERROR));
                 }
             };
-            let a = analyzer.get_or_insert_with(|| Analyzer::new(part.dir.clone(), opts));
-            if let Err(e) = a.segment(seg, &scan) {
-                eprintln!("kseg: {}: {e}", seg.log.display());
-                return Ok(ExitCode::from(exit::ERROR));
-            }
-            if part.active == Some(s) {
-                let done = analyzer.take().expect("set above");
-                match done.finish() {
-                    Ok(r) => reports.push(r),
+            let txnindex = match seg.txnindex.as_deref().map(Mapped::open).transpose() {
+                Ok(map) => map,
+                Err(e) => {
+                    eprintln!("kseg: {}: {e}", seg.log.display());
+                    return Ok(ExitCode::from(exit::ERROR));
+                }
+            };
+            let a = analyzer.get_or_insert_with(|| Analyzer::new(opts));
+            a.segment(seg, &scan, TxnIndex::new(txnindex.as_ref().map_or(&[], AsRef::as_ref)));
+            if s + 1 == part.segments.len() {
+                // Only a partition directory read whole has the snapshot
+                // that describes the log read.
+                let dir = part.dir.as_deref().filter(|_| !args.no_snapshot);
+                let newest = match dir.map(read_newest_snapshot).transpose() {
+                    Ok(newest) => newest.flatten(),
                     Err(e) => {
                         eprintln!("kseg: {}: {e}", part.name().display());
                         return Ok(ExitCode::from(exit::ERROR));
                     }
-                }
+                };
+                let snapshot = newest.as_ref().map(|(path, offset, bytes)| SnapshotFile {
+                    path: path.clone(),
+                    offset: *offset,
+                    snapshot: kseg::format::snapshot::parse(bytes),
+                });
+                reports.push(analyzer.take().expect("set above").finish(snapshot));
             }
         }
     }
@@ -214,6 +233,14 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(if failed { exit::FINDINGS } else { exit::OK }))
 }
 
+/// The newest producer snapshot of a partition directory: its path, its
+/// offset and its bytes.
+fn read_newest_snapshot(dir: &Path) -> std::io::Result<Option<(PathBuf, i64, Vec<u8>)>> {
+    let Some((path, offset)) = partition::newest_snapshot(dir)? else { return Ok(None) };
+    let bytes = std::fs::read(&path)?;
+    Ok(Some((path, offset, bytes)))
+}
+
 fn opt(v: Option<i64>) -> String {
     v.map_or("-".into(), |v| v.to_string())
 }
@@ -227,7 +254,7 @@ fn clip(s: String, max: usize) -> String {
     t
 }
 
-fn write_partition(out: &mut dyn Write, name: &std::path::Path, r: &PartitionReport) -> std::io::Result<()> {
+fn write_partition(out: &mut dyn Write, name: &Path, r: &PartitionReport) -> std::io::Result<()> {
     writeln!(
         out,
         "== {}: offsets {}..{} (log end offset {}, last stable offset {}), {} producers{}",

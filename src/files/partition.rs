@@ -270,6 +270,24 @@ pub fn snapshots(dir: &Path) -> io::Result<Vec<PathBuf>> {
         .collect())
 }
 
+/// The newest live producer snapshot (`<offset>.snapshot`) of a partition
+/// directory and its offset, if it has one.
+pub fn newest_snapshot(dir: &Path) -> io::Result<Option<(PathBuf, i64)>> {
+    let mut best: Option<(PathBuf, i64)> = None;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if classify(&path) != (FileKind::Snapshot, None) {
+            continue;
+        }
+        if let Some(o) = base_offset_from_name(&path)
+            && best.as_ref().is_none_or(|(_, b)| o > *b)
+        {
+            best = Some((path, o));
+        }
+    }
+    Ok(best)
+}
+
 /// The base offset in a segment file name: the digits before the first dot.
 pub fn base_offset_from_name(path: &Path) -> Option<i64> {
     let name = path.file_name()?.to_str()?;

@@ -1,0 +1,129 @@
+//! The rules on hand-made batches: sequences, epochs and transactions.
+
+use super::*;
+
+fn seg() -> Segment {
+    Segment {
+        base_offset: 0,
+        log: PathBuf::from("00000000000000000000.log"),
+        index: None,
+        timeindex: None,
+        txnindex: None,
+    }
+}
+
+fn data(pid: i64, epoch: i16, base: i64, n: i32, seq: i32) -> ProducerBatch {
+    ProducerBatch {
+        position: base as u64 * 100,
+        base_offset: base,
+        last_offset: base + i64::from(n) - 1,
+        producer_id: pid,
+        epoch,
+        base_sequence: seq,
+        last_offset_delta: n - 1,
+        records: n,
+        size: 100,
+        max_timestamp: 1000 + base,
+        kind: BatchRole::Data,
+        missing_before: 0,
+    }
+}
+
+fn run(batches: Vec<ProducerBatch>) -> PartitionReport {
+    let last = batches.iter().map(|b| b.last_offset).max();
+    let scan = SegmentScan {
+        first_offset: batches.first().map(|b| b.base_offset),
+        last_offset: last,
+        max_timestamp: Some(5000),
+        batches,
+        ..SegmentScan::default()
+    };
+    let mut a = Analyzer::new(Options::default());
+    a.segment(&seg(), &scan, TxnIndex::new(&[]));
+    a.finish(None)
+}
+
+fn kinds(r: &PartitionReport) -> Vec<(&'static str, Severity)> {
+    r.findings.iter().map(|f| (f.kind, f.severity)).collect()
+}
+
+#[test]
+fn in_order_sequences_make_one_range() {
+    let r = run(vec![data(1, 0, 0, 5, 0), data(1, 0, 5, 5, 5), data(1, 0, 10, 3, 10)]);
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    let s = &r.producers[0].epochs[0].sequences;
+    assert_eq!((s.len(), s[0].first, s[0].last, s[0].batches), (1, 0, 12, 3));
+}
+
+#[test]
+fn gap_duplicate_and_wrap() {
+    let r = run(vec![data(1, 0, 0, 5, 0), data(1, 0, 5, 5, 8)]);
+    assert_eq!(kinds(&r), [("sequence_gap", Severity::Anomaly)]);
+    assert_eq!((r.findings[0].first_offset, r.findings[0].last_offset), (Some(4), Some(5)));
+    let r = run(vec![data(1, 0, 0, 5, 0), data(1, 0, 5, 5, 5), data(1, 0, 10, 5, 5)]);
+    assert_eq!(kinds(&r), [("sequence_duplicate", Severity::Anomaly)]);
+    assert_eq!((r.findings[0].first_offset, r.findings[0].last_offset), (Some(10), Some(14)));
+    // Wrapping from i32::MAX to 0 is in order.
+    let r = run(vec![data(1, 0, 0, 3, i32::MAX - 2), data(1, 0, 3, 2, 0)]);
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    assert_eq!(r.producers[0].last_data, Some((1, 4, 1)));
+}
+
+#[test]
+fn removed_offsets_explain_a_gap() {
+    let mut b = data(1, 0, 20, 5, 20);
+    b.missing_before = 15;
+    let r = run(vec![data(1, 0, 0, 5, 0), b]);
+    assert_eq!(kinds(&r), [("sequence_gap", Severity::Note)]);
+}
+
+#[test]
+fn epochs_bump_reset_and_fence() {
+    let r = run(vec![data(1, 0, 0, 5, 0), data(1, 1, 5, 5, 0), data(1, 1, 10, 5, 5)]);
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    assert_eq!(r.producers[0].epochs.len(), 2);
+    let r = run(vec![data(1, 0, 0, 5, 0), data(1, 1, 5, 5, 3)]);
+    assert_eq!(kinds(&r), [("sequence_gap", Severity::Anomaly)]);
+    // The old epoch keeps writing (its own sequences in order): one fenced run.
+    let r = run(vec![data(1, 0, 0, 5, 0), data(1, 1, 5, 5, 0), data(1, 0, 10, 5, 5), data(1, 0, 15, 5, 10)]);
+    assert_eq!(kinds(&r), [("fenced_writer", Severity::Anomaly)]);
+    assert_eq!((r.findings[0].first_offset, r.findings[0].last_offset), (Some(10), Some(19)));
+    let r = run(vec![data(1, 5, 0, 5, 0), data(1, 2, 5, 5, 0)]);
+    assert_eq!(kinds(&r), [("epoch_backwards", Severity::Anomaly)]);
+}
+
+#[test]
+fn transactions_open_close_and_hang() {
+    let txn = |base, n, seq| ProducerBatch { kind: BatchRole::TxnData, ..data(7, 0, base, n, seq) };
+    let marker = |base, abort: bool| ProducerBatch {
+        kind: if abort {
+            BatchRole::Abort { coordinator_epoch: 1 }
+        } else {
+            BatchRole::Commit { coordinator_epoch: 1 }
+        },
+        base_sequence: -1,
+        ..data(7, 0, base, 1, -1)
+    };
+    let r = run(vec![txn(0, 2, 0), marker(2, false), txn(3, 2, 2)]);
+    let p = &r.producers[0];
+    assert_eq!((p.committed.count, p.committed.records), (1, 2));
+    assert_eq!(p.open.map(|t| t.first_offset), Some(3));
+    assert_eq!(r.last_stable_offset, Some(3));
+    // Begun 3997 ms before the newest timestamp: open, not hanging, by default.
+    assert_eq!(kinds(&r), [("open_transaction", Severity::Note)]);
+    let scan = SegmentScan {
+        first_offset: Some(0),
+        last_offset: Some(4),
+        max_timestamp: Some(10_000_000),
+        batches: vec![txn(0, 2, 0), marker(2, false), txn(3, 2, 2)],
+        ..SegmentScan::default()
+    };
+    let mut a = Analyzer::new(Options::default());
+    a.segment(&seg(), &scan, TxnIndex::new(&[]));
+    let r = a.finish(None);
+    assert_eq!(kinds(&r), [("hanging_transaction", Severity::Anomaly)]);
+    // An abort without a .txnindex is missing from it.
+    let r = run(vec![txn(0, 2, 0), marker(2, true)]);
+    assert_eq!(kinds(&r), [("abort_missing_from_txnindex", Severity::Anomaly)]);
+    assert_eq!(r.producers[0].aborted.count, 1);
+}

@@ -1,0 +1,47 @@
+//! A segment's `.log` opened for one forward walk: through a sliding
+//! read-only map (kseg's default), or with plain reads (`--no-mmap`, no
+//! SIGBUS if a live broker truncates the file meanwhile). Either way memory
+//! stays bounded whatever the segment size.
+
+use std::io;
+use std::path::Path;
+
+use crate::files::mmap::WindowSource;
+use crate::files::read::FileSource;
+use crate::format::walk::Source;
+
+/// Bytes of a `.log` mapped at a time.
+pub const MAP_WINDOW: usize = 8 << 20;
+
+/// The two ways a `.log` is read.
+pub enum LogSource {
+    Mapped(WindowSource),
+    Read(FileSource),
+}
+
+impl LogSource {
+    /// Open `path` read-only, mapped a window at a time when `mmap`.
+    pub fn open(path: &Path, mmap: bool) -> io::Result<LogSource> {
+        if mmap {
+            WindowSource::open(path, MAP_WINDOW).map(LogSource::Mapped)
+        } else {
+            FileSource::open(path).map(LogSource::Read)
+        }
+    }
+}
+
+impl Source for LogSource {
+    fn len(&self) -> u64 {
+        match self {
+            LogSource::Mapped(s) => s.len(),
+            LogSource::Read(s) => s.len(),
+        }
+    }
+
+    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
+        match self {
+            LogSource::Mapped(s) => s.read(pos, n),
+            LogSource::Read(s) => s.read(pos, n),
+        }
+    }
+}
