@@ -182,8 +182,8 @@ METADATA = [
         F("partitionId", "i32"), F("topicId", "uuid"), F("isr", A("i32"), null=0, tag=0), F("leader", "i32", tag=1),
         F("replicas", A("i32"), null=0, tag=2), F("removingReplicas", A("i32"), null=0, tag=3),
         F("addingReplicas", A("i32"), null=0, tag=4), F("leaderRecoveryState", "i8", tag=5),
-        F("directories", A("uuid"), 1, null=1, tag=6), F("eligibleLeaderReplicas", A("i32"), 2, null=2, tag=7),
-        F("lastKnownElr", A("i32"), 2, null=2, tag=8)]),
+        F("directories", A("uuid"), 1, null=1, tag=8), F("eligibleLeaderReplicas", A("i32"), 2, null=2, tag=6),
+        F("lastKnownElr", A("i32"), 2, null=2, tag=7)]),
     (7, "FENCE_BROKER_RECORD", (0, 0), [F("id", "i32"), F("epoch", "i64")]),
     (8, "UNFENCE_BROKER_RECORD", (0, 0), [F("id", "i32"), F("epoch", "i64")]),
     (9, "REMOVE_TOPIC_RECORD", (0, 0), [F("topicId", "uuid")]),
@@ -198,9 +198,9 @@ METADATA = [
         F("entity", A(S(F("entityType", "str"), F("entityName", "str", null=0)))), F("key", "str"), F("value", "f64"),
         F("remove", "bool")]),
     (15, "PRODUCER_IDS_RECORD", (0, 0), [F("brokerId", "i32"), F("brokerEpoch", "i64"), F("nextProducerId", "i64")]),
-    (17, "BROKER_REGISTRATION_CHANGE_RECORD", (0, 2), [
+    (17, "BROKER_REGISTRATION_CHANGE_RECORD", (0, 3), [
         F("brokerId", "i32"), F("brokerEpoch", "i64"), F("fenced", "i8", tag=0), F("inControlledShutdown", "i8", 1, tag=1),
-        F("logDirs", A("uuid"), 2, tag=2)]),
+        F("logDirs", A("uuid"), 2, tag=2), F("cordonedLogDirs", A("uuid"), 3, tag=3)]),
     (18, "ACCESS_CONTROL_ENTRY_RECORD", (0, 0), [
         F("id", "uuid"), F("resourceType", "i8"), F("resourceName", "str"), F("patternType", "i8"), F("principal", "str"),
         F("host", "str"), F("operation", "i8"), F("permissionType", "i8")]),
