@@ -3,8 +3,11 @@
 //! thread pool. PATH arguments are grouped into partitions by
 //! [`kseg::files::logdir`].
 
+use std::path::PathBuf;
+
 use clap::Args;
 use kseg::analysis::window::Reading;
+use kseg::files::logdir::{self, Partition};
 
 /// How segments are read, shared by `verify`, `stats` and `producers`.
 #[derive(Debug, Args)]
@@ -31,5 +34,25 @@ impl ReadArgs {
     /// A thread pool of `--jobs` threads (none given: one per core).
     pub fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
         Ok(rayon::ThreadPoolBuilder::new().num_threads(self.jobs.unwrap_or(0)).build()?)
+    }
+}
+
+/// The partitions under the PATH arguments, with a note on stderr for each
+/// directory left out (unless `quiet`), or the message for the first path
+/// that cannot be used (printed; the caller exits 2).
+pub fn partitions(paths: &[PathBuf], with_snapshots: bool, quiet: bool) -> Option<Vec<Partition>> {
+    match logdir::partitions(paths, with_snapshots) {
+        Ok(found) => {
+            if !quiet {
+                for (dir, reason) in &found.left_out {
+                    eprintln!("kseg: note: {}: left out: {reason}; name the directory to read it", dir.display());
+                }
+            }
+            Some(found.partitions)
+        }
+        Err(e) => {
+            eprintln!("kseg: {e}");
+            None
+        }
     }
 }

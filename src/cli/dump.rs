@@ -260,8 +260,20 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
         }
         Ok(Descend::Yes)
     };
-    logdir::walk_dirs(path, logdir::MAX_DEPTH, &mut visit, &mut |dir, e| report(dir, e))?;
+    logdir::walk_dirs(path, logdir::MAX_DEPTH, &mut visit, &mut Noted(&report))?;
     Ok((out, unreadable.get()))
+}
+
+/// A walk's failures and left-out directories, on stderr.
+struct Noted<'a, F: Fn(&Path, std::io::Error)>(&'a F);
+
+impl<F: Fn(&Path, std::io::Error)> logdir::WalkReport for Noted<'_, F> {
+    fn failed(&mut self, dir: &Path, error: std::io::Error) {
+        (self.0)(dir, error);
+    }
+    fn left_out(&mut self, dir: &Path, reason: &'static str) {
+        eprintln!("kseg: note: {}: left out: {reason}; name the directory to read it", dir.display());
+    }
 }
 
 /// Why a file with a transient state is not part of the log.

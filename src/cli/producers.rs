@@ -96,12 +96,8 @@ struct Report<'a> {
 }
 
 pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
-    let partitions = match kseg::files::logdir::partitions(&args.paths, false) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("kseg: {e}");
-            return Ok(ExitCode::from(exit::ERROR));
-        }
+    let Some(partitions) = super::common::partitions(&args.paths, false, args.quiet) else {
+        return Ok(ExitCode::from(exit::ERROR));
     };
     let opts = producers::Options { txn_timeout_ms: args.txn_timeout_ms };
     let pool = args.read.pool()?;

@@ -185,12 +185,8 @@ struct Report {
 }
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let partitions = match kseg::files::logdir::partitions(&args.paths, false) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("kseg: {e}");
-            return Ok(ExitCode::from(exit::ERROR));
-        }
+    let Some(partitions) = super::common::partitions(&args.paths, false, false) else {
+        return Ok(ExitCode::from(exit::ERROR));
     };
     let opts = stats::Options { max_decompressed: args.read.max_decompressed, reading: args.read.reading() };
     let work: Vec<(usize, usize)> =

@@ -61,12 +61,8 @@ struct Report<'a> {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let partitions = match kseg::files::logdir::partitions(&args.paths, true) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("kseg: {e}");
-            return Ok(ExitCode::from(exit::ERROR));
-        }
+    let Some(partitions) = super::common::partitions(&args.paths, true, args.quiet) else {
+        return Ok(ExitCode::from(exit::ERROR));
     };
     let work: Vec<(usize, usize)> =
         partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();

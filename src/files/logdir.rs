@@ -23,15 +23,24 @@ pub enum Descend {
     No,
 }
 
+/// What a walk met besides the directories it visited.
+pub trait WalkReport {
+    /// A directory whose subdirectories could not be listed (the walk goes on).
+    fn failed(&mut self, dir: &Path, error: io::Error);
+    /// A subdirectory that is not one of the broker's logs ([`left_out_dir`]).
+    fn left_out(&mut self, dir: &Path, reason: &'static str);
+}
+
 /// Visit `root` and then, depth-first in listing order ([`partition::subdirs`]),
 /// the directories below it, at most `max_depth` levels down, for as long as
-/// `visit` says [`Descend::Yes`]. A directory whose subdirectories cannot be
-/// listed goes to `failed` and the walk goes on; an error from `visit` ends it.
+/// `visit` says [`Descend::Yes`]. Subdirectories that are not the broker's logs
+/// are left out (named on the command line, as `root`, they are walked like
+/// any other). An error from `visit` ends the walk.
 pub fn walk_dirs(
     root: &Path,
     max_depth: u32,
     visit: &mut dyn FnMut(&Path) -> io::Result<Descend>,
-    failed: &mut dyn FnMut(&Path, io::Error),
+    report: &mut dyn WalkReport,
 ) -> io::Result<()> {
     if visit(root)? == Descend::No || max_depth == 0 {
         return Ok(());
@@ -39,12 +48,31 @@ pub fn walk_dirs(
     match partition::subdirs(root) {
         Ok(subs) => {
             for sub in subs {
-                walk_dirs(&sub, max_depth - 1, visit, failed)?;
+                match left_out_dir(&sub) {
+                    Some(reason) => report.left_out(&sub, reason),
+                    None => walk_dirs(&sub, max_depth - 1, visit, report)?,
+                }
             }
         }
-        Err(e) => failed(root, e),
+        Err(e) => report.failed(root, e),
     }
     Ok(())
+}
+
+/// Why a partition directory found in a log directory is not part of the
+/// broker's logs, if it is not: Kafka renames the directory of a deleted
+/// topic's partition to `<topic>-<n>.<id>-delete` and removes it later, and
+/// names a partition it no longer hosts `<topic>-<n>.<id>-stray`; it loads
+/// neither at start-up.
+pub fn left_out_dir(dir: &Path) -> Option<&'static str> {
+    let name = dir.file_name()?.to_str()?;
+    if name.ends_with("-delete") {
+        Some("a deleted topic's partition, waiting to be removed")
+    } else if name.ends_with("-stray") {
+        Some("a stray partition the broker no longer hosts")
+    } else {
+        None
+    }
 }
 
 /// The active segment among a partition's segments in base-offset order:
@@ -139,18 +167,41 @@ impl Partition {
     }
 }
 
+/// What [`partitions`] found: the partitions, and the directories it left out.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub partitions: Vec<Partition>,
+    /// Subdirectories that are not the broker's logs, and why.
+    pub left_out: Vec<(PathBuf, &'static str)>,
+}
+
+#[derive(Default)]
+struct Collect {
+    failure: Option<io::Error>,
+    left_out: Vec<(PathBuf, &'static str)>,
+}
+
+impl WalkReport for Collect {
+    fn failed(&mut self, _: &Path, error: io::Error) {
+        self.failure.get_or_insert(error);
+    }
+    fn left_out(&mut self, dir: &Path, reason: &'static str) {
+        self.left_out.push((dir.to_path_buf(), reason));
+    }
+}
+
 /// The partitions under `paths`, or a message for the first path that
 /// cannot be used. A directory holding segments (or, `with_snapshots`,
 /// producer snapshots) is a partition and is not walked further; other
 /// directories are walked down to [`MAX_DEPTH`]. With `with_snapshots`,
 /// producer snapshots are collected too, and a snapshot alone (a file, or a
 /// directory holding only snapshots) is a partition of its own.
-pub fn partitions(paths: &[PathBuf], with_snapshots: bool) -> Result<Vec<Partition>, String> {
+pub fn partitions(paths: &[PathBuf], with_snapshots: bool) -> Result<Found, String> {
     let mut out = Vec::new();
+    let mut report = Collect::default();
     for path in paths {
         let before = out.len();
         let found = if std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.is_dir() {
-            let mut failure = None;
             walk_dirs(
                 path,
                 MAX_DEPTH,
@@ -164,11 +215,9 @@ pub fn partitions(paths: &[PathBuf], with_snapshots: bool) -> Result<Vec<Partiti
                     out.push(Partition { dir: Some(dir.to_path_buf()), segments, active, snapshots });
                     Ok(Descend::No)
                 },
-                &mut |_, e| {
-                    failure.get_or_insert(e);
-                },
+                &mut report,
             )
-            .and_then(|()| failure.map_or(Ok(()), Err))
+            .and_then(|()| report.failure.take().map_or(Ok(()), Err))
         } else {
             Partition::of_file(path, with_snapshots).map(|p| out.push(p))
         };
@@ -177,5 +226,5 @@ pub fn partitions(paths: &[PathBuf], with_snapshots: bool) -> Result<Vec<Partiti
             return Err(format!("{}: no segments found", path.display()));
         }
     }
-    Ok(out)
+    Ok(Found { partitions: out, left_out: report.left_out })
 }
