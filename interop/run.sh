@@ -67,7 +67,8 @@ fetch_lib() {
         say "fetching Kafka $1 jars into $dir" >&2
         rm -rf "$dir"
         mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies -Dkafka.version="$1" \
-            -DoutputDirectory="$dir" -Dinterop.build.dir="$CACHE/build-deps" >&2
+            -DoutputDirectory="$dir" -Dinterop.build.dir="$CACHE/build-deps" > "$CACHE/mvn-$1.log" 2>&1 \
+            || { cat "$CACHE/mvn-$1.log" >&2; exit 1; }
         touch "$dir/.complete"
     fi
     echo "$dir"
@@ -75,7 +76,9 @@ fetch_lib() {
 LIB=$(fetch_lib "$BROKER_VERSION")
 DUMP_LIB=$(fetch_lib "$DUMP_VERSION")
 say "compiling the driver"
-mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" compile -Dinterop.build.dir="$CACHE/build" >&2
+mkdir -p "$CACHE"
+mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" compile -Dinterop.build.dir="$CACHE/build" > "$CACHE/mvn-compile.log" 2>&1 \
+    || { cat "$CACHE/mvn-compile.log" >&2; exit 1; }
 CLASSES=$CACHE/build/classes
 if unzip -Z1 "$DUMP_LIB/kafka-tools-$DUMP_VERSION.jar" 2>/dev/null | grep -c '^org/apache/kafka/tools/DumpLogSegments.class$' >/dev/null; then
     DUMP_MAIN=org.apache.kafka.tools.DumpLogSegments
@@ -149,7 +152,8 @@ live_loop() {
 }
 start_live() {
     rm -f "$WORK/live.stop"
-    live_loop "$1" "$2" &
+    mkdir -p "$OUT/live"
+    live_loop "$1" "$2" 2>> "$OUT/live/loop.err" &   # bash reports kseg's signals ("Bus error") there
     LIVE_PID=$!
 }
 stop_live() {
@@ -172,7 +176,7 @@ if [ -z "$FROM" ]; then
     start_broker "$WORK/server.properties" "$OUT/broker/run1.log" "$BPORT"
 
     say "workload: topics, a hanging transaction (producer killed with -9), then the main workload"
-    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" topics > "$OUT/workload.log"
+    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" topics > "$OUT/workload.log" 2>&1
     "${CLIENT[@]}" kseg.interop.Workload "$BOOT" hang > "$WORK/hang.out" 2>> "$OUT/workload.log" &
     HANG_PID=$!
     for _ in $(seq 1 60); do grep -q READY "$WORK/hang.out" && break; sleep 1; done
@@ -180,13 +184,15 @@ if [ -z "$FROM" ]; then
     kill -9 "$HANG_PID"; wait "$HANG_PID" 2>/dev/null || true; HANG_PID=
     cat "$WORK/hang.out" >> "$OUT/workload.log"
     start_live run1 "$DATA"
-    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" main >> "$OUT/workload.log"
+    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" main >> "$OUT/workload.log" 2>&1 \
+        || { tail -30 "$OUT/workload.log" >&2; exit 1; }
     say "workload done; letting the cleaner finish, then the oracle reads through the broker"
     sleep 8
-    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" freeze >> "$OUT/workload.log"
+    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" freeze >> "$OUT/workload.log" 2>&1
     sleep 2
     stop_live
-    "${CLIENT[@]}" kseg.interop.Oracle "$BOOT" "$OUT/oracle" >> "$OUT/workload.log"
+    "${CLIENT[@]}" kseg.interop.Oracle "$BOOT" "$OUT/oracle" >> "$OUT/workload.log" 2>&1 \
+        || { tail -30 "$OUT/workload.log" >&2; exit 1; }
     say "stopping the broker (SIGTERM, controlled shutdown)"
     stop_broker
     mkdir -p "$OUT/clean"

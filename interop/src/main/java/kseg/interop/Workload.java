@@ -52,6 +52,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *        prints READY and sleeps: run.sh kills it with -9, leaving a hanging transaction.
  * crash  writes without end (codecs, transactions, compacted keys) until the broker is killed.
  * freeze stops what could change the logs while the oracle reads them (retention, cleaner).
+ * goldens a small workload for testdata/broker (make-goldens.sh): few, small records.
  */
 public final class Workload {
     static final String[] CODECS = {"none", "gzip", "snappy", "lz4", "zstd"};
@@ -87,6 +88,7 @@ public final class Workload {
                 case "hang" -> w.hang();
                 case "crash" -> w.crash();
                 case "freeze" -> w.freeze();
+                case "goldens" -> w.goldens();
                 default -> throw new IllegalArgumentException(args[1]);
             }
         } finally {
@@ -110,7 +112,8 @@ public final class Workload {
     void createTopics() throws Exception {
         List<NewTopic> t = new ArrayList<>();
         for (String c : CODECS) {
-            t.add(topic("p-" + c, 2, "compression.type", "producer", "segment.ms", "1000"));
+            // segment.ms counts record time: with explicit timestamps 100 ms apart a segment rolls every ~150 records
+            t.add(topic("p-" + c, 2, "compression.type", "producer", "segment.ms", "15000"));
             t.add(topic("t-" + c, 1, "compression.type", c.equals("none") ? "uncompressed" : c));
         }
         t.add(topic("big", 1, "max.message.bytes", String.valueOf(3 << 20), "segment.bytes", String.valueOf(4 << 20)));
@@ -217,10 +220,7 @@ public final class Workload {
                 for (int i = 0; i < 3000; i++) {
                     long ts = base + i * 100L + (r.nextInt(1000) - 500);
                     p.send(record("p-" + c, i % 2, ts, r, i, true));
-                    if (i % 300 == 299) {
-                        p.flush();
-                        Thread.sleep(300); // segment.ms=1000: segments roll by time too
-                    }
+                    if (i % 400 == 399) p.flush();
                 }
             }
             try (KafkaProducer<byte[], byte[]> p = producer("none", true)) {
@@ -563,6 +563,84 @@ public final class Workload {
                 log("writer ended: " + e);
             }
         }
+    }
+
+    // ---------------------------------------------------------------- goldens
+
+    /** Small files for testdata/broker: every kind the goldens need, little data. */
+    void goldens() throws Exception {
+        admin.createTopics(List.of(
+            topic("g-rolled", 1, "segment.ms", "1500"),
+            topic("g-compacted", 1, "cleanup.policy", "compact", "segment.ms", "1500",
+                "min.cleanable.dirty.ratio", "0.01", "delete.retention.ms", "1000", "min.compaction.lag.ms", "0",
+                "file.delete.delay.ms", "600000"),
+            topic("g-txn", 1, "segment.ms", "3000"),
+            topic("g-binary", 1))).all().get(30, TimeUnit.SECONDS);
+        Random r = new Random(3);
+        try (KafkaProducer<byte[], byte[]> p = producer("lz4", true)) {
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 40; i++) {
+                    ProducerRecord<byte[], byte[]> rec = record("g-rolled", 0, T0 + round * 1000 + i, r, i, true);
+                    p.send(new ProducerRecord<>(rec.topic(), 0, rec.timestamp(), rec.key(),
+                        rec.value() == null ? null : java.util.Arrays.copyOf(rec.value(), Math.min(rec.value().length, 40)), rec.headers()));
+                    if (i % 5 == 4) p.flush();
+                }
+                Thread.sleep(2000);
+            }
+        }
+        try (KafkaProducer<byte[], byte[]> p = producer("none", true)) {
+            for (int round = 0; round < 4; round++) {
+                for (int i = 0; i < 30; i++) {
+                    int key = (i * 7 + round) % 12;
+                    boolean tomb = round >= 1 && key % 4 == round;
+                    p.send(new ProducerRecord<>("g-compacted", 0, null, ("key-" + key).getBytes(StandardCharsets.UTF_8),
+                        tomb ? null : ("v" + round + "-" + i).getBytes(StandardCharsets.UTF_8)));
+                }
+                p.flush();
+                Thread.sleep(2000);
+            }
+            p.send(new ProducerRecord<>("g-compacted", 0, null, "roll".getBytes(), "x".getBytes()));
+            for (int i = 0; i < BAD_UTF8.length; i++) {
+                RecordHeaders h = new RecordHeaders();
+                h.add(new RecordHeader("raw", BAD_UTF8[i]));
+                p.send(new ProducerRecord<>("g-binary", 0, T0 + i, BAD_UTF8[(i + 1) % BAD_UTF8.length], BAD_UTF8[i], h));
+            }
+        }
+        for (int t = 0; t < 2; t++) {
+            try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(txnProps("g-txn-" + t, t == 0 ? "none" : "gzip"))) {
+                p.initTransactions();
+                for (int n = 0; n < 4; n++) {
+                    p.beginTransaction();
+                    for (int i = 0; i < 3; i++) p.send(new ProducerRecord<>("g-txn", 0, null, ("t" + t + "-" + n).getBytes(), ("v" + i).getBytes()));
+                    if (n % 2 == 1) p.abortTransaction();
+                    else p.commitTransaction();
+                }
+            }
+            Thread.sleep(3500);
+        }
+        try (KafkaProducer<byte[], byte[]> p = producer("none", true)) {
+            p.send(new ProducerRecord<>("g-txn", 0, null, "after".getBytes(), "roll".getBytes())).get();
+        }
+        for (String[] g : new String[][] {{"g-classic", "classic"}, {"g-consumer", "consumer"}}) {
+            try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(g[0], g[1], "read_committed"))) {
+                c.subscribe(List.of("g-txn", "g-rolled"));
+                long deadline = System.currentTimeMillis() + 15_000;
+                int commits = 0;
+                while (System.currentTimeMillis() < deadline && commits < 2) {
+                    if (c.poll(Duration.ofMillis(500)).count() > 0) {
+                        c.commitSync();
+                        commits++;
+                    }
+                }
+            }
+        }
+        // a topic created and deleted, a config change: more metadata record types
+        admin.createTopics(List.of(topic("g-tmp", 2))).all().get(30, TimeUnit.SECONDS);
+        admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, "g-rolled"), List.of(
+            new AlterConfigOp(new ConfigEntry("min.insync.replicas", "1"), AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+        admin.deleteTopics(List.of("g-tmp")).all().get(30, TimeUnit.SECONDS);
+        Thread.sleep(3000); // the cleaner's second pass (tombstones past delete.retention.ms)
+        log("goldens workload done");
     }
 
     // ---------------------------------------------------------------- freeze
