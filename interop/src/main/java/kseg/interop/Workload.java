@@ -299,6 +299,7 @@ public final class Workload {
                             offs.put(new TopicPartition("p-none", 0), new OffsetAndMetadata(n * 10L + t, "txn-meta"));
                             p.sendOffsetsToTransaction(offs, groupConsumer.groupMetadata());
                         }
+                        p.flush(); // so that aborted transactions really wrote data
                         if (n % 3 == 2) p.abortTransaction();
                         else p.commitTransaction();
                     }
@@ -570,7 +571,7 @@ public final class Workload {
     /** Small files for testdata/broker: every kind the goldens need, little data. */
     void goldens() throws Exception {
         admin.createTopics(List.of(
-            topic("g-rolled", 1, "segment.ms", "1500"),
+            topic("g-rolled", 1, "segment.ms", "500"), // record time: T0+i, then T0+1000+i rolls
             topic("g-compacted", 1, "cleanup.policy", "compact", "segment.ms", "1500",
                 "min.cleanable.dirty.ratio", "0.01", "delete.retention.ms", "1000", "min.compaction.lag.ms", "0",
                 "file.delete.delay.ms", "600000"),
@@ -612,6 +613,7 @@ public final class Workload {
                 for (int n = 0; n < 4; n++) {
                     p.beginTransaction();
                     for (int i = 0; i < 3; i++) p.send(new ProducerRecord<>("g-txn", 0, null, ("t" + t + "-" + n).getBytes(), ("v" + i).getBytes()));
+                    p.flush(); // else an abort may drop the unsent records: no data, no marker
                     if (n % 2 == 1) p.abortTransaction();
                     else p.commitTransaction();
                 }
