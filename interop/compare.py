@@ -1,0 +1,660 @@
+#!/usr/bin/env python3
+"""Comparisons of the interop suite (called by run.sh; standard library only).
+
+Inputs (in --from, a report directory of a broker run):
+  clean/data/   the log directory copied after a clean broker stop
+  crash/data/   the log directory copied after kill -9 (optional)
+  oracle/       what the Kafka clients saw (Oracle.java): partitions.tsv, records/, lookups.tsv,
+                producers.jsonl
+  live/runs.tsv the live loop's runs (run.sh)
+
+Outputs (in --out): report.md, differences.tsv, diffs/<category>/<n>.diff, kseg/ (kseg's JSON
+for the record, producer and verify comparisons), and the summary line on stdout, last:
+
+  interop: Kafka V, F files, O outputs compared, D differ; R records compared, RD differ; L lookups, LD differ
+
+Exit status 1 when a difference is not covered by the expectations file, else 0.
+"""
+import argparse
+import base64
+import concurrent.futures
+import difflib
+import fnmatch
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict, OrderedDict
+
+LOG_MODES = [[], ["--deep-iteration"], ["--print-data-log"],
+             ["--deep-iteration", "--skip-record-metadata"], ["--print-data-log", "--skip-record-metadata"]]
+INDEX_MODES = [[], ["--index-sanity-check"], ["--verify-index-only"]]
+DECODER_MODES = {
+    "offsets": [["--offsets-decoder"], ["--offsets-decoder", "--skip-record-metadata"]],
+    "txnstate": [["--transaction-log-decoder"], ["--transaction-log-decoder", "--skip-record-metadata"]],
+    "metadata": [["--cluster-metadata-decoder"], ["--cluster-metadata-decoder", "--skip-record-metadata"]],
+}
+DIFF_CONTEXT = 3
+DIFF_LINES = 60
+
+
+def dir_kind(name):
+    if name.startswith("__cluster_metadata"):
+        return "metadata"
+    if name.startswith("__consumer_offsets"):
+        return "offsets"
+    if name.startswith("__transaction_state"):
+        return "txnstate"
+    if name.startswith("__"):
+        return "internal"
+    return "user"
+
+
+def file_kind(path):
+    """(kind, modes) for one file of a log directory."""
+    name = os.path.basename(path)
+    parent = os.path.basename(os.path.dirname(path))
+    if re.match(r".*-\d+\.[0-9a-f]{32}-delete$", parent):
+        dk = "deleted-topic"  # a deleted topic's directory, renamed until the broker removes it
+    elif re.match(r".*-\d+$", parent):
+        dk = dir_kind(parent)
+    else:
+        dk = "root"
+    for state in (".deleted", ".cleaned", ".swap"):
+        if name.endswith(state):
+            return "%s%s@%s" % (name.split(".")[1] if name.count(".") > 1 else "file", state, dk), [[]]
+    suffix = name.rsplit(".", 1)[1] if "." in name else ""
+    active = False
+    m = re.match(r"^(\d{20})\.", name)
+    if m and suffix in ("log", "index", "timeindex"):
+        bases = [f[:20] for f in os.listdir(os.path.dirname(path)) if re.match(r"^\d{20}\.log$", f)]
+        active = bool(bases) and m.group(1) == max(bases)
+    if suffix == "log" or (suffix == "checkpoint" and dk == "metadata"):
+        modes = LOG_MODES + DECODER_MODES.get(dk, [])
+        kind = suffix
+    elif suffix in ("index", "timeindex"):
+        modes = INDEX_MODES
+        kind = suffix
+    elif suffix in ("txnindex", "snapshot"):
+        modes = [[]]
+        kind = suffix
+    else:
+        modes = [[]]
+        kind = "other:" + (name if not m else "*." + suffix)
+    if active:
+        kind += "-active"
+    return "%s@%s" % (kind, dk), modes
+
+
+def mode_name(flags):
+    return "+".join(f.lstrip("-") for f in flags) or "default"
+
+
+STACK_LINE = re.compile(r"^\t(at |\.\.\. \d+ more)")
+
+
+def norm_err(b):
+    return b"".join(l for l in b.splitlines(keepends=True) if not STACK_LINE.match(l.decode("utf-8", "replace")))
+
+
+def first_diff(a, b):
+    """Index of the first differing line, and the lines."""
+    al = a.decode("utf-8", "replace").splitlines()
+    bl = b.decode("utf-8", "replace").splitlines()
+    i = 0
+    while i < len(al) and i < len(bl) and al[i] == bl[i]:
+        i += 1
+    return i, al, bl
+
+
+def reason(kafka_line, kseg_line):
+    """A short name for why two first differing lines differ (the last part of a category)."""
+    collapse = lambda x: re.sub("\ufffd+", "\ufffd", x)
+    if kafka_line != kseg_line and collapse(kafka_line) == collapse(kseg_line):
+        return "utf8-replacement"
+    m = re.search(r'payload: \{"type":"([A-Z_]+)","version":(\d+)', kafka_line)
+    if m:
+        return "%s-v%s" % (m.group(1), m.group(2))
+    m = re.search(r'key: \{"type":"(\d+)".*?payload: \{"version":"(\d+)"', kafka_line)
+    if m:
+        return "coordinator-type%s-v%s" % (m.group(1), m.group(2))
+    if kafka_line.startswith("Exception in thread"):
+        return "uncaught-exception-text"
+    if kafka_line.startswith("The following indexed offsets are not found in :"):
+        return "not-found-header"
+    return "other"
+
+
+def short(s, n=300):
+    return s if len(s) <= n else s[:n] + "…(%d chars)" % len(s)
+
+
+def unified(a, b, label_a, label_b):
+    i, al, bl = first_diff(a, b)
+    lo = max(0, i - DIFF_CONTEXT)
+    wa, wb = al[lo:i + DIFF_LINES], bl[lo:i + DIFF_LINES]
+    head = "first difference at line %d (of %d / %d lines)\n" % (i + 1, len(al), len(bl))
+    body = "".join(short(l, 2000) + "\n" for l in difflib.unified_diff(wa, wb, label_a, label_b, lineterm="", n=DIFF_CONTEXT))
+    return head + body, (al[i] if i < len(al) else "<end of output>"), (bl[i] if i < len(bl) else "<end of output>")
+
+
+class Report:
+    def __init__(self, out, expected_file, version=None):
+        self.out = out
+        self.patterns = []  # (pattern, reason)
+        if expected_file and os.path.exists(expected_file):
+            for line in open(expected_file, encoding="utf-8"):
+                line = line.rstrip("\n")
+                if not line.strip() or line.lstrip().startswith("#"):
+                    continue
+                pat, _, reason = line.partition("#")
+                pat = pat.strip()
+                m = re.match(r"^\[([^\]]*)\]\s*(.*)$", pat)
+                if m:  # [4.3.1,4.1.1] pattern: only for these versions of the dump tool
+                    if version not in [v.strip() for v in m.group(1).split(",")]:
+                        continue
+                    pat = m.group(2)
+                self.patterns.append((pat, reason.strip()))
+        self.used = set()
+        self.by_cat = OrderedDict()  # category -> [count, example]
+        self.n = 0
+        os.makedirs(os.path.join(out, "diffs"), exist_ok=True)
+        self.tsv = open(os.path.join(out, "differences.tsv"), "w", encoding="utf-8")
+        self.tsv.write("category\texpected\twhat\tkafka\tkseg\tdiff\n")
+
+    def expected(self, cat):
+        for pat, _ in self.patterns:
+            if fnmatch.fnmatchcase(cat, pat):
+                self.used.add(pat)
+                return True
+        return False
+
+    def add(self, cat, what, kafka_line, kseg_line, diff_text=None):
+        """Records one difference; returns True when expected."""
+        self.n += 1
+        exp = self.expected(cat)
+        path = ""
+        if diff_text is not None:
+            d = os.path.join(self.out, "diffs", cat.replace("/", "_").replace("@", "_at_").replace(":", "_"))
+            os.makedirs(d, exist_ok=True)
+            path = os.path.join(d, "%05d.diff" % self.n)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(what + "\n" + diff_text)
+        ent = self.by_cat.setdefault(cat, [0, None, exp])
+        ent[0] += 1
+        if ent[1] is None:
+            ent[1] = (what, kafka_line, kseg_line, path)
+        self.tsv.write("\t".join(x.replace("\t", " ").replace("\n", "\\n") for x in
+                                 (cat, "yes" if exp else "no", what, short(kafka_line), short(kseg_line), path)) + "\n")
+        return exp
+
+
+def run_kseg(kseg, args, timeout=600):
+    p = subprocess.run([kseg] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+# ------------------------------------------------------------------------------------ dump-log
+
+def dump_log(a, rep, copies, raw):
+    """Every file of every copy, in every mode that applies: DumpLogSegments vs kseg kafka-dump-log."""
+    reqs = []
+    files = 0
+    for copy in copies:
+        for dirpath, dirnames, filenames in os.walk(copy):
+            dirnames.sort()
+            for fn in sorted(filenames):
+                path = os.path.join(dirpath, fn)
+                kind, modes = file_kind(path)
+                files += 1
+                for flags in modes:
+                    reqs.append(("r%06d" % len(reqs), ["--files", path] + flags, kind, mode_name(flags), path))
+    os.makedirs(raw, exist_ok=True)
+    with open(os.path.join(raw, "requests.tsv"), "w", encoding="utf-8") as f:
+        for rid, args, _, _, _ in reqs:
+            f.write(rid + "\t" + "\t".join(args) + "\n")
+    print("[compare] dump-log: %d files, %d requests" % (files, len(reqs)), flush=True)
+    t0 = time.time()
+    java = subprocess.Popen(shlex.split(a.dump_cmd) + [os.path.join(raw, "kafka")],
+                            stdin=open(os.path.join(raw, "requests.tsv"), "rb"),
+                            stdout=open(os.path.join(raw, "dumpserver.log"), "wb"), stderr=subprocess.STDOUT)
+
+    def kseg_one(req):
+        rid, args = req[0], req[1]
+        try:
+            rc, o, e = run_kseg(a.kseg, ["kafka-dump-log"] + args, timeout=300)
+        except subprocess.TimeoutExpired:
+            rc, o, e = 124, b"", b"kseg timed out\n"
+        d = os.path.join(raw, "kseg")
+        with open(os.path.join(d, rid + ".out"), "wb") as f:
+            f.write(o)
+        with open(os.path.join(d, rid + ".err"), "wb") as f:
+            f.write(e)
+        with open(os.path.join(d, rid + ".rc"), "w") as f:
+            f.write("%d\n" % rc)
+
+    os.makedirs(os.path.join(raw, "kseg"), exist_ok=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+        list(ex.map(kseg_one, reqs))
+    t1 = time.time()
+    java.wait()
+    t2 = time.time()
+    print("[compare] dump-log: kseg %.0fs, DumpLogSegments (one JVM) %.0fs" % (t1 - t0, t2 - t0), flush=True)
+    if java.returncode != 0:
+        print("[compare] DumpServer failed, see %s" % os.path.join(raw, "dumpserver.log"), file=sys.stderr)
+        sys.exit(2)
+
+    outputs = differ = unexpected = 0
+    for rid, args, kind, mode, path in reqs:
+        kd, jd = os.path.join(raw, "kseg"), os.path.join(raw, "kafka")
+        rd = lambda d, ext: open(os.path.join(d, rid + ext), "rb").read()
+        jo, je, jr = rd(jd, ".out"), rd(jd, ".err"), rd(jd, ".rc").strip()
+        ko, ke, kr = rd(kd, ".out"), rd(kd, ".err"), rd(kd, ".rc").strip()
+        outputs += 1
+        cmd = "kafka-dump-log " + " ".join(shlex.quote(x) for x in args)
+        problems = []
+        if jo != ko:
+            problems.append(("stdout", jo, ko))
+        jen, ken = norm_err(je), norm_err(ke)
+        if jen != ken or jr != kr:
+            problems.append(("stderr", jen + b"exit status " + jr + b"\n", ken + b"exit status " + kr + b"\n"))
+        if not problems:
+            for d in (kd, jd):
+                for ext in (".out", ".err", ".rc"):
+                    os.remove(os.path.join(d, rid + ext))
+            continue
+        differ += 1
+        all_expected = True
+        for stream, j, k in problems:
+            text, jl, kl = unified(j, k, "kafka " + a.dump_version, "kseg")
+            cat = "dump-log/%s/%s/%s/%s" % (kind, mode, stream, reason(jl, kl))
+            if not rep.add(cat, cmd, jl, kl, "$ " + cmd + "\n" + text):
+                all_expected = False
+        if not all_expected:
+            unexpected += 1
+    return files, outputs, differ, unexpected
+
+
+# ------------------------------------------------------------------------------------ records
+
+def read_tsv(path):
+    with open(path, encoding="utf-8") as f:
+        return [l.rstrip("\n").split("\t") for l in f if l.strip()]
+
+
+def kseg_dump(a, path, extra=()):
+    rc, o, e = run_kseg(a.kseg, ["dump", "--records", "--format", "jsonl", "--key-encoding", "base64",
+                                 "--value-encoding", "base64"] + list(extra) + [path])
+    objs = []
+    for line in o.decode("utf-8").splitlines():
+        if line.strip():
+            objs.append(json.loads(line))
+    return rc, objs, e.decode("utf-8", "replace")
+
+
+def records(a, rep, data, oracle, kdir):
+    parts = {(r[0], int(r[1])): (int(r[2]), int(r[3]), int(r[4])) for r in read_tsv(os.path.join(oracle, "partitions.tsv"))}
+    compared = differ = unexpected = 0
+    committed_compared = 0
+    for (topic, p), (lso_start, hw, lso) in sorted(parts.items()):
+        if topic.startswith("__"):
+            continue
+        pdir = os.path.join(data, "%s-%d" % (topic, p))
+        ru_file = os.path.join(oracle, "records", "%s-%d.ru.jsonl" % (topic, p))
+        if not os.path.isdir(pdir) or not os.path.exists(ru_file):
+            continue
+        rc, objs, err = kseg_dump(a, pdir)
+        with open(os.path.join(kdir, "dump-%s-%d.jsonl" % (topic, p)), "w", encoding="utf-8") as f:
+            for o in objs:
+                if o.get("type") != "record":
+                    f.write(json.dumps(o) + "\n")
+        ks = {}
+        dups = 0
+        batch = fileobj = None
+        txn_entries = []
+        ctl = {}
+        for o in objs:
+            t = o.get("type")
+            if t == "file":
+                fileobj = o
+            elif t == "batch":
+                batch = o
+            elif t == "txn_entry":
+                txn_entries.append(o)
+            elif t == "record":
+                rec = dict(o, _batch=batch, _file=fileobj)
+                if batch and batch.get("is_control"):
+                    ctl[o["offset"]] = rec
+                    continue
+                if o["offset"] in ks:
+                    dups += 1
+                    if True:
+                        what = "%s-%d offset %d read twice by kseg dump (%s and %s)" % (
+                            topic, p, o["offset"], ks[o["offset"]]["_file"]["file"], fileobj["file"])
+                        rep.add("records/duplicate-offset%s" % ("/.deleted" if fileobj.get("state") else ""),
+                                what, "once", "twice")
+                    continue
+                ks[o["offset"]] = rec
+        oracle_recs = [json.loads(l) for l in open(ru_file, encoding="utf-8") if l.strip()]
+        seen = set()
+        for orec in oracle_recs:
+            compared += 1
+            off = orec["offset"]
+            seen.add(off)
+            k = ks.get(off)
+            what = "%s-%d offset %d" % (topic, p, off)
+            fields = []
+            if k is None:
+                fields.append(("missing", "present", "missing"))
+            else:
+                if k["timestamp"] != orec["timestamp"]:
+                    fields.append(("timestamp", str(orec["timestamp"]), str(k["timestamp"])))
+                for fld in ("key", "value"):
+                    if k.get(fld) != orec[fld]:
+                        fields.append((fld, str(orec[fld]), str(k.get(fld))))
+                kh = [{"key": h["key"], "value": h.get("value")} for h in k.get("headers", [])]
+                if kh != orec["headers"]:
+                    fields.append(("headers", json.dumps(orec["headers"]), json.dumps(kh)))
+            if fields:
+                differ += 1
+                exp = True
+                for fld, kv, sv in fields:
+                    if not rep.add("records/%s" % fld, what, kv, sv):
+                        exp = False
+                if not exp:
+                    unexpected += 1
+        extra = [off for off in ks if lso_start <= off < hw and off not in seen]
+        for off in extra:
+            st = ks[off]["_file"].get("state")
+            cat = "records/extra" + ("/." + st if st else "")
+            differ += 1
+            if not rep.add(cat, "%s-%d offset %d: kseg has a record the consumer did not read (%s)" % (
+                    topic, p, off, ks[off]["_file"]["file"]), "absent", "present"):
+                unexpected += 1
+        below = [off for off in ks if off < lso_start]
+        if below:
+            with open(os.path.join(kdir, "below-log-start.txt"), "a") as f:
+                f.write("%s-%d: %d records below the log start offset %d (not read by a consumer; not compared)\n" % (topic, p, len(below), lso_start))
+
+        # read_committed: what the consumer skipped must be exactly the aborted transactions of .txnindex
+        rc_file = os.path.join(oracle, "records", "%s-%d.rc.jsonl" % (topic, p))
+        if os.path.exists(rc_file):
+            aborted = {}
+            for te in txn_entries:
+                aborted[(te["producer_id"], te["first_offset"], te["last_offset"])] = te
+            aborted_ranges = defaultdict(list)
+            for (pid, fo, lo) in aborted:
+                aborted_ranges[pid].append((fo, lo))
+
+            def is_aborted(rec):
+                b = rec["_batch"]
+                if not b or not b.get("is_transactional"):
+                    return False
+                return any(fo <= rec["offset"] <= lo for fo, lo in aborted_ranges.get(b["producer_id"], []))
+
+            expected_rc = sorted(off for off, r in ks.items() if lso_start <= off < lso and not is_aborted(r))
+            got_rc = [json.loads(l)["offset"] for l in open(rc_file, encoding="utf-8") if l.strip()]
+            committed_compared += len(got_rc)
+            compared += len(got_rc)
+            es, gs = set(expected_rc), set(got_rc)
+            only_k = sorted(es - gs)
+            only_c = sorted(gs - es)
+            with open(os.path.join(kdir, "committed-%s-%d.txt" % (topic, p)), "w") as f:
+                f.write("LSO %d, %d aborted txns in .txnindex, consumer read %d, expected from kseg %d\n" % (
+                    lso, len(aborted), len(got_rc), len(expected_rc)))
+            if only_k or only_c:
+                differ += len(only_k) + len(only_c)
+                what = "%s-%d read_committed: %d offsets kseg says are committed but the consumer skipped (first %s), %d the consumer read but .txnindex says aborted (first %s)" % (
+                    topic, p, len(only_k), only_k[:5], len(only_c), only_c[:5])
+                if not rep.add("committed/%s" % topic, what, str(only_c[:10]), str(only_k[:10])):
+                    unexpected += len(only_k) + len(only_c)
+    return compared, differ, unexpected, committed_compared
+
+
+# ------------------------------------------------------------------------------------ lookups
+
+def lookups(a, rep, data, oracle):
+    rows = read_tsv(os.path.join(oracle, "lookups.tsv"))
+    log_start = {(r[0], int(r[1])): int(r[2]) for r in read_tsv(os.path.join(oracle, "partitions.tsv"))}
+
+    def one(row):
+        topic, p, spec, off, ts = row[0], int(row[1]), row[2], int(row[3]), int(row[4])
+        pdir = os.path.join(data, "%s-%d" % (topic, p))
+        rc, o, e = run_kseg(a.kseg, ["find-time", "--format", "json", pdir, spec])
+        try:
+            j = json.loads(o.decode("utf-8"))
+        except ValueError:
+            j = {"error": e.decode("utf-8", "replace").strip(), "rc": rc}
+        return row, j
+
+    n = differ = unexpected = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+        results = list(ex.map(one, rows))
+    with open(os.path.join(a.out, "kseg", "lookups.tsv"), "w") as f:
+        for row, j in results:
+            f.write("\t".join(row) + "\t" + json.dumps(j) + "\n")
+    for row, j in results:
+        topic, p, spec, off, ts = row[0], int(row[1]), row[2], int(row[3]), int(row[4])
+        n += 1
+        koff = j.get("offset")
+        koff = -1 if koff is None else koff
+        kind = spec if spec in ("earliest", "latest", "max-timestamp") else "timestamp"
+        if kind == "timestamp" and j.get("offset") is not None and j["offset"] < off and off == log_start.get((topic, p)):
+            kind = "timestamp/below-log-start"
+        bad = koff != off
+        if spec == "max-timestamp" and not bad and off >= 0:
+            bad = j.get("timestamp") != ts
+        if bad:
+            differ += 1
+            what = "find-time %s-%d %s" % (topic, p, spec)
+            if not rep.add("lookups/%s" % kind, what, "offset %d timestamp %d" % (off, ts),
+                           "offset %s timestamp %s" % (j.get("offset"), j.get("timestamp")) if "error" not in j else str(j)):
+                unexpected += 1
+    return n, differ, unexpected
+
+
+# ------------------------------------------------------------------------------------ producers
+
+def producers(a, rep, data, oracle):
+    want = [json.loads(l) for l in open(os.path.join(oracle, "producers.jsonl"), encoding="utf-8") if l.strip()]
+    by_part = defaultdict(list)
+    for w in want:
+        by_part[(w["topic"], w["partition"])].append(w)
+    n = differ = unexpected = 0
+    fields_seen = defaultdict(int)
+    out = open(os.path.join(a.out, "kseg", "producers.jsonl"), "w")
+    for (topic, p), ws in sorted(by_part.items()):
+        pdir = os.path.join(data, "%s-%d" % (topic, p))
+        rc, o, e = run_kseg(a.kseg, ["producers", "--format", "json", pdir])
+        try:
+            j = json.loads(o.decode("utf-8"))
+        except ValueError:
+            rep.add("producers/no-output", "kseg producers %s-%d exit %d" % (topic, p, rc), "", e.decode()[:300])
+            continue
+        out.write(json.dumps({"partition": "%s-%d" % (topic, p), "kseg": j}) + "\n")
+        part = (j.get("partitions") or [{}])[0]
+        kp = {x["producer_id"]: x for x in part.get("producers", [])}
+        for w in ws:
+            n += 1
+            pid = w["producer_id"]
+            k = kp.get(pid)
+            what = "%s-%d producer %d" % (topic, p, pid)
+            if k is None:
+                differ += 1
+                if not rep.add("producers/missing", what, json.dumps(w), "not listed by kseg producers"):
+                    unexpected += 1
+                continue
+            last = k.get("last_data") or [None, None, None]
+            mine = {
+                "producer_epoch": k.get("epoch"),
+                "last_sequence": last[0],
+                "last_timestamp": k.get("last_time_ms"),
+                "coordinator_epoch": -1 if k.get("coordinator_epoch") is None else k.get("coordinator_epoch"),
+                "current_txn_start_offset": (k.get("open") or {}).get("first_offset", -1),
+            }
+            bad = False
+            for fld, mv in mine.items():
+                if mv != w[fld]:
+                    fields_seen[fld] += 1
+                    bad = True
+                    if not rep.add("producers/%s" % fld, what, str(w[fld]), str(mv)):
+                        unexpected += 1
+            if bad:
+                differ += 1
+    out.close()
+    return n, differ, unexpected
+
+
+# ------------------------------------------------------------------------------------ verify, live
+
+def verify(a, rep, data, which):
+    rc, o, e = run_kseg(a.kseg, ["verify", "--format", "json", data])
+    with open(os.path.join(a.out, "kseg", "verify-%s.json" % which), "wb") as f:
+        f.write(o + e)
+    try:
+        j = json.loads(o.decode("utf-8"))
+    except ValueError:
+        rep.add("verify/%s/no-output" % which, "kseg verify exit %d" % rc, "", e.decode()[:300])
+        return "exit %d, no JSON" % rc, 1
+    probs = j.get("problems", [])
+    counts = defaultdict(int)
+    unexpected = 0
+    for pr in probs:
+        counts[(pr.get("severity"), pr.get("kind"))] += 1
+    for pr in probs:
+        sev, kind = pr.get("severity"), pr.get("kind")
+        if sev == "error" or (sev == "warning" and which == "clean"):
+            f = pr.get("file") or ""
+            where = "other"
+            if os.path.isfile(f):
+                fk, _ = file_kind(f)
+                where = "active" if "-active" in fk.split("@")[0] else "rolled"
+                if fk.endswith("@deleted-topic"):
+                    where += "@deleted-topic"
+            cat = "verify/%s/%s/%s/%s" % (which, sev, kind, where)
+            if not rep.add(cat, "%s: %s" % (f, pr.get("message")), "no %s" % sev, "%s %s" % (sev, kind)):
+                unexpected += 1
+    s = j.get("summary", {})
+    text = "exit %d, %s errors, %s warnings (%s)" % (rc, s.get("errors"), s.get("warnings"),
+                                                      ", ".join("%d %s %s" % (c, sv, k) for (sv, k), c in sorted(counts.items())) or "none")
+    return text, unexpected
+
+
+def live(a, rep, runs_file):
+    if not os.path.exists(runs_file):
+        return "no live runs", 0
+    rows = read_tsv(runs_file)
+    unexpected = 0
+    by = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        phase, name, rc = r[0], r[1], int(r[2])
+        by["%s %s" % (phase, name)][rc] += 1
+        if rc not in (0, 1, 2):
+            if not rep.add("live/%s/rc%d" % (name, rc), "%s: kseg %s" % (phase, r[4]), "exit 0/1/2", "exit %d" % rc):
+                unexpected += 1
+    text = "; ".join("%s: %s" % (k, ", ".join("rc%d x%d" % (rc, c) for rc, c in sorted(v.items()))) for k, v in sorted(by.items()))
+    return "%d runs (%s)" % (len(rows), text), unexpected
+
+
+# ------------------------------------------------------------------------------------ main
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kseg", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--from", dest="src", required=True)
+    ap.add_argument("--expected")
+    ap.add_argument("--dump-version", required=True)
+    ap.add_argument("--dump-cmd", required=True)
+    ap.add_argument("--elapsed-start", type=int, default=int(time.time()))
+    ap.add_argument("--keep-raw", action="store_true")
+    ap.add_argument("--only", default="", help="comma list of: dump-log,records,lookups,producers,verify,live")
+    a = ap.parse_args()
+    os.makedirs(os.path.join(a.out, "kseg"), exist_ok=True)
+    rep = Report(a.out, a.expected, a.dump_version)
+    copies = [c for c in (os.path.join(a.src, "clean", "data"), os.path.join(a.src, "crash", "data")) if os.path.isdir(c)]
+    raw = os.path.join(a.out, "raw-" + a.dump_version)
+    shutil.rmtree(raw, ignore_errors=True)
+    notes = []
+    only = set(x for x in a.only.split(",") if x)
+    want = lambda sec: not only or sec in only
+    F = O = D = DU = 0
+    if want("dump-log"):
+        F, O, D, DU = dump_log(a, rep, copies, raw)
+    notes.append("dump-log: %d files, %d outputs, %d differ (%d not expected)" % (F, O, D, DU))
+    unexpected = DU
+
+    R = RD = L = LD = 0
+    oracle = os.path.join(a.src, "oracle")
+    clean = os.path.join(a.src, "clean", "data")
+    if os.path.isdir(oracle) and os.path.isdir(clean):
+        if want("records"):
+            R, RD, RU, RC = records(a, rep, clean, oracle, os.path.join(a.out, "kseg"))
+            notes.append("records: %d compared (%d of them read_committed), %d differ (%d not expected)" % (R, RC, RD, RU))
+            unexpected += RU
+        if want("lookups"):
+            L, LD, LU = lookups(a, rep, clean, oracle)
+            notes.append("lookups: %d, %d differ (%d not expected)" % (L, LD, LU))
+            unexpected += LU
+        if want("producers"):
+            PN, PD, PU = producers(a, rep, clean, oracle)
+            notes.append("producers: %d producer states (describeProducers) compared, %d differ (%d field differences not expected)" % (PN, PD, PU))
+            unexpected += PU
+    for which, c in (("clean", clean), ("crash", os.path.join(a.src, "crash", "data"))):
+        if os.path.isdir(c) and want("verify"):
+            text, u = verify(a, rep, c, which)
+            notes.append("verify after %s: %s" % ("clean stop" if which == "clean" else "kill -9", text))
+            unexpected += u
+    if want("live"):
+        text, u = live(a, rep, os.path.join(a.src, "live", "runs.tsv"))
+        notes.append("live loop: " + text)
+        unexpected += u
+    for pat in a.src and [os.path.join(a.src, "live")] or []:
+        for fn in sorted(os.listdir(pat)) if os.path.isdir(pat) else []:
+            if fn.startswith("verify-run"):
+                first = open(os.path.join(pat, fn), encoding="utf-8", errors="replace").read().splitlines()
+                tail = [l for l in first if l.strip()][-1:] or ["(empty)"]
+                notes.append("live verify (%s, first run during the workload): %s" % (fn[7:-4], tail[0]))
+    rep.tsv.close()
+    if not a.keep_raw:
+        shutil.rmtree(raw, ignore_errors=True)
+
+    ran = set()
+    for sec in ("dump-log", "records", "lookups", "producers", "verify", "live"):
+        if want(sec) and (sec in ("dump-log", "verify", "live") or os.path.isdir(oracle)):
+            ran.add(sec)
+    if "records" in ran:
+        ran.add("committed")
+    stale = [p for p, _ in rep.patterns if p not in rep.used and p.split("/")[0] in ran]
+    with open(os.path.join(a.out, "report.md"), "w", encoding="utf-8") as f:
+        f.write("# kseg interop report (DumpLogSegments of Kafka %s, broker 4.4.0)\n\n" % a.dump_version)
+        for nline in notes:
+            f.write("* " + nline + "\n")
+        f.write("\n## Differences by category\n\n| category | count | expected | example | kafka | kseg | diff |\n|---|---|---|---|---|---|---|\n")
+        for cat, (c, ex, exp) in rep.by_cat.items():
+            what, kl, sl, path = ex
+            f.write("| `%s` | %d | %s | %s | `%s` | `%s` | %s |\n" % (cat, c, "yes" if exp else "**no**",
+                                                              short(what, 200).replace("|", "\\|"), short(kl, 200).replace("|", "\\|").replace("`", "'"),
+                                                              short(sl, 200).replace("|", "\\|").replace("`", "'"), os.path.relpath(path, a.out) if path else ""))
+        if stale:
+            f.write("\n## Expected differences that did not occur (fixed?)\n\n" + "".join("* `%s`\n" % s for s in stale))
+    for nline in notes:
+        print("interop: " + nline)
+    print("interop: differences by category (count, expected?):")
+    for cat, (c, ex, exp) in rep.by_cat.items():
+        print("  %-70s %6d %s" % (cat, c, "expected" if exp else "NOT EXPECTED"))
+    for s in stale:
+        print("interop: expected difference did not occur (fixed?): %s" % s)
+    print("interop: %d differences not covered by %s; report %s; %d s" % (
+        unexpected, a.expected, os.path.join(a.out, "report.md"), int(time.time()) - a.elapsed_start))
+    print("interop: Kafka %s, %d files, %d outputs compared, %d differ; %d records compared, %d differ; %d lookups, %d differ" % (
+        a.dump_version, F, O, D, R, RD, L, LD))
+    return 1 if unexpected else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

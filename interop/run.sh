@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Real-Kafka interop suite for kseg: a real Kafka 4.4.0 broker writes the files, the real tools
+# and clients read them, and kseg must say the same. See interop/README.md.
+#
+#   bash interop/run.sh
+#
+# Environment:
+#   KSEG=/path/to/kseg          kseg binary (default: cargo build --release, target/release/kseg)
+#   INTEROP_DUMP_VERSION=4.4.0  Kafka version of the DumpLogSegments the files are compared with
+#                               (4.1.1, 4.3.1, ...: its own classpath, fetched into the cache)
+#   INTEROP_OUT=dir             report directory (default: a new temp dir; printed)
+#   INTEROP_FROM=dir            reuse the broker files of an earlier run's INTEROP_OUT: no broker,
+#                               only the file comparisons (dump-log, verify); e.g. with another
+#                               INTEROP_DUMP_VERSION
+#   INTEROP_CACHE=dir           jars and compiled driver (default: interop/.cache, gitignored)
+#   INTEROP_CRASH=0             skip the second (kill -9) broker run
+#   INTEROP_EXPECTED=file       known differences (default: interop/expected-differences.txt)
+#   INTEROP_ONLY=a,b            only these comparisons (dump-log,records,lookups,producers,verify,live)
+#   JAVA=java                   the JVM (17+)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+BROKER_VERSION=4.4.0
+DUMP_VERSION=${INTEROP_DUMP_VERSION:-$BROKER_VERSION}
+CACHE=${INTEROP_CACHE:-$HERE/.cache}
+JAVA=${JAVA:-java}
+EXPECTED=${INTEROP_EXPECTED:-$HERE/expected-differences.txt}
+CRASH=${INTEROP_CRASH:-1}
+FROM=${INTEROP_FROM:-}
+CLUSTER_ID=a2NlZy1pbnRlcm9wLTQ0MA  # fixed, so runs are alike
+START=$(date +%s)
+
+if [ -z "${INTEROP_OUT:-}" ]; then
+    OUT=$(mktemp -d "${TMPDIR:-/tmp}/kseg-interop.XXXXXX")
+else
+    OUT=$INTEROP_OUT
+    mkdir -p "$OUT"
+fi
+OUT=$(cd "$OUT" && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kseg-interop-work.XXXXXX")
+echo "interop: report directory $OUT"
+
+say() { echo "[interop $(( $(date +%s) - START ))s] $*"; }
+
+# ------------------------------------------------------------------ cleanup of everything we start
+HANG_PID=
+CRASH_PID=
+LIVE_PID=
+cleanup() {
+    local rc=$?
+    [ -n "$LIVE_PID" ] && { touch "$WORK/live.stop"; kill "$LIVE_PID" 2>/dev/null || true; wait "$LIVE_PID" 2>/dev/null || true; }
+    [ -n "$HANG_PID" ] && { kill -9 "$HANG_PID" 2>/dev/null || true; wait "$HANG_PID" 2>/dev/null || true; }
+    [ -n "$CRASH_PID" ] && { kill -9 "$CRASH_PID" 2>/dev/null || true; wait "$CRASH_PID" 2>/dev/null || true; }
+    [ -n "${BROKER_PID:-}" ] && { kill -9 "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; }
+    rm -rf "$WORK"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ jars, driver, kseg
+# fetch_lib VERSION: the runtime jars of Kafka VERSION (broker, tools, clients, log4j2) in one dir
+fetch_lib() {
+    local dir=$CACHE/lib-$1
+    if [ ! -f "$dir/.complete" ]; then
+        say "fetching Kafka $1 jars into $dir" >&2
+        rm -rf "$dir"
+        mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies -Dkafka.version="$1" \
+            -DoutputDirectory="$dir" -Dinterop.build.dir="$CACHE/build-deps" > "$CACHE/mvn-$1.log" 2>&1 \
+            || { cat "$CACHE/mvn-$1.log" >&2; exit 1; }
+        touch "$dir/.complete"
+    fi
+    echo "$dir"
+}
+LIB=$(fetch_lib "$BROKER_VERSION")
+DUMP_LIB=$(fetch_lib "$DUMP_VERSION")
+say "compiling the driver"
+mkdir -p "$CACHE"
+mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" compile -Dinterop.build.dir="$CACHE/build" > "$CACHE/mvn-compile.log" 2>&1 \
+    || { cat "$CACHE/mvn-compile.log" >&2; exit 1; }
+CLASSES=$CACHE/build/classes
+if unzip -Z1 "$DUMP_LIB/kafka-tools-$DUMP_VERSION.jar" 2>/dev/null | grep -c '^org/apache/kafka/tools/DumpLogSegments.class$' >/dev/null; then
+    DUMP_MAIN=org.apache.kafka.tools.DumpLogSegments
+else
+    DUMP_MAIN=kafka.tools.DumpLogSegments
+fi
+
+if [ -z "${KSEG:-}" ]; then
+    say "building kseg (cargo build --release)"
+    (cd "$ROOT" && cargo build --release --quiet)
+    KSEG=$ROOT/target/release/kseg
+fi
+KSEG=$(cd "$(dirname "$KSEG")" && pwd)/$(basename "$KSEG")
+"$KSEG" --version >/dev/null
+
+cat > "$WORK/client-log4j2.properties" <<'L4J'
+status = warn
+appender.console.type = Console
+appender.console.name = STDERR
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [client] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = STDERR
+L4J
+# the client JVM command (an array, so that "${CLIENT[@]}" ... & gives the JVM's own pid in $!)
+CLIENT=("$JAVA" -Xmx768m -Dlog4j2.configurationFile="$WORK/client-log4j2.properties" -cp "$CLASSES:$LIB/*")
+
+# shellcheck source=broker.sh
+source "$HERE/broker.sh"
+
+# ------------------------------------------------------------------ live loop
+# Runs every kseg subcommand over the live log directory, under timeout, until $WORK/live.stop:
+# one line per run in $OUT/live/runs.tsv (phase, command, exit code, seconds). Exit codes other
+# than 0/1/2 (a signal such as 135 = SIGBUS, 124 = timeout/hang) are what we look for.
+live_loop() {
+    local phase=$1 data=$2 dir=$OUT/live
+    mkdir -p "$dir"
+    local n=0
+    while [ ! -e "$WORK/live.stop" ]; do
+        n=$((n + 1))
+        local part seg
+        part=$(find "$data" -mindepth 1 -maxdepth 1 -type d | shuf -n 1 2>/dev/null || true)
+        seg=$(find "$data" -name '*.log' 2>/dev/null | shuf -n 1 || true)
+        local name args
+        for name in verify verify-nommap stats producers dump-records kafka-dump-log kafka-dump-log-index; do
+            [ -e "$WORK/live.stop" ] && break
+            case $name in
+                verify) args=(verify "$data") ;;
+                verify-nommap) args=(verify --no-mmap "$data") ;;
+                stats) args=(stats --totals "$data") ;;
+                producers) args=(producers "$data") ;;
+                dump-records) args=(dump --records --format jsonl "${part:-$data}") ;;
+                kafka-dump-log) args=(kafka-dump-log --files "${seg:-x.log}" --deep-iteration) ;;
+                kafka-dump-log-index) args=(kafka-dump-log --files "${seg%.log}.index,${seg%.log}.timeindex" --verify-index-only) ;;
+            esac
+            local t0 t1 rc
+            t0=$(date +%s.%N)
+            rc=0
+            timeout -s KILL 120 "$KSEG" "${args[@]}" > "$dir/last.out" 2> "$dir/last.err" || rc=$?
+            t1=$(date +%s.%N)
+            printf '%s\t%s\t%s\t%.2f\t%s\n' "$phase" "$name" "$rc" "$(echo "$t1 - $t0" | bc)" "${args[*]}" >> "$dir/runs.tsv"
+            if [ "$name" = verify ] && [ ! -e "$dir/verify-$phase.txt" ]; then
+                cp "$dir/last.out" "$dir/verify-$phase.txt"; cat "$dir/last.err" >> "$dir/verify-$phase.txt"
+            fi
+            if [ "$rc" -gt 2 ]; then
+                cp "$dir/last.out" "$dir/abnormal-$phase-$n-$name.out"; cp "$dir/last.err" "$dir/abnormal-$phase-$n-$name.err"
+            fi
+        done
+    done
+}
+start_live() {
+    rm -f "$WORK/live.stop"
+    mkdir -p "$OUT/live"
+    live_loop "$1" "$2" 2>> "$OUT/live/loop.err" &   # bash reports kseg's signals ("Bus error") there
+    LIVE_PID=$!
+}
+stop_live() {
+    touch "$WORK/live.stop"
+    [ -n "$LIVE_PID" ] && wait "$LIVE_PID" 2>/dev/null || true
+    LIVE_PID=
+}
+
+# ------------------------------------------------------------------ the broker runs
+if [ -z "$FROM" ]; then
+    write_log4j
+    DATA=$WORK/data
+    BPORT=$(free_port); CPORT=$(free_port)
+    write_config "$DATA" "$BPORT" "$CPORT" "$WORK/server.properties"
+    BOOT=127.0.0.1:$BPORT
+    say "formatting $DATA (KRaft, standalone controller) and starting Kafka $BROKER_VERSION on $BOOT"
+    "$JAVA" -Dlog4j2.configurationFile="$WORK/client-log4j2.properties" -cp "$LIB/*" kafka.tools.StorageTool \
+        format -t "$CLUSTER_ID" -c "$WORK/server.properties" --standalone > "$OUT/format.log" 2>&1
+    mkdir -p "$OUT/broker"
+    start_broker "$WORK/server.properties" "$OUT/broker/run1.log" "$BPORT"
+
+    say "workload: topics, a hanging transaction (producer killed with -9), then the main workload"
+    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" topics > "$OUT/workload.log" 2>&1
+    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" hang > "$WORK/hang.out" 2>> "$OUT/workload.log" &
+    HANG_PID=$!
+    for _ in $(seq 1 60); do grep -q READY "$WORK/hang.out" && break; sleep 1; done
+    grep -q READY "$WORK/hang.out" || { echo "hanging-transaction producer did not get ready" >&2; exit 1; }
+    kill -9 "$HANG_PID"; wait "$HANG_PID" 2>/dev/null || true; HANG_PID=
+    cat "$WORK/hang.out" >> "$OUT/workload.log"
+    start_live run1 "$DATA"
+    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" main >> "$OUT/workload.log" 2>&1 \
+        || { tail -30 "$OUT/workload.log" >&2; exit 1; }
+    say "workload done; letting the cleaner finish, then the oracle reads through the broker"
+    sleep 8
+    "${CLIENT[@]}" kseg.interop.Workload "$BOOT" freeze >> "$OUT/workload.log" 2>&1
+    sleep 2
+    stop_live
+    "${CLIENT[@]}" kseg.interop.Oracle "$BOOT" "$OUT/oracle" >> "$OUT/workload.log" 2>&1 \
+        || { tail -30 "$OUT/workload.log" >&2; exit 1; }
+    say "stopping the broker (SIGTERM, controlled shutdown)"
+    stop_broker
+    mkdir -p "$OUT/clean"
+    cp -a "$DATA" "$OUT/clean/data"
+
+    if [ "$CRASH" = 1 ]; then
+        say "second run on the same files: restart, write, kill -9 the broker in the middle of writes"
+        start_broker "$WORK/server.properties" "$OUT/broker/run2.log" "$BPORT"
+        start_live run2 "$DATA"
+        "${CLIENT[@]}" kseg.interop.Workload "$BOOT" crash >> "$OUT/workload.log" 2>&1 &
+        CRASH_PID=$!
+        sleep 25
+        stop_broker KILL
+        say "broker killed with -9"
+        kill -9 "$CRASH_PID" 2>/dev/null || true; wait "$CRASH_PID" 2>/dev/null || true; CRASH_PID=
+        stop_live
+        mkdir -p "$OUT/crash"
+        cp -a "$DATA" "$OUT/crash/data"
+    fi
+    FROM=$OUT
+else
+    FROM=$(cd "$FROM" && pwd)
+    say "reusing the broker files of $FROM"
+fi
+
+# ------------------------------------------------------------------ comparisons
+say "comparing (DumpLogSegments of Kafka $DUMP_VERSION: $DUMP_MAIN)"
+rc=0
+python3 "$HERE/compare.py" \
+    --kseg "$KSEG" --out "$OUT" --from "$FROM" --expected "$EXPECTED" \
+    --dump-version "$DUMP_VERSION" \
+    --dump-cmd "$JAVA -Xmx2g -cp $CLASSES:$DUMP_LIB/* kseg.interop.DumpServer $DUMP_MAIN" \
+    --only "${INTEROP_ONLY:-}" --elapsed-start "$START" || rc=$?
+exit $rc
