@@ -1,0 +1,183 @@
+//! Files a real Kafka 4.4.0 broker wrote, and what Kafka's own DumpLogSegments
+//! 4.4.0 printed for them (`testdata/broker/`, made by `interop/make-goldens.sh`;
+//! no Java needed here). `kseg kafka-dump-log` must print the same bytes, and
+//! the other subcommands must agree with the broker's view of the same files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+mod common;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kseg");
+
+fn broker() -> PathBuf {
+    common::root().join("testdata/broker")
+}
+
+/// A copy of `testdata/broker/data` with the preallocated index files
+/// extended back to the size the broker wrote (10 MiB of zeros after the
+/// real entries), as `preallocated.tsv` says.
+fn data_dir() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&broker().join("data"), tmp.path());
+    let sizes = fs::read_to_string(broker().join("preallocated.tsv")).unwrap();
+    let mut extended = 0;
+    for line in sizes.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let file = fs::OpenOptions::new().write(true).open(tmp.path().join(cols[0])).unwrap();
+        file.set_len(cols[1].parse().unwrap()).unwrap();
+        extended += 1;
+    }
+    assert!(extended >= 4, "preallocated.tsv lists {extended} files");
+    tmp
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+struct Case {
+    file: String,
+    mode: String,
+    args: Vec<String>,
+    stdout: PathBuf,
+}
+
+fn manifest() -> Vec<Case> {
+    let text = fs::read_to_string(broker().join("manifest.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            Case {
+                file: cols[0].to_string(),
+                mode: cols[1].to_string(),
+                args: cols[2].split(' ').map(String::from).collect(),
+                stdout: broker().join(cols[4]),
+            }
+        })
+        .collect()
+}
+
+/// Outputs where kseg differs from the real tool today, each with the
+/// reason; the test fails when one of them starts to agree (so the list
+/// only shrinks) and when any other output differs.
+const KNOWN: &[(&str, &str, &str)] = &[
+    (
+        "g-binary-0/00000000000000000000.log",
+        "print-data-log",
+        "Java replaces a UTF-8-encoded surrogate with one U+FFFD",
+    ),
+    (
+        "g-binary-0/00000000000000000000.log",
+        "print-data-log+skip-record-metadata",
+        "Java replaces a UTF-8-encoded surrogate with one U+FFFD",
+    ),
+    ("__consumer_offsets-0/00000000000000000000.log", "offsets-decoder", "consumer group member metadata v0"),
+    (
+        "__consumer_offsets-0/00000000000000000000.log",
+        "offsets-decoder+skip-record-metadata",
+        "consumer group member metadata v0",
+    ),
+];
+
+#[test]
+fn kafka_dump_log_prints_what_the_real_tool_printed() {
+    let data = data_dir();
+    let cases = manifest();
+    assert!(cases.len() >= 200, "{} cases", cases.len());
+    let mut differ = Vec::new();
+    let mut known_agree = Vec::new();
+    for c in &cases {
+        let out = Command::new(BIN).arg("kafka-dump-log").args(&c.args).current_dir(data.path()).output().unwrap();
+        let want = fs::read(&c.stdout).unwrap();
+        let known = KNOWN.iter().find(|(f, m, _)| *f == c.file && *m == c.mode);
+        match (out.stdout == want, known) {
+            (true, Some(k)) => known_agree.push(format!("{} {}: {}", k.0, k.1, k.2)),
+            (false, None) => {
+                let (got, want) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&want));
+                let line = got.lines().zip(want.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                differ.push(format!(
+                    "{} {}: line {}\n  kafka: {}\n  kseg:  {}",
+                    c.file,
+                    c.mode,
+                    line + 1,
+                    want.lines().nth(line).unwrap_or("<end>"),
+                    got.lines().nth(line).unwrap_or("<end>")
+                ));
+            }
+            _ => {}
+        }
+    }
+    assert!(differ.is_empty(), "{} of {} outputs differ:\n{}", differ.len(), cases.len(), differ.join("\n"));
+    assert!(known_agree.is_empty(), "now agree, remove from KNOWN:\n{}", known_agree.join("\n"));
+}
+
+fn kseg(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).current_dir(dir).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A broker's log directory, one active segment copied while the broker ran
+/// with its 10 MiB preallocated indexes: no error and no warning.
+#[test]
+fn verify_finds_nothing_wrong_in_a_brokers_log_directory() {
+    let data = data_dir();
+    let (code, stdout, stderr) = kseg(&["verify", "--format", "json", "."], data.path());
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    let findings = doc["problems"].as_array().unwrap();
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(doc["files"].as_array().unwrap().len() > 20);
+    // The same with --strict: not even a warning.
+    assert_eq!(kseg(&["verify", "--strict", "-q", "."], data.path()).0, 0);
+}
+
+/// The cleaner's replaced segments wait as `.deleted` files: a directory's
+/// dump leaves them out, so no offset is shown twice.
+#[test]
+fn dump_shows_each_offset_of_a_compacted_partition_once() {
+    let data = data_dir();
+    let dir = data.path().join("g-compacted-0");
+    let deleted = fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().to_string_lossy().ends_with(".log.deleted"))
+        .count();
+    assert!(deleted > 0, "the fixture has no .log.deleted file");
+    let (code, stdout, stderr) = kseg(&["dump", "--records", "--format", "jsonl", "g-compacted-0"], data.path());
+    assert_eq!(code, 0, "{stderr}");
+    let mut offsets: Vec<i64> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|o| o["type"] == "record")
+        .map(|o| o["offset"].as_i64().unwrap())
+        .collect();
+    let n = offsets.len();
+    assert!(n > 10, "{n} records");
+    offsets.sort_unstable();
+    offsets.dedup();
+    assert_eq!(offsets.len(), n, "an offset was shown twice");
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains(".deleted: left out")).count(),
+        fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().to_string_lossy().ends_with(".deleted"))
+            .count()
+    );
+}
