@@ -138,6 +138,20 @@ fn brute_force(dir: &Path) -> Vec<(i64, i64)> {
     all
 }
 
+/// The log start offset as the broker loads it: the first segment's base
+/// offset, raised by the partition's line in the log directory's
+/// `log-start-offset-checkpoint` (read here with plain string splitting).
+fn log_start(dir: &Path, first_base: i64) -> i64 {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let Some((topic, partition)) = name.rsplit_once('-') else { return first_base };
+    let text = std::fs::read_to_string(dir.parent().unwrap().join("log-start-offset-checkpoint")).unwrap_or_default();
+    let from_checkpoint = text.lines().skip(2).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() == 3 && f[0] == topic && f[1] == partition).then(|| f[2].parse::<i64>().ok()).flatten()
+    });
+    from_checkpoint.map_or(first_base, |c| c.max(first_base))
+}
+
 /// At most `n` items spread evenly over `items`, always with both ends.
 fn sample<T: Copy>(items: &[T], n: usize) -> Vec<T> {
     if items.len() <= n {
@@ -162,8 +176,9 @@ fn check_partition(dir: &Path, max_probes: usize) -> usize {
     let mut times: Vec<i64> = all.iter().map(|&(_, t)| t).filter(|&t| t >= 0).collect();
     times.sort_unstable();
     times.dedup();
+    let start = log_start(dir, segs.first().map_or(0, |s| s.base_offset));
     for &t in &sample(&times, max_probes) {
-        let want = all.iter().find(|&&(_, ts)| ts >= t).copied();
+        let want = all.iter().find(|&&(o, ts)| ts >= t && o >= start).copied();
         let a = find::find_time(&segs, TimeTarget::At(t)).unwrap();
         assert_eq!(a.offset.zip(a.timestamp), want, "{}: time {t}", dir.display());
     }
@@ -237,4 +252,39 @@ fn earliest_is_the_log_start_offset() {
     // ... but never lowers it below the first segment.
     std::fs::write(&checkpoint, "0\n1\norders 3 5\n").unwrap();
     assert_eq!(earliest(&part), (Some(30), first));
+}
+
+/// ListOffsets' `latest` is the log end offset: an empty active segment (the
+/// broker rolled it, then retention deleted the ones before) says it by its
+/// base offset. A timestamp lookup never answers below the log start offset.
+#[test]
+fn latest_and_timestamps_follow_the_log_start_and_end() {
+    let logdir = tempfile::tempdir().unwrap();
+    let part = logdir.path().join("orders-0");
+    std::fs::create_dir(&part).unwrap();
+    let src = root().join("testdata/partitions/demo-0");
+    std::fs::copy(src.join("00000000000000000000.log"), part.join("00000000000000000000.log")).unwrap();
+    let p = part.to_str().unwrap();
+    let records = expected("demo-0")["records"].as_array().unwrap().clone();
+    let in_first: Vec<(i64, i64)> = records
+        .iter()
+        .map(|r| (r["offset"].as_i64().unwrap(), r["timestamp"].as_i64().unwrap()))
+        .filter(|(o, _)| *o < 40)
+        .collect();
+    let (_, l) = kseg_json(&["find-time", p, "latest"]);
+    assert_eq!(l["offset"].as_i64(), Some(in_first.last().unwrap().0 + 1));
+    std::fs::write(part.join("00000000000000000777.log"), b"").unwrap();
+    let (code, l) = kseg_json(&["find-time", p, "latest"]);
+    assert_eq!((code, l["offset"].as_i64()), (0, Some(777)), "{l}");
+    // The first record's own timestamp finds it; with the log start moved
+    // past it, the first record at or after the log start answers.
+    let (first, ts) = in_first[0];
+    let (_, a) = kseg_json(&["find-time", p, &ts.to_string()]);
+    assert_eq!(a["offset"].as_i64(), Some(first));
+    let moved = in_first[3].0;
+    std::fs::write(logdir.path().join("log-start-offset-checkpoint"), format!("0\n1\norders 0 {moved}\n")).unwrap();
+    let (_, a) = kseg_json(&["find-time", p, &ts.to_string()]);
+    let want = in_first.iter().find(|(o, t)| *o >= moved && *t >= ts).map(|(o, _)| *o);
+    assert_eq!(a["offset"].as_i64(), want);
+    assert!(want.is_some_and(|w| w >= moved));
 }

@@ -286,7 +286,7 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
             a.target_timestamp = -1;
             // The log end offset: one past the last batch of the last
             // non-empty segment, found from its last index entry.
-            for seg in segments.iter().rev() {
+            for (i, seg) in segments.iter().enumerate().rev() {
                 let log_len = std::fs::metadata(&seg.log)?.len();
                 let start = open_offset_index(seg, log_len, &mut a.warnings)
                     .and_then(|i| i.entries.checked_sub(1).map(|n| u64::from(i.entry(n).position)))
@@ -305,6 +305,15 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
                     a.segment = Some(seg.log.clone());
                     a.position = Some(position);
                     a.batch_base_offset = Some(base);
+                    break;
+                }
+                if active_segment(segments) == Some(i) {
+                    // An empty active segment: the broker rolled it at the
+                    // log end offset, which is its base offset.
+                    a.explain.push(format!("latest: log end offset, the base offset of the empty {}", name(&seg.log)));
+                    a.found = true;
+                    a.offset = Some(seg.base_offset);
+                    a.segment = Some(seg.log.clone());
                     break;
                 }
             }
@@ -328,6 +337,9 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
         }
         TimeTarget::At(t) => {
             a.target_timestamp = t;
+            // As ListOffsets: records below the log start offset (still in a
+            // segment after DeleteRecords) are not an answer.
+            let start_offset = log_start_offset(segments).map_or(i64::MIN, |(o, _)| o);
             for (i, seg) in segments.iter().enumerate() {
                 let largest = largest_timestamp(seg, active_segment(segments) == Some(i), &mut a.bytes_scanned)?;
                 a.explain.push(format!("{}: largest timestamp {largest}", name(&seg.log)));
@@ -337,7 +349,7 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
                 let log_len = std::fs::metadata(&seg.log)?.len();
                 let mut probes = Probes::default();
                 let time_entry = open_time_index(seg).and_then(|ti| ti.lookup(t, &mut probes));
-                let from_offset = time_entry.map_or(seg.base_offset, |e| e.offset);
+                let from_offset = time_entry.map_or(seg.base_offset, |e| e.offset).max(start_offset);
                 let start = open_offset_index(seg, log_len, &mut a.warnings)
                     .and_then(|idx| idx.lookup(from_offset, &mut probes))
                     .map_or(0, |e| u64::from(e.position));
@@ -351,7 +363,14 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
                     probes.probes
                 ));
                 let before = a.bytes_scanned;
-                let hit = scan(seg, start, &mut decoder, &mut a.bytes_scanned, |_, m| m >= t, |_, ts| ts >= t)?;
+                let hit = scan(
+                    seg,
+                    start,
+                    &mut decoder,
+                    &mut a.bytes_scanned,
+                    |last, m| m >= t && last >= start_offset,
+                    |o, ts| ts >= t && o >= start_offset,
+                )?;
                 a.explain.push(format!("{}: scanned {} bytes", name(&seg.log), a.bytes_scanned - before));
                 if let Some(h) = hit {
                     fill(&mut a, seg, h);
