@@ -8,6 +8,10 @@
 #   KSEG_BENCH_CPU    core every measured command is pinned to  (default 0)
 #   KSEG_BENCH_CASES  space-separated CODEC:MIB segments        (default "none:1024 lz4:1024 none:256 lz4:256")
 #   KSEG_BENCH_NO_BUILD=1  use the binaries already in target/release
+#   KSEG_BENCH_JAVA   0 = skip the real kafka-dump-log.sh (Kafka's DumpLogSegments, the version
+#                     below, jars from Maven Central via interop/fetch-jars.sh); default 1 when
+#                     java and mvn are on the PATH
+#   KSEG_BENCH_KAFKA  Kafka version of the real tool                  (default 4.4.0)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +22,8 @@ CASES=${KSEG_BENCH_CASES:-"none:1024 lz4:1024 none:256 lz4:256"}
 KSEG=$ROOT/target/release/kseg
 GEN=$ROOT/target/release/examples/gen_segment
 CODEC_SPEED=$ROOT/target/release/examples/codec_speed
+KAFKA_VERSION=${KSEG_BENCH_KAFKA:-4.4.0}
+if command -v java >/dev/null && command -v mvn >/dev/null; then JAVA_BENCH=${KSEG_BENCH_JAVA:-1}; else JAVA_BENCH=0; fi
 
 # Targets from the issue.
 TARGET_NONE_RPS=2000000
@@ -199,6 +205,38 @@ bench_segment() {
     if [[ $codec != none ]]; then
         BENCH_BYTES=$bytes measure "codec $codec-$mib" "$CODEC_SPEED" "$log"
     fi
+    if [[ $JAVA_BENCH == 1 ]]; then
+        # The real tool on the same file, pinned like the rest; its JVM start-up alone is
+        # measured on a 1 MiB segment and subtracted for the second figure.
+        BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "java-kdl $codec-$mib" "${JAVA_TOOL[@]}" \
+            --deep-iteration --print-data-log --files "$log"
+    fi
+}
+
+# The real kafka-dump-log.sh: Kafka's DumpLogSegments main class (Scala in core up to 4.1, Java in
+# kafka-tools from 4.3) on the jars of $KAFKA_VERSION.
+java_tool() {
+    local lib class=org.apache.kafka.tools.DumpLogSegments
+    lib=$("$ROOT/interop/fetch-jars.sh" "$KAFKA_VERSION")
+    case $KAFKA_VERSION in 3.* | 4.0.* | 4.1.*) class=kafka.tools.DumpLogSegments ;; esac
+    JAVA_TOOL=(java -cp "$lib/*" "$class")
+    # 1 MiB: about what the tool costs before it reads anything.
+    mkdir -p "$DIR/tiny"
+    [[ -f $DIR/tiny/00000000000000000000.log ]] ||
+        "$GEN" --out "$DIR/tiny/00000000000000000000.log" --size-mib 1 --codec none >/dev/null
+    measure "java-start" "${JAVA_TOOL[@]}" --deep-iteration --print-data-log --files "$DIR/tiny/00000000000000000000.log"
+}
+
+# ratio NAME: how many times faster kseg's kafka-dump-log and JSON Lines dump are than the real
+# tool on the same file, with the JVM's start-up and without it.
+ratio() {
+    local j start kdl dump
+    j=$(result "java-kdl $1" seconds) start=$(result "java-start" seconds)
+    kdl=$(result "kdl $1" seconds) dump=$(result "dump $1" seconds)
+    [[ -n $j && -n $kdl ]] || return 0
+    awk -v n="$1" -v j="$j" -v st="$start" -v k="$kdl" -v d="$dump" 'BEGIN {
+        printf "real tool %s: %.2f s (%.2f s without JVM start-up of %.2f s); kseg kafka-dump-log %.1fx faster (%.1fx without start-up), kseg dump --format jsonl %.1fx (%.1fx)\n",
+            n, j, j - st, st, j / k, (j - st) / k, j / d, (j - st) / d }'
 }
 
 main() {
@@ -209,6 +247,7 @@ main() {
         segment "${c%%:*}" "${c##*:}" >/dev/null
     done
     header >&2
+    if [[ $JAVA_BENCH == 1 ]]; then java_tool; fi
     for c in $CASES; do
         bench_segment "${c%%:*}" "${c##*:}"
     done
@@ -228,6 +267,7 @@ main() {
         check_speed "stats $c" "verify $c" 0.8
         check_speed "producers $c" "verify $c" 0.8
     done
+    for c in $CASES; do ratio "${c%%:*}-${c##*:}"; done
 }
 
 main "$@"

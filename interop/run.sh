@@ -62,16 +62,7 @@ trap 'exit 130' INT TERM
 # ------------------------------------------------------------------ jars, driver, kseg
 # fetch_lib VERSION: the runtime jars of Kafka VERSION (broker, tools, clients, log4j2) in one dir
 fetch_lib() {
-    local dir=$CACHE/lib-$1
-    if [ ! -f "$dir/.complete" ]; then
-        say "fetching Kafka $1 jars into $dir" >&2
-        rm -rf "$dir"
-        mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies -Dkafka.version="$1" \
-            -DoutputDirectory="$dir" -Dinterop.build.dir="$CACHE/build-deps" > "$CACHE/mvn-$1.log" 2>&1 \
-            || { cat "$CACHE/mvn-$1.log" >&2; exit 1; }
-        touch "$dir/.complete"
-    fi
-    echo "$dir"
+    INTEROP_CACHE=$CACHE "$HERE/fetch-jars.sh" "$1"
 }
 LIB=$(fetch_lib "$BROKER_VERSION")
 DUMP_LIB=$(fetch_lib "$DUMP_VERSION")
