@@ -7,6 +7,8 @@
 //! the real `__consumer_offsets-*`, `__cluster_metadata-0` partitions and KRaft snapshots
 //! of the shared corpus (skipped cleanly when `../shared/corpus` is absent).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -232,13 +234,7 @@ fn table_form_shows_readable_text() {
 // ---------------------------------------------------------------------------------------------
 
 fn corpus() -> Option<PathBuf> {
-    let dir = repo().join("../shared/corpus");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("corpus tests skipped: no shared corpus at {}", dir.display());
-        None
-    }
+    common::corpus()
 }
 
 /// Partition directories of `__consumer_offsets` and `__cluster_metadata`, and KRaft

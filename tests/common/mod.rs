@@ -12,14 +12,19 @@ pub fn root() -> PathBuf {
 }
 
 /// The shared real-data corpus, `../shared/corpus` beside the repository,
-/// or `None` with a line on stderr when it is absent: corpus tests then
-/// skip cleanly (it is never copied into the project).
+/// or `None` with a line on stderr naming the test when it is absent: corpus
+/// tests then skip cleanly (it is never copied into the project). With
+/// `KSEG_REQUIRE_CORPUS=1` (set by `.ci/run`) an absent corpus fails the test
+/// instead, so a moved corpus cannot turn its tests into silent passes.
 pub fn corpus() -> Option<PathBuf> {
     let dir = root().join("../shared/corpus");
     if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: the shared corpus is not at {}", dir.display());
-        None
+        return Some(dir);
     }
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    if std::env::var("KSEG_REQUIRE_CORPUS").as_deref() == Ok("1") {
+        panic!("{test}: KSEG_REQUIRE_CORPUS=1 but the shared corpus is not at {}", dir.display());
+    }
+    eprintln!("kseg-test: skipped {test}: the shared corpus is not at {}", dir.display());
+    None
 }
