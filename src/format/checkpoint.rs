@@ -352,11 +352,21 @@ fn java_properties(data: &[u8], issues: &mut Vec<Issue>) -> Vec<(u64, u64, Strin
             continue;
         }
         let mut logical = String::from(line);
-        // An odd number of trailing backslashes continues the line.
-        while logical.chars().rev().take_while(|&c| c == '\\').count() % 2 == 1 {
+        // An odd number of trailing backslashes on a natural line continues
+        // it. Only that line's own run is counted (as Java's LineReader
+        // does): the run left before it after the pop is even, and counting
+        // the whole logical line each time costs quadratic time on a file
+        // of backslash lines.
+        let trailing = |s: &str| s.bytes().rev().take_while(|&c| c == b'\\').count();
+        let mut run = trailing(line);
+        while run % 2 == 1 {
             logical.pop();
             match lines.next() {
-                Some((_, _, next)) => logical.push_str(next.trim_start_matches(blank)),
+                Some((_, _, next)) => {
+                    let next = next.trim_start_matches(blank);
+                    run = trailing(next);
+                    logical.push_str(next);
+                }
                 None => break,
             }
         }
@@ -612,6 +622,29 @@ mod tests {
         let p = parse(TextFormat::PartitionMetadata, b"version:0\ntopic_id: abc");
         assert_eq!(kinds(&p), [("malformed_line", 0, Some(1)), ("bad_value", 10, Some(2))]);
         assert_eq!(kinds(&parse(TextFormat::PartitionMetadata, b"")), [("malformed_line", 0, None)]);
+    }
+
+    #[test]
+    fn continuation_is_decided_by_each_natural_lines_own_backslashes() {
+        let props = |text: &str| -> Vec<(String, String)> {
+            parse(TextFormat::MetaProperties, text.as_bytes())
+                .entries
+                .into_iter()
+                .map(|e| match e {
+                    Entry::Property { key, value, .. } => (key, value),
+                    _ => unreachable!(),
+                })
+                .collect()
+        };
+        // "a=\\\" (3): continues, one popped; "\\" (2) on the next line ends it.
+        assert_eq!(props("a=\\\\\\\n\\\\\nb=1\n"), [("a".into(), "\\\\".into()), ("b".into(), "1".into())]);
+        // A line of one backslash continues into the next.
+        assert_eq!(props("a=x\\\n\\\n  y\n"), [("a".into(), "xy".into())]);
+        // 80,000 lines of three backslashes: one logical line, read in linear time.
+        let many = "\\\\\\\n".repeat(80_000);
+        let p = props(&many);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].0.len(), 80_000);
     }
 
     #[test]
