@@ -303,6 +303,16 @@ def nullable(f, version):
     return f["null"] is not None and version >= f["null"]
 
 
+def enc_tagged(f, v, version):
+    """A tagged field's bytes. A nullable struct leads with an unsigned varint here (0 = null, 1 =
+    present), not the int8 of an untagged one: Kafka 4.4.0's generated ConsumerGroupMemberMetadataValue
+    writes a null ClassicMemberMetadata (tag 0) as size 1, varint 0, and reads varint > 0 as present."""
+    ty = f["ty"]
+    if isinstance(ty, tuple) and ty[0] == "struct" and nullable(f, version):
+        return uvarint(0) if v is None else uvarint(1) + enc_struct(ty[1], v, True, version)
+    return enc(ty, v, True, version, nullable(f, version))
+
+
 def enc_struct(fields, values, flex, version, extra_tags=()):
     out = b""
     for f in fields:
@@ -312,7 +322,7 @@ def enc_struct(fields, values, flex, version, extra_tags=()):
         tags = []
         for f in fields:
             if f["tag"] is not None and present(f, version) and f["name"] in values:
-                tags.append((f["tag"], enc(f["ty"], values[f["name"]], True, version, nullable(f, version))))
+                tags.append((f["tag"], enc_tagged(f, values[f["name"]], version)))
         tags += list(extra_tags)
         tags.sort()
         out += uvarint(len(tags))
@@ -590,6 +600,18 @@ def kafka_test_cases():
                     struct.pack(">hq", 0, 42) + s16("") + struct.pack(">q", T0), "LEGACY_OFFSET_COMMIT",
                     {"type": 0, "data": {"group": "group", "topic": "topic", "partition": 3}},
                     {"version": 0, "data": {"offset": 42, "metadata": "", "commitTimestamp": T0}}))
+    # A ConsumerGroupMemberMetadataValue as a Kafka 4.4.0 broker writes it for a consumer-protocol member:
+    # the tagged ClassicMemberMetadata (tag 0) is written although null, as size 1 and a varint 0.
+    mkey = struct.pack(">h", 5) + s16("g-consumer") + s16("m-1")
+    mval = struct.pack(">h", 0) + b"\x00\x00" + cs("consumer-g-1") + cs("/127.0.0.1") + uvarint(2) + cs("t")
+    mval += cs("") + struct.pack(">i", 300000) + b"\x00" + uvarint(1) + uvarint(0) + uvarint(1) + uvarint(0)
+    out.append(case("offsets", "kafka 4.4.0: consumer group member, null classicMemberMetadata tag", mkey, mval,
+                    "CONSUMER_GROUP_MEMBER_METADATA",
+                    {"type": 5, "data": {"groupId": "g-consumer", "memberId": "m-1"}},
+                    {"version": 0, "data": {
+                        "instanceId": None, "rackId": None, "clientId": "consumer-g-1", "clientHost": "/127.0.0.1",
+                        "subscribedTopicNames": ["t"], "subscribedTopicRegex": "", "rebalanceTimeoutMs": 300000,
+                        "serverAssignor": None, "classicMemberMetadata": None}}))
     # 20 (e): tombstone
     out.append(case("offsets", "kafka: tombstone", struct.pack(">h", 3) + s16("group"), None,
                     "CONSUMER_GROUP_METADATA", {"type": 3, "data": {"groupId": "group"}}, None, tombstone=True))
