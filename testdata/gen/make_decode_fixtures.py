@@ -167,7 +167,8 @@ METADATA = [
     (0, "REGISTER_BROKER_RECORD", (0, 4), [
         F("brokerId", "i32"), F("isMigratingZkBroker", "bool", 2), F("incarnationId", "uuid"), F("brokerEpoch", "i64"),
         F("endPoints", A(ENDPOINT)), F("features", A(FEATURE)), F("rack", "str", null=0), F("fenced", "bool"),
-        F("inControlledShutdown", "bool", 1), F("logDirs", A("uuid"), 3, tag=0), F("cordonedLogDirs", A("uuid"), 4, tag=1)]),
+        F("inControlledShutdown", "bool", 1), F("logDirs", A("uuid"), 3, tag=0),
+        F("cordonedLogDirs", A("uuid"), 4, null=4, tag=1)]),
     (1, "UNREGISTER_BROKER_RECORD", (0, 0), [F("brokerId", "i32"), F("brokerEpoch", "i64")]),
     (2, "TOPIC_RECORD", (0, 0), [F("name", "str"), F("topicId", "uuid")]),
     (3, "PARTITION_RECORD", (0, 2), [
@@ -200,7 +201,7 @@ METADATA = [
     (15, "PRODUCER_IDS_RECORD", (0, 0), [F("brokerId", "i32"), F("brokerEpoch", "i64"), F("nextProducerId", "i64")]),
     (17, "BROKER_REGISTRATION_CHANGE_RECORD", (0, 3), [
         F("brokerId", "i32"), F("brokerEpoch", "i64"), F("fenced", "i8", tag=0), F("inControlledShutdown", "i8", 1, tag=1),
-        F("logDirs", A("uuid"), 2, tag=2), F("cordonedLogDirs", A("uuid"), 3, tag=3)]),
+        F("logDirs", A("uuid"), 2, tag=2), F("cordonedLogDirs", A("uuid"), 3, null=3, tag=3)]),
     (18, "ACCESS_CONTROL_ENTRY_RECORD", (0, 0), [
         F("id", "uuid"), F("resourceType", "i8"), F("resourceName", "str"), F("patternType", "i8"), F("principal", "str"),
         F("host", "str"), F("operation", "i8"), F("permissionType", "i8")]),
