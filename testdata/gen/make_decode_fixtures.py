@@ -142,7 +142,8 @@ OFFSETS = [
 TRANSACTIONS = [
     (0, "TRANSACTION_LOG", [F("transactionalId", "str")], (0, 1), 1, [
         F("producerId", "i64"), F("previousProducerId", "i64", 1, tag=0), F("nextProducerId", "i64", 1, tag=1),
-        F("producerEpoch", "i16"), F("transactionTimeoutMs", "i32"), F("transactionStatus", "i8"),
+        F("producerEpoch", "i16"), F("nextProducerEpoch", "i16", 1, tag=3), F("transactionTimeoutMs", "i32"),
+        F("transactionStatus", "i8"),
         F("transactionPartitions", A(S(F("topic", "str"), F("partitionIds", A("i32")))), null=0),
         F("transactionLastUpdateTimestampMs", "i64"), F("transactionStartTimestampMs", "i64"),
         F("clientTransactionVersion", "i16", 1, tag=2)]),
