@@ -61,9 +61,11 @@ TP_EPOCHS = S(F("topicId", "uuid"), F("partitions", A("i32")), F("assignmentEpoc
 TOPIC_META = S(F("topicId", "uuid"), F("topicName", "str"), F("numPartitions", "i32"),
                F("partitionMetadata", A(S(F("partition", "i32"), F("racks", A("str"))))))
 TASKS = S(F("subtopologyId", "str"), F("partitions", A("i32")))
+# StreamsGroupCurrentMemberAssignmentValue.TaskIds: + AssignmentEpochs (nullable []int32, tag 0)
+TASKS_EPOCHS = S(F("subtopologyId", "str"), F("partitions", A("i32")), F("assignmentEpochs", A("i32"), null=0, tag=0))
 KV = S(F("key", "str"), F("value", "str"))
 TOPIC_INFO = S(F("name", "str"), F("partitions", "i32"), F("replicationFactor", "i16"), F("topicConfigs", A(KV)))
-INIT_TOPIC = S(F("topicId", "uuid"), F("topicName", "str"), F("partitions", A("i32")), F("createTimestamp", "i64"))
+INIT_TOPIC = S(F("topicId", "uuid"), F("topicName", "str"), F("partitions", A("i32")))
 OFFSET_VALUE = [F("offset", "i64"), F("leaderEpoch", "i32", 3), F("metadata", "str"), F("commitTimestamp", "i64"),
                 F("expireTimestamp", "i64", 1, 1), F("topicId", "uuid", 4, tag=0)]
 GROUP_KEY = [F("groupId", "str")]
@@ -101,7 +103,8 @@ OFFSETS = [
     (10, "SHARE_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"), F("subscribedTopicNames", A("str"))]),
     (11, "SHARE_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64")]),
-    (12, "SHARE_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [F("assignmentEpoch", "i32")]),
+    (12, "SHARE_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("assignmentEpoch", "i32"), F("assignmentTimestamp", "i64", tag=0)]),
     (13, "SHARE_GROUP_TARGET_ASSIGNMENT_MEMBER", MEMBER_KEY, (0, 0), 0, [F("topicPartitions", A(TP))]),
     (14, "SHARE_GROUP_CURRENT_MEMBER_ASSIGNMENT", MEMBER_KEY, (0, 0), 0, [
         F("memberEpoch", "i32"), F("previousMemberEpoch", "i32"), F("state", "i8"), F("assignedPartitions", A(TP))]),
@@ -112,20 +115,22 @@ OFFSETS = [
         F("topics", A("str")), F("version", "i64"), F("timestamp", "i64")]),
     (17, "STREAMS_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [
         F("epoch", "i32"), F("metadataHash", "i64"), F("validatedTopologyEpoch", "i32", tag=0),
-        F("assignmentConfigs", A(KV))]),
+        F("lastAssignmentConfigs", A(KV), null=0, tag=1), F("storedDescriptionTopologyEpoch", "i32", tag=2),
+        F("failedDescriptionTopologyEpoch", "i32", tag=3)]),
     (18, "STREAMS_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (19, "STREAMS_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("instanceId", "str", null=0), F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"),
         F("rebalanceTimeoutMs", "i32"), F("topologyEpoch", "i32"), F("processId", "str"),
         F("userEndpoint", S(F("host", "str"), F("port", "u16")), null=0), F("clientTags", A(KV))]),
-    (20, "STREAMS_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [F("assignmentEpoch", "i32")]),
+    (20, "STREAMS_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("assignmentEpoch", "i32"), F("assignmentTimestamp", "i64", tag=0)]),
     (21, "STREAMS_GROUP_TARGET_ASSIGNMENT_MEMBER", MEMBER_KEY, (0, 0), 0, [
         F("activeTasks", A(TASKS)), F("standbyTasks", A(TASKS)), F("warmupTasks", A(TASKS))]),
     (22, "STREAMS_GROUP_CURRENT_MEMBER_ASSIGNMENT", MEMBER_KEY, (0, 0), 0, [
         F("memberEpoch", "i32"), F("previousMemberEpoch", "i32"), F("state", "i8"),
-        F("activeTasks", A(TASKS)), F("standbyTasks", A(TASKS)), F("warmupTasks", A(TASKS)),
-        F("activeTasksPendingRevocation", A(TASKS)), F("standbyTasksPendingRevocation", A(TASKS)),
-        F("warmupTasksPendingRevocation", A(TASKS)), F("revocationEpoch", "i32", tag=0)]),
+        F("activeTasks", A(TASKS_EPOCHS)), F("standbyTasks", A(TASKS_EPOCHS)), F("warmupTasks", A(TASKS_EPOCHS)),
+        F("activeTasksPendingRevocation", A(TASKS_EPOCHS)), F("standbyTasksPendingRevocation", A(TASKS_EPOCHS)),
+        F("warmupTasksPendingRevocation", A(TASKS_EPOCHS))]),
     (23, "STREAMS_GROUP_TOPOLOGY", GROUP_KEY, (0, 0), 0, [
         F("epoch", "i32"),
         F("subtopologies", A(S(F("subtopologyId", "str"), F("sourceTopics", A("str")), F("sourceTopicRegex", A("str")),
