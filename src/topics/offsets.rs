@@ -102,7 +102,6 @@ key
 value 0 flex 0+
   epoch int32
   metadataHash int64 tag0
-  creationTimeMs int64 tag1
 
 record 4 CONSUMER_GROUP_PARTITION_METADATA
 key
@@ -305,15 +304,6 @@ value 0 flex 0+
       sourceTopics []int16
       sourceTopicRegex []int16
       repartitionSourceTopics []int16
-
-record 24 STREAMS_GROUP_TARGET_ASSIGNMENT_RESOLVED_TOPIC_IDS
-key
-  groupId string
-value 0 flex 0+
-  assignmentEpoch int32
-  resolvedTopicIdsBySubtopology []{
-    subtopologyId string
-    topicIds []uuid
 "#;
 
 /// The consumer protocol's embedded messages (`ConsumerProtocolSubscription`

@@ -84,7 +84,7 @@ OFFSETS = [
                          F("clientHost", "str"), F("rebalanceTimeout", "i32", 1), F("sessionTimeout", "i32"),
                          F("subscription", "bytes"), F("assignment", "bytes"))))]),
     (3, "CONSUMER_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [
-        F("epoch", "i32"), F("metadataHash", "i64", tag=0), F("creationTimeMs", "i64", tag=1)]),
+        F("epoch", "i32"), F("metadataHash", "i64", tag=0)]),
     (4, "CONSUMER_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (5, "CONSUMER_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("instanceId", "str", null=0), F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"),
@@ -139,9 +139,6 @@ OFFSETS = [
                                F("copartitionGroups", A(S(F("sourceTopics", A("i16")), F("sourceTopicRegex", A("i16")),
                                                           F("repartitionSourceTopics", A("i16")))))))),
     ]),
-    (24, "STREAMS_GROUP_TARGET_ASSIGNMENT_RESOLVED_TOPIC_IDS", GROUP_KEY, (0, 0), 0, [
-        F("assignmentEpoch", "i32"),
-        F("resolvedTopicIdsBySubtopology", A(S(F("subtopologyId", "str"), F("topicIds", A("uuid")))))]),
 ]
 
 TRANSACTIONS = [
@@ -230,23 +227,22 @@ TIP = S(F("name", "str"), F("id", "uuid"), F("partition", "i32"))
 SEGMENT_ID = S(F("topicIdPartition", TIP), F("id", "uuid"))
 LEADER_EPOCH = S(F("leaderEpoch", "i32"), F("offset", "i64"))
 REMOTE = [
-    (0, "REMOTE_LOG_SEGMENT_METADATA_RECORD", (0, 1), [
+    (0, "REMOTE_LOG_SEGMENT_METADATA_RECORD", (0, 0), [
         F("remoteLogSegmentId", SEGMENT_ID), F("startOffset", "i64"), F("endOffset", "i64"), F("brokerId", "i32"),
         F("maxTimestampMs", "i64"), F("eventTimestampMs", "i64"), F("segmentLeaderEpochs", A(LEADER_EPOCH)),
         F("segmentSizeInBytes", "i32"), F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"),
-        F("txnIndexEmpty", "bool", tag=0), F("brokerLeaderEpoch", "i32", 1, tag=1)]),
-    (1, "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD", (0, 1), [
+        F("txnIndexEmpty", "bool", tag=0)]),
+    (1, "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD", (0, 0), [
         F("remoteLogSegmentId", SEGMENT_ID), F("brokerId", "i32"), F("eventTimestampMs", "i64"),
-        F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"), F("brokerLeaderEpoch", "i32", 1, tag=0),
-        F("endOffset", "i64", 1, tag=1)]),
-    (2, "REMOTE_PARTITION_DELETE_METADATA_RECORD", (0, 1), [
+        F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8")]),
+    (2, "REMOTE_PARTITION_DELETE_METADATA_RECORD", (0, 0), [
         F("topicIdPartition", TIP), F("brokerId", "i32"), F("eventTimestampMs", "i64"),
-        F("remotePartitionDeleteState", "i8"), F("brokerLeaderEpoch", "i32", 1, tag=0), F("endOffset", "i64", 1, tag=1)]),
-    (3, "REMOTE_LOG_SEGMENT_METADATA_SNAPSHOT_RECORD", (0, 1), [
+        F("remotePartitionDeleteState", "i8")]),
+    (3, "REMOTE_LOG_SEGMENT_METADATA_SNAPSHOT_RECORD", (0, 0), [
         F("segmentId", "uuid"), F("startOffset", "i64"), F("endOffset", "i64"), F("brokerId", "i32"),
         F("maxTimestampMs", "i64"), F("eventTimestampMs", "i64"), F("segmentLeaderEpochs", A(LEADER_EPOCH)),
         F("segmentSizeInBytes", "i32"), F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"),
-        F("txnIndexEmpty", "bool", tag=0), F("brokerLeaderEpoch", "i32", 1, tag=1)]),
+        F("txnIndexEmpty", "bool", tag=0)]),
 ]
 
 TXN_STATES = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead",
