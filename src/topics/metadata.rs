@@ -30,7 +30,7 @@ value 0-4 flex 0+
   fenced bool
   inControlledShutdown bool v1+
   logDirs []uuid v3+ tag0
-  cordonedLogDirs []uuid v4+ tag1
+  cordonedLogDirs []uuid v4+ null tag1
 
 record 1 UNREGISTER_BROKER_RECORD
 value 0 flex 0+
@@ -139,7 +139,7 @@ value 0-3 flex 0+
   fenced int8 tag0
   inControlledShutdown int8 v1+ tag1
   logDirs []uuid v2+ tag2
-  cordonedLogDirs []uuid v3+ tag3
+  cordonedLogDirs []uuid v3+ null tag3
 
 record 18 ACCESS_CONTROL_ENTRY_RECORD
 value 0 flex 0+

@@ -30,6 +30,13 @@ struct TaskIds
   subtopologyId string
   partitions []int32
 
+# TaskIds of STREAMS_GROUP_CURRENT_MEMBER_ASSIGNMENT, which also carries the
+# epoch each partition was assigned at.
+struct AssignedTaskIds
+  subtopologyId string
+  partitions []int32
+  assignmentEpochs []int32 null tag0
+
 struct KeyValue
   key string
   value string
@@ -44,7 +51,6 @@ struct InitTopic
   topicId uuid
   topicName string
   partitions []int32
-  createTimestamp int64
 
 # 0: the oldest offset commit key (LegacyOffsetCommitKey); its value is
 # LegacyOffsetCommitValue, version 0 only, never flexible.
@@ -96,7 +102,6 @@ key
 value 0 flex 0+
   epoch int32
   metadataHash int64 tag0
-  creationTimeMs int64 tag1
 
 record 4 CONSUMER_GROUP_PARTITION_METADATA
 key
@@ -178,6 +183,7 @@ key
   groupId string
 value 0 flex 0+
   assignmentEpoch int32
+  assignmentTimestamp int64 tag0
 
 record 13 SHARE_GROUP_TARGET_ASSIGNMENT_MEMBER
 key
@@ -222,7 +228,9 @@ value 0 flex 0+
   epoch int32
   metadataHash int64
   validatedTopologyEpoch int32 tag0
-  assignmentConfigs []KeyValue
+  lastAssignmentConfigs []KeyValue null tag1
+  storedDescriptionTopologyEpoch int32 tag2
+  failedDescriptionTopologyEpoch int32 tag3
 
 # 18: newer group coordinators no longer write or replay it (metadataHash in
 # 17 replaced it); kept for data written while it was in use.
@@ -254,6 +262,7 @@ key
   groupId string
 value 0 flex 0+
   assignmentEpoch int32
+  assignmentTimestamp int64 tag0
 
 record 21 STREAMS_GROUP_TARGET_ASSIGNMENT_MEMBER
 key
@@ -272,13 +281,12 @@ value 0 flex 0+
   memberEpoch int32
   previousMemberEpoch int32
   state int8
-  activeTasks []TaskIds
-  standbyTasks []TaskIds
-  warmupTasks []TaskIds
-  activeTasksPendingRevocation []TaskIds
-  standbyTasksPendingRevocation []TaskIds
-  warmupTasksPendingRevocation []TaskIds
-  revocationEpoch int32 tag0
+  activeTasks []AssignedTaskIds
+  standbyTasks []AssignedTaskIds
+  warmupTasks []AssignedTaskIds
+  activeTasksPendingRevocation []AssignedTaskIds
+  standbyTasksPendingRevocation []AssignedTaskIds
+  warmupTasksPendingRevocation []AssignedTaskIds
 
 record 23 STREAMS_GROUP_TOPOLOGY
 key
@@ -296,15 +304,6 @@ value 0 flex 0+
       sourceTopics []int16
       sourceTopicRegex []int16
       repartitionSourceTopics []int16
-
-record 24 STREAMS_GROUP_TARGET_ASSIGNMENT_RESOLVED_TOPIC_IDS
-key
-  groupId string
-value 0 flex 0+
-  assignmentEpoch int32
-  resolvedTopicIdsBySubtopology []{
-    subtopologyId string
-    topicIds []uuid
 "#;
 
 /// The consumer protocol's embedded messages (`ConsumerProtocolSubscription`

@@ -15,7 +15,7 @@ struct LeaderEpoch
   offset int64
 
 record 0 REMOTE_LOG_SEGMENT_METADATA_RECORD
-value 0-1 flex 0+
+value 0 flex 0+
   remoteLogSegmentId {
     topicIdPartition TopicIdPartition
     id uuid
@@ -29,10 +29,9 @@ value 0-1 flex 0+
   customMetadata bytes null
   remoteLogSegmentState int8
   txnIndexEmpty bool tag0
-  brokerLeaderEpoch int32 v1+ tag1
 
 record 1 REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD
-value 0-1 flex 0+
+value 0 flex 0+
   remoteLogSegmentId {
     topicIdPartition TopicIdPartition
     id uuid
@@ -40,20 +39,16 @@ value 0-1 flex 0+
   eventTimestampMs int64
   customMetadata bytes null
   remoteLogSegmentState int8
-  brokerLeaderEpoch int32 v1+ tag0
-  endOffset int64 v1+ tag1
 
 record 2 REMOTE_PARTITION_DELETE_METADATA_RECORD
-value 0-1 flex 0+
+value 0 flex 0+
   topicIdPartition TopicIdPartition
   brokerId int32
   eventTimestampMs int64
   remotePartitionDeleteState int8
-  brokerLeaderEpoch int32 v1+ tag0
-  endOffset int64 v1+ tag1
 
 record 3 REMOTE_LOG_SEGMENT_METADATA_SNAPSHOT_RECORD
-value 0-1 flex 0+
+value 0 flex 0+
   segmentId uuid
   startOffset int64
   endOffset int64
@@ -65,7 +60,6 @@ value 0-1 flex 0+
   customMetadata bytes null
   remoteLogSegmentState int8
   txnIndexEmpty bool tag0
-  brokerLeaderEpoch int32 v1+ tag1
 "#;
 
 /// `RemoteLogSegmentState` ids.

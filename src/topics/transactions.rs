@@ -13,6 +13,7 @@ value 0-1 flex 1+
   previousProducerId int64 v1+ tag0
   nextProducerId int64 v1+ tag1
   producerEpoch int16
+  nextProducerEpoch int16 v1+ tag3
   transactionTimeoutMs int32
   transactionStatus int8
   transactionPartitions []{ null

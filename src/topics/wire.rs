@@ -12,7 +12,11 @@
 //! * flexible versions: compact forms, unsigned varint of length + 1 (0 = null),
 //!   and after every struct's fields a tagged-field section: uvarint count,
 //!   then per field uvarint tag, uvarint size and the field's bytes;
-//! * a nullable struct starts with an int8: −1 null, 1 present.
+//! * a nullable struct starts with an int8: −1 null, 1 present; a nullable
+//!   struct in a tagged field starts with a uvarint instead: 0 null, else
+//!   present (the generated `read`/`write` of Kafka 4.4.0's
+//!   `ConsumerGroupMemberMetadataValue`, whose tag 0 `classicMemberMetadata`
+//!   a broker writes even when null: tag 0, size 1, byte 0).
 //!
 //! Unknown tags are kept, as hex, under `_unknownTaggedFields`, with a note.
 
@@ -87,7 +91,7 @@ pub fn read_struct(
             match fields.iter().position(|f| f.tag == Some(tag) && f.present(version)) {
                 Some(i) => {
                     let f = &fields[i];
-                    let v = read_value(&mut sub, &f.ty, &f.name, f.nullable(version), version, true, ctx)?;
+                    let v = read_tagged(&mut sub, f, version, ctx)?;
                     if !sub.is_empty() {
                         ctx.notes.push(format!("tagged field {} has {} bytes left over", f.name, sub.remaining()));
                     }
@@ -113,6 +117,21 @@ pub fn read_struct(
         out.insert(UNKNOWN_TAGS.into(), Value::Array(unknown));
     }
     Ok(out)
+}
+
+/// A tagged field's value: as any other, except that a nullable struct
+/// leads with a uvarint (0 = null) rather than an int8.
+fn read_tagged(r: &mut Reader<'_>, f: &Field, version: i16, ctx: &mut Ctx) -> WireResult<Value> {
+    match &f.ty {
+        Ty::Struct(fields) if f.nullable(version) => {
+            if r.uvarint().map_err(err)? == 0 {
+                Ok(Value::Null)
+            } else {
+                Ok(Value::Object(read_struct(r, fields, version, true, ctx)?))
+            }
+        }
+        ty => read_value(r, ty, &f.name, f.nullable(version), version, true, ctx),
+    }
 }
 
 fn non_null(name: &str) -> String {
@@ -251,6 +270,18 @@ mod tests {
             r#"{"a":7,"s":"hi","xs":[5],"t":9,"st":{"u":"AAAAAAAAAAAAAAAAAAAAAA"},"_unknownTaggedFields":[{"tag":5,"hex":"abcd"}]}"#
         );
         assert_eq!(ctx.notes.len(), 1);
+    }
+
+    #[test]
+    fn a_null_tagged_struct_is_a_uvarint_zero() {
+        let m = schema();
+        // a=7, s="", xs=[], then one tag: 1 (the nullable struct), size 1, 0 = null
+        let bytes = [0, 0, 0, 7, 1, 1, 1, 1, 1, 0];
+        let mut ctx = Ctx::default();
+        let mut r = Reader::new(&bytes, 0);
+        let v = read_message(&mut r, &m, 1, &mut ctx).unwrap();
+        assert!(r.is_empty() && ctx.notes.is_empty(), "{:?}", ctx.notes);
+        assert_eq!(Value::Object(v).to_string(), r#"{"a":7,"s":"","xs":[],"st":null}"#);
     }
 
     #[test]

@@ -61,9 +61,11 @@ TP_EPOCHS = S(F("topicId", "uuid"), F("partitions", A("i32")), F("assignmentEpoc
 TOPIC_META = S(F("topicId", "uuid"), F("topicName", "str"), F("numPartitions", "i32"),
                F("partitionMetadata", A(S(F("partition", "i32"), F("racks", A("str"))))))
 TASKS = S(F("subtopologyId", "str"), F("partitions", A("i32")))
+# StreamsGroupCurrentMemberAssignmentValue.TaskIds: + AssignmentEpochs (nullable []int32, tag 0)
+TASKS_EPOCHS = S(F("subtopologyId", "str"), F("partitions", A("i32")), F("assignmentEpochs", A("i32"), null=0, tag=0))
 KV = S(F("key", "str"), F("value", "str"))
 TOPIC_INFO = S(F("name", "str"), F("partitions", "i32"), F("replicationFactor", "i16"), F("topicConfigs", A(KV)))
-INIT_TOPIC = S(F("topicId", "uuid"), F("topicName", "str"), F("partitions", A("i32")), F("createTimestamp", "i64"))
+INIT_TOPIC = S(F("topicId", "uuid"), F("topicName", "str"), F("partitions", A("i32")))
 OFFSET_VALUE = [F("offset", "i64"), F("leaderEpoch", "i32", 3), F("metadata", "str"), F("commitTimestamp", "i64"),
                 F("expireTimestamp", "i64", 1, 1), F("topicId", "uuid", 4, tag=0)]
 GROUP_KEY = [F("groupId", "str")]
@@ -82,7 +84,7 @@ OFFSETS = [
                          F("clientHost", "str"), F("rebalanceTimeout", "i32", 1), F("sessionTimeout", "i32"),
                          F("subscription", "bytes"), F("assignment", "bytes"))))]),
     (3, "CONSUMER_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [
-        F("epoch", "i32"), F("metadataHash", "i64", tag=0), F("creationTimeMs", "i64", tag=1)]),
+        F("epoch", "i32"), F("metadataHash", "i64", tag=0)]),
     (4, "CONSUMER_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (5, "CONSUMER_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("instanceId", "str", null=0), F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"),
@@ -101,7 +103,8 @@ OFFSETS = [
     (10, "SHARE_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"), F("subscribedTopicNames", A("str"))]),
     (11, "SHARE_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [F("epoch", "i32"), F("metadataHash", "i64")]),
-    (12, "SHARE_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [F("assignmentEpoch", "i32")]),
+    (12, "SHARE_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("assignmentEpoch", "i32"), F("assignmentTimestamp", "i64", tag=0)]),
     (13, "SHARE_GROUP_TARGET_ASSIGNMENT_MEMBER", MEMBER_KEY, (0, 0), 0, [F("topicPartitions", A(TP))]),
     (14, "SHARE_GROUP_CURRENT_MEMBER_ASSIGNMENT", MEMBER_KEY, (0, 0), 0, [
         F("memberEpoch", "i32"), F("previousMemberEpoch", "i32"), F("state", "i8"), F("assignedPartitions", A(TP))]),
@@ -112,20 +115,22 @@ OFFSETS = [
         F("topics", A("str")), F("version", "i64"), F("timestamp", "i64")]),
     (17, "STREAMS_GROUP_METADATA", GROUP_KEY, (0, 0), 0, [
         F("epoch", "i32"), F("metadataHash", "i64"), F("validatedTopologyEpoch", "i32", tag=0),
-        F("assignmentConfigs", A(KV))]),
+        F("lastAssignmentConfigs", A(KV), null=0, tag=1), F("storedDescriptionTopologyEpoch", "i32", tag=2),
+        F("failedDescriptionTopologyEpoch", "i32", tag=3)]),
     (18, "STREAMS_GROUP_PARTITION_METADATA", GROUP_KEY, (0, 0), 0, [F("topics", A(TOPIC_META))]),
     (19, "STREAMS_GROUP_MEMBER_METADATA", MEMBER_KEY, (0, 0), 0, [
         F("instanceId", "str", null=0), F("rackId", "str", null=0), F("clientId", "str"), F("clientHost", "str"),
         F("rebalanceTimeoutMs", "i32"), F("topologyEpoch", "i32"), F("processId", "str"),
         F("userEndpoint", S(F("host", "str"), F("port", "u16")), null=0), F("clientTags", A(KV))]),
-    (20, "STREAMS_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [F("assignmentEpoch", "i32")]),
+    (20, "STREAMS_GROUP_TARGET_ASSIGNMENT_METADATA", GROUP_KEY, (0, 0), 0, [
+        F("assignmentEpoch", "i32"), F("assignmentTimestamp", "i64", tag=0)]),
     (21, "STREAMS_GROUP_TARGET_ASSIGNMENT_MEMBER", MEMBER_KEY, (0, 0), 0, [
         F("activeTasks", A(TASKS)), F("standbyTasks", A(TASKS)), F("warmupTasks", A(TASKS))]),
     (22, "STREAMS_GROUP_CURRENT_MEMBER_ASSIGNMENT", MEMBER_KEY, (0, 0), 0, [
         F("memberEpoch", "i32"), F("previousMemberEpoch", "i32"), F("state", "i8"),
-        F("activeTasks", A(TASKS)), F("standbyTasks", A(TASKS)), F("warmupTasks", A(TASKS)),
-        F("activeTasksPendingRevocation", A(TASKS)), F("standbyTasksPendingRevocation", A(TASKS)),
-        F("warmupTasksPendingRevocation", A(TASKS)), F("revocationEpoch", "i32", tag=0)]),
+        F("activeTasks", A(TASKS_EPOCHS)), F("standbyTasks", A(TASKS_EPOCHS)), F("warmupTasks", A(TASKS_EPOCHS)),
+        F("activeTasksPendingRevocation", A(TASKS_EPOCHS)), F("standbyTasksPendingRevocation", A(TASKS_EPOCHS)),
+        F("warmupTasksPendingRevocation", A(TASKS_EPOCHS))]),
     (23, "STREAMS_GROUP_TOPOLOGY", GROUP_KEY, (0, 0), 0, [
         F("epoch", "i32"),
         F("subtopologies", A(S(F("subtopologyId", "str"), F("sourceTopics", A("str")), F("sourceTopicRegex", A("str")),
@@ -134,15 +139,13 @@ OFFSETS = [
                                F("copartitionGroups", A(S(F("sourceTopics", A("i16")), F("sourceTopicRegex", A("i16")),
                                                           F("repartitionSourceTopics", A("i16")))))))),
     ]),
-    (24, "STREAMS_GROUP_TARGET_ASSIGNMENT_RESOLVED_TOPIC_IDS", GROUP_KEY, (0, 0), 0, [
-        F("assignmentEpoch", "i32"),
-        F("resolvedTopicIdsBySubtopology", A(S(F("subtopologyId", "str"), F("topicIds", A("uuid")))))]),
 ]
 
 TRANSACTIONS = [
     (0, "TRANSACTION_LOG", [F("transactionalId", "str")], (0, 1), 1, [
         F("producerId", "i64"), F("previousProducerId", "i64", 1, tag=0), F("nextProducerId", "i64", 1, tag=1),
-        F("producerEpoch", "i16"), F("transactionTimeoutMs", "i32"), F("transactionStatus", "i8"),
+        F("producerEpoch", "i16"), F("nextProducerEpoch", "i16", 1, tag=3), F("transactionTimeoutMs", "i32"),
+        F("transactionStatus", "i8"),
         F("transactionPartitions", A(S(F("topic", "str"), F("partitionIds", A("i32")))), null=0),
         F("transactionLastUpdateTimestampMs", "i64"), F("transactionStartTimestampMs", "i64"),
         F("clientTransactionVersion", "i16", 1, tag=2)]),
@@ -167,7 +170,8 @@ METADATA = [
     (0, "REGISTER_BROKER_RECORD", (0, 4), [
         F("brokerId", "i32"), F("isMigratingZkBroker", "bool", 2), F("incarnationId", "uuid"), F("brokerEpoch", "i64"),
         F("endPoints", A(ENDPOINT)), F("features", A(FEATURE)), F("rack", "str", null=0), F("fenced", "bool"),
-        F("inControlledShutdown", "bool", 1), F("logDirs", A("uuid"), 3, tag=0), F("cordonedLogDirs", A("uuid"), 4, tag=1)]),
+        F("inControlledShutdown", "bool", 1), F("logDirs", A("uuid"), 3, tag=0),
+        F("cordonedLogDirs", A("uuid"), 4, null=4, tag=1)]),
     (1, "UNREGISTER_BROKER_RECORD", (0, 0), [F("brokerId", "i32"), F("brokerEpoch", "i64")]),
     (2, "TOPIC_RECORD", (0, 0), [F("name", "str"), F("topicId", "uuid")]),
     (3, "PARTITION_RECORD", (0, 2), [
@@ -200,7 +204,7 @@ METADATA = [
     (15, "PRODUCER_IDS_RECORD", (0, 0), [F("brokerId", "i32"), F("brokerEpoch", "i64"), F("nextProducerId", "i64")]),
     (17, "BROKER_REGISTRATION_CHANGE_RECORD", (0, 3), [
         F("brokerId", "i32"), F("brokerEpoch", "i64"), F("fenced", "i8", tag=0), F("inControlledShutdown", "i8", 1, tag=1),
-        F("logDirs", A("uuid"), 2, tag=2), F("cordonedLogDirs", A("uuid"), 3, tag=3)]),
+        F("logDirs", A("uuid"), 2, tag=2), F("cordonedLogDirs", A("uuid"), 3, null=3, tag=3)]),
     (18, "ACCESS_CONTROL_ENTRY_RECORD", (0, 0), [
         F("id", "uuid"), F("resourceType", "i8"), F("resourceName", "str"), F("patternType", "i8"), F("principal", "str"),
         F("host", "str"), F("operation", "i8"), F("permissionType", "i8")]),
@@ -223,23 +227,22 @@ TIP = S(F("name", "str"), F("id", "uuid"), F("partition", "i32"))
 SEGMENT_ID = S(F("topicIdPartition", TIP), F("id", "uuid"))
 LEADER_EPOCH = S(F("leaderEpoch", "i32"), F("offset", "i64"))
 REMOTE = [
-    (0, "REMOTE_LOG_SEGMENT_METADATA_RECORD", (0, 1), [
+    (0, "REMOTE_LOG_SEGMENT_METADATA_RECORD", (0, 0), [
         F("remoteLogSegmentId", SEGMENT_ID), F("startOffset", "i64"), F("endOffset", "i64"), F("brokerId", "i32"),
         F("maxTimestampMs", "i64"), F("eventTimestampMs", "i64"), F("segmentLeaderEpochs", A(LEADER_EPOCH)),
         F("segmentSizeInBytes", "i32"), F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"),
-        F("txnIndexEmpty", "bool", tag=0), F("brokerLeaderEpoch", "i32", 1, tag=1)]),
-    (1, "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD", (0, 1), [
+        F("txnIndexEmpty", "bool", tag=0)]),
+    (1, "REMOTE_LOG_SEGMENT_METADATA_UPDATE_RECORD", (0, 0), [
         F("remoteLogSegmentId", SEGMENT_ID), F("brokerId", "i32"), F("eventTimestampMs", "i64"),
-        F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"), F("brokerLeaderEpoch", "i32", 1, tag=0),
-        F("endOffset", "i64", 1, tag=1)]),
-    (2, "REMOTE_PARTITION_DELETE_METADATA_RECORD", (0, 1), [
+        F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8")]),
+    (2, "REMOTE_PARTITION_DELETE_METADATA_RECORD", (0, 0), [
         F("topicIdPartition", TIP), F("brokerId", "i32"), F("eventTimestampMs", "i64"),
-        F("remotePartitionDeleteState", "i8"), F("brokerLeaderEpoch", "i32", 1, tag=0), F("endOffset", "i64", 1, tag=1)]),
-    (3, "REMOTE_LOG_SEGMENT_METADATA_SNAPSHOT_RECORD", (0, 1), [
+        F("remotePartitionDeleteState", "i8")]),
+    (3, "REMOTE_LOG_SEGMENT_METADATA_SNAPSHOT_RECORD", (0, 0), [
         F("segmentId", "uuid"), F("startOffset", "i64"), F("endOffset", "i64"), F("brokerId", "i32"),
         F("maxTimestampMs", "i64"), F("eventTimestampMs", "i64"), F("segmentLeaderEpochs", A(LEADER_EPOCH)),
         F("segmentSizeInBytes", "i32"), F("customMetadata", "bytes", null=0), F("remoteLogSegmentState", "i8"),
-        F("txnIndexEmpty", "bool", tag=0), F("brokerLeaderEpoch", "i32", 1, tag=1)]),
+        F("txnIndexEmpty", "bool", tag=0)]),
 ]
 
 TXN_STATES = ["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead",
@@ -303,6 +306,16 @@ def nullable(f, version):
     return f["null"] is not None and version >= f["null"]
 
 
+def enc_tagged(f, v, version):
+    """A tagged field's bytes. A nullable struct leads with an unsigned varint here (0 = null, 1 =
+    present), not the int8 of an untagged one: Kafka 4.4.0's generated ConsumerGroupMemberMetadataValue
+    writes a null ClassicMemberMetadata (tag 0) as size 1, varint 0, and reads varint > 0 as present."""
+    ty = f["ty"]
+    if isinstance(ty, tuple) and ty[0] == "struct" and nullable(f, version):
+        return uvarint(0) if v is None else uvarint(1) + enc_struct(ty[1], v, True, version)
+    return enc(ty, v, True, version, nullable(f, version))
+
+
 def enc_struct(fields, values, flex, version, extra_tags=()):
     out = b""
     for f in fields:
@@ -312,7 +325,7 @@ def enc_struct(fields, values, flex, version, extra_tags=()):
         tags = []
         for f in fields:
             if f["tag"] is not None and present(f, version) and f["name"] in values:
-                tags.append((f["tag"], enc(f["ty"], values[f["name"]], True, version, nullable(f, version))))
+                tags.append((f["tag"], enc_tagged(f, values[f["name"]], version)))
         tags += list(extra_tags)
         tags.sort()
         out += uvarint(len(tags))
@@ -590,6 +603,18 @@ def kafka_test_cases():
                     struct.pack(">hq", 0, 42) + s16("") + struct.pack(">q", T0), "LEGACY_OFFSET_COMMIT",
                     {"type": 0, "data": {"group": "group", "topic": "topic", "partition": 3}},
                     {"version": 0, "data": {"offset": 42, "metadata": "", "commitTimestamp": T0}}))
+    # A ConsumerGroupMemberMetadataValue as a Kafka 4.4.0 broker writes it for a consumer-protocol member:
+    # the tagged ClassicMemberMetadata (tag 0) is written although null, as size 1 and a varint 0.
+    mkey = struct.pack(">h", 5) + s16("g-consumer") + s16("m-1")
+    mval = struct.pack(">h", 0) + b"\x00\x00" + cs("consumer-g-1") + cs("/127.0.0.1") + uvarint(2) + cs("t")
+    mval += cs("") + struct.pack(">i", 300000) + b"\x00" + uvarint(1) + uvarint(0) + uvarint(1) + uvarint(0)
+    out.append(case("offsets", "kafka 4.4.0: consumer group member, null classicMemberMetadata tag", mkey, mval,
+                    "CONSUMER_GROUP_MEMBER_METADATA",
+                    {"type": 5, "data": {"groupId": "g-consumer", "memberId": "m-1"}},
+                    {"version": 0, "data": {
+                        "instanceId": None, "rackId": None, "clientId": "consumer-g-1", "clientHost": "/127.0.0.1",
+                        "subscribedTopicNames": ["t"], "subscribedTopicRegex": "", "rebalanceTimeoutMs": 300000,
+                        "serverAssignor": None, "classicMemberMetadata": None}}))
     # 20 (e): tombstone
     out.append(case("offsets", "kafka: tombstone", struct.pack(">h", 3) + s16("group"), None,
                     "CONSUMER_GROUP_METADATA", {"type": 3, "data": {"groupId": "group"}}, None, tombstone=True))
