@@ -85,12 +85,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "print-data-log+skip-record-metadata",
         "Java replaces a UTF-8-encoded surrogate with one U+FFFD",
     ),
-    ("__consumer_offsets-0/00000000000000000000.log", "offsets-decoder", "consumer group member metadata v0"),
-    (
-        "__consumer_offsets-0/00000000000000000000.log",
-        "offsets-decoder+skip-record-metadata",
-        "consumer group member metadata v0",
-    ),
 ];
 
 #[test]
