@@ -479,6 +479,10 @@ def lookups(a, rep, data, oracle):
 def producers(a, rep, data, oracle):
     want = [json.loads(l) for l in open(os.path.join(oracle, "producers.jsonl"), encoding="utf-8") if l.strip()]
     by_part = defaultdict(list)
+    # Every partition the oracle described, also those where the broker had no producer:
+    # kseg must list no producer there either.
+    for r in read_tsv(os.path.join(oracle, "partitions.tsv")):
+        by_part[(r[0], int(r[1]))]
     for w in want:
         by_part[(w["topic"], w["partition"])].append(w)
     n = differ = unexpected = 0
@@ -505,13 +509,14 @@ def producers(a, rep, data, oracle):
                 if not rep.add("producers/missing", what, json.dumps(w), "not listed by kseg producers"):
                     unexpected += 1
                 continue
-            last = k.get("last_data") or [None, None, None]
+            # The broker's view as kseg computes it; none is -1 on the wire (Oracle.java).
+            none = lambda v: -1 if v is None else v
             mine = {
                 "producer_epoch": k.get("epoch"),
-                "last_sequence": last[0],
-                "last_timestamp": k.get("last_time_ms"),
-                "coordinator_epoch": -1 if k.get("coordinator_epoch") is None else k.get("coordinator_epoch"),
-                "current_txn_start_offset": (k.get("open") or {}).get("first_offset", -1),
+                "last_sequence": k.get("last_sequence"),
+                "last_timestamp": k.get("last_timestamp"),
+                "coordinator_epoch": none(k.get("coordinator_epoch")),
+                "current_txn_start_offset": none(k.get("current_txn_start_offset")),
             }
             bad = False
             for fld, mv in mine.items():
@@ -522,6 +527,13 @@ def producers(a, rep, data, oracle):
                         unexpected += 1
             if bad:
                 differ += 1
+        broker = {w["producer_id"] for w in ws}
+        for pid in sorted(set(kp) - broker):
+            n += 1
+            differ += 1
+            if not rep.add("producers/extra", "%s-%d producer %d" % (topic, p, pid), "not listed by describeProducers",
+                           json.dumps({f: kp[pid].get(f) for f in ("epoch", "last_sequence", "last_timestamp")})):
+                unexpected += 1
     out.close()
     return n, differ, unexpected
 

@@ -327,3 +327,88 @@ fn a_later_segment_alone_checks_what_it_can() {
     assert_eq!(p["txnindex_entries"], 3);
     assert_eq!(keyed(&p["notes"]), keyed(&case("clean_transactions")["notes"]));
 }
+
+/// The broker's producer state as the real DumpLogSegments 4.4.0 printed it from a producer
+/// snapshot the broker wrote (testdata/broker): per producer id, (epoch, last sequence, last
+/// timestamp, coordinator epoch or none, current transaction first offset or none).
+fn broker_snapshot(expected: &str) -> Vec<(i64, Value)> {
+    let text = std::fs::read_to_string(root().join("testdata/broker/expected").join(expected)).unwrap();
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with("producerId: ")) {
+        let words: Vec<&str> = line.split(' ').collect();
+        let field = |name: &str| words.iter().position(|w| *w == name).map(|i| words[i + 1]);
+        let num = |name: &str| field(name).map(|v| v.parse::<i64>().unwrap());
+        // A snapshot entry without batch metadata (lastOffset -1) prints no sequences: the
+        // broker's lastSeq is then -1 (ProducerStateEntry.lastSeq on an empty entry).
+        let txn = field("currentTxnFirstOffset:").unwrap();
+        let txn = txn.strip_prefix("OptionalLong[").map(|v| v.trim_end_matches(']').parse::<i64>().unwrap());
+        let coordinator = num("coordinatorEpoch:").unwrap();
+        out.push((
+            num("producerId:").unwrap(),
+            serde_json::json!({
+                "epoch": num("producerEpoch:").unwrap(),
+                "last_sequence": num("lastSequence:").unwrap_or(-1),
+                "last_timestamp": num("lastTimestamp:").unwrap(),
+                "coordinator_epoch": if coordinator < 0 { Value::Null } else { coordinator.into() },
+                "current_txn_start_offset": txn,
+            }),
+        ));
+    }
+    out
+}
+
+fn broker_view(partition: &Value) -> Vec<(i64, Value)> {
+    partition["producers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let fields = ["epoch", "last_sequence", "last_timestamp", "coordinator_epoch", "current_txn_start_offset"];
+            let v: serde_json::Map<String, Value> = fields.iter().map(|f| (f.to_string(), p[*f].clone())).collect();
+            (p["producer_id"].as_i64().unwrap(), Value::Object(v))
+        })
+        .collect()
+}
+
+#[test]
+fn transaction_v2_producers_as_the_broker_describes_them() {
+    // g-txn-0 was written by a Kafka 4.4.0 broker (transaction.version 2): producers 2 and 3
+    // ran four transactions each, and the coordinator bumped the epoch at every commit or
+    // abort, writing each marker with the new epoch. The broker's state after the last
+    // marker: epoch 4 (the marker's), last sequence -1 (no data yet at epoch 4), the
+    // marker's coordinator epoch and timestamp, no transaction in progress. Producer 4 is
+    // idempotent (one record, sequence 0). The expected values are the broker's own: the
+    // snapshot it wrote when it stopped (00000000000000000033.snapshot, at the log end offset)
+    // holds the producer map that describeProducers reports (ProducerStateManager.takeSnapshot
+    // writes `producers`, UnifiedLog.activeProducers reads it), as DumpLogSegments printed it.
+    let want = broker_snapshot("g-txn-0/00000000000000000033.snapshot.default.stdout");
+    assert_eq!(want.len(), 3);
+    assert_eq!(want[0].1["epoch"], 4);
+    assert_eq!(want[0].1["last_sequence"], -1);
+    let (code, got, stderr) = producers(&["testdata/broker/data/g-txn-0"]);
+    assert_eq!(code, 0, "{stderr}");
+    let p = &got["partitions"][0];
+    assert_eq!(broker_view(p), want, "{p}");
+    // Five epochs seen (0 to 4) for each transactional producer; the table shows the
+    // current one and that count, not the list.
+    let counts: Vec<usize> =
+        p["producers"].as_array().unwrap().iter().map(|x| x["epochs"].as_array().unwrap().len()).collect();
+    assert_eq!(counts, [5, 5, 1]);
+    let table = Command::cargo_bin("kseg")
+        .unwrap()
+        .current_dir(root())
+        .args(["producers", "testdata/broker/data/g-txn-0"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    let row = table.lines().find(|l| l.starts_with("│        2 ")).unwrap_or_else(|| panic!("{table}"));
+    let cells: Vec<&str> = row.split(['│', '┆']).map(str::trim).collect();
+    assert_eq!(&cells[1..8], ["2", "4", "5", "-1", "2026-12-07T03:56:06.646Z", "0", "-"], "{table}");
+
+    // Segment 0 alone is the log up to offset 16: the broker's snapshot at 16 (taken when it
+    // rolled that segment) holds the state there.
+    let want = broker_snapshot("g-txn-0/00000000000000000016.snapshot.default.stdout");
+    let (code, got, stderr) = producers(&["testdata/broker/data/g-txn-0/00000000000000000000.log"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(broker_view(&got["partitions"][0]), want);
+}

@@ -265,13 +265,18 @@ fn write_partition(out: &mut dyn Write, name: &Path, r: &PartitionReport) -> std
     if !r.producers.is_empty() {
         let mut t = Table::new();
         t.load_style(presets::UTF8_FULL_CONDENSED);
+        // The broker's view first (what describeProducers reports), then the log's.
         t.set_header([
             "producer",
+            "epoch",
             "epochs",
+            "last seq",
+            "last timestamp",
+            "coord epoch",
+            "txn start",
             "sequences",
             "offsets",
             "first time",
-            "last time",
             "batches",
             "records",
             "txns c/a/open",
@@ -279,7 +284,6 @@ fn write_partition(out: &mut dyn Write, name: &Path, r: &PartitionReport) -> std
         ]);
         let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
         for p in &r.producers {
-            let epochs = clip(p.epochs.iter().map(|e| e.epoch.to_string()).collect::<Vec<_>>().join(","), 16);
             let seqs = p
                 .epochs
                 .iter()
@@ -297,11 +301,15 @@ fn write_partition(out: &mut dyn Write, name: &Path, r: &PartitionReport) -> std
             };
             t.add_row(vec![
                 right(p.producer_id.to_string()),
-                Cell::new(epochs),
+                right(p.epoch.to_string()),
+                right(p.epochs.len().to_string()),
+                right(p.last_sequence.to_string()),
+                Cell::new(rfc3339(p.last_timestamp).unwrap_or_else(|| p.last_timestamp.to_string())),
+                right(opt(p.coordinator_epoch.map(i64::from))),
+                right(opt(p.current_txn_start_offset)),
                 Cell::new(clip(if seqs.is_empty() { "-".into() } else { seqs }, 40)),
                 Cell::new(format!("{}..{}", p.first_offset, p.last_offset)),
                 Cell::new(rfc3339(p.first_time_ms).unwrap_or_else(|| "-".into())),
-                Cell::new(rfc3339(p.last_time_ms).unwrap_or_else(|| "-".into())),
                 right(p.batches.to_string()),
                 right(p.records.to_string()),
                 Cell::new(txns),

@@ -177,9 +177,10 @@ impl Analyzer {
                 continue;
             }
             check.compared += 1;
-            let (seq, last, delta) =
-                if p.last_data_epoch == p.epoch { p.last_data.unwrap_or((-1, -1, 0)) } else { (-1, -1, 0) };
-            let txn = p.open.map_or(-1, |t| t.first_offset);
+            // The snapshot holds the broker's state (see `state`), with -1 for none.
+            let seq = p.last_sequence;
+            let (last, delta) = p.last_data.map_or((-1, 0), |(_, last, delta)| (last, delta));
+            let txn = p.current_txn_start_offset.unwrap_or(-1);
             let mut diffs = Vec::new();
             if e.producer_epoch != p.epoch {
                 diffs.push(format!("epoch {} (the log says {})", e.producer_epoch, p.epoch));

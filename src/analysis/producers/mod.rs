@@ -47,6 +47,7 @@ use crate::format::txnindex::TxnIndex;
 mod crosscheck;
 mod scan;
 mod sequences;
+mod state;
 #[cfg(test)]
 mod tests;
 mod transactions;
@@ -54,6 +55,7 @@ mod transactions;
 pub use scan::{scan_bytes, scan_segment};
 
 use crosscheck::TxnCursor;
+use state::{NO_PRODUCER_EPOCH, NO_SEQUENCE, NO_TIMESTAMP};
 
 /// Sequence numbers live in 0..=i32::MAX and wrap to 0.
 const SEQ_SPACE: i64 = 1 << 31;
@@ -66,12 +68,19 @@ pub const DEFAULT_TXN_TIMEOUT_MS: i64 = 15 * 60 * 1000;
 pub enum BatchRole {
     Data,
     TxnData,
+    /// A transaction marker: its coordinator epoch and its record's
+    /// timestamp (what the broker keeps as the producer's last timestamp).
     Commit {
         coordinator_epoch: i32,
+        timestamp: i64,
     },
     Abort {
         coordinator_epoch: i32,
+        timestamp: i64,
     },
+    /// A control batch with no record (the cleaner removed its marker):
+    /// the broker skips it.
+    EmptyControl,
     /// Another control type, or a marker whose record does not parse.
     OtherControl,
 }
@@ -213,16 +222,26 @@ pub struct Producer {
     pub committed: TxnTotals,
     pub aborted: TxnTotals,
     pub open: Option<OpenTxn>,
-    /// Epoch of the producer's last batch (data or marker).
+    /// The broker's state of the producer after the log read (Kafka's
+    /// `ProducerStateEntry`, what `describeProducers` reports): see `state`.
+    /// Its epoch: of its last data batch or transaction marker (-1 before any).
     pub epoch: i16,
-    /// Its last data batch in that epoch: (last sequence, last offset, offset delta).
-    pub last_data: Option<(i32, i64, i32)>,
+    /// The last sequence of its last data batch in that epoch; -1 when that
+    /// epoch has none (a marker bumped the epoch) or the batch has no sequence.
+    pub last_sequence: i32,
+    /// The max timestamp of its last data batch, or its last marker's record
+    /// timestamp, whichever came last (-1 before any).
+    pub last_timestamp: i64,
+    /// The coordinator epoch of its last transaction marker; none before one.
     pub coordinator_epoch: Option<i32>,
+    /// The first offset of its transaction in progress, if any.
+    pub current_txn_start_offset: Option<i64>,
+    /// Its last data batch in that epoch: (last sequence, last offset, offset
+    /// delta); none when the epoch has no data batch.
+    pub last_data: Option<(i32, i64, i32)>,
     pub anomalies: u64,
     #[serde(skip)]
     max_epoch: i16,
-    #[serde(skip)]
-    last_data_epoch: i16,
     #[serde(skip)]
     missing_at_last: u64,
     /// Index in the findings of the fenced/backwards run going on.
@@ -431,12 +450,14 @@ impl Analyzer {
                     committed: TxnTotals::default(),
                     aborted: TxnTotals::default(),
                     open: None,
-                    epoch: b.epoch,
-                    last_data: None,
+                    epoch: NO_PRODUCER_EPOCH,
+                    last_sequence: NO_SEQUENCE,
+                    last_timestamp: NO_TIMESTAMP,
                     coordinator_epoch: None,
+                    current_txn_start_offset: None,
+                    last_data: None,
                     anomalies: 0,
                     max_epoch: b.epoch,
-                    last_data_epoch: b.epoch,
                     missing_at_last: b.missing_before,
                     run: None,
                 },
@@ -451,7 +472,7 @@ impl Analyzer {
             p.records += b.records.max(0) as u64;
         }
         p.bytes += u64::from(b.size);
-        p.epoch = b.epoch;
+        state::apply(p, b);
         match b.kind {
             BatchRole::Data | BatchRole::TxnData => {
                 self.sequence(b, seg);
@@ -459,10 +480,10 @@ impl Analyzer {
                     self.txn_data(b);
                 }
             }
-            BatchRole::Commit { coordinator_epoch } | BatchRole::Abort { coordinator_epoch } => {
-                self.marker(b, coordinator_epoch, seg, cursor, compacted_here);
+            BatchRole::Commit { .. } | BatchRole::Abort { .. } => {
+                self.marker(b, seg, cursor, compacted_here);
             }
-            BatchRole::OtherControl => {}
+            BatchRole::EmptyControl | BatchRole::OtherControl => {}
         }
         let p = self.producers.get_mut(&b.producer_id).expect("inserted above");
         p.missing_at_last = b.missing_before;

@@ -102,12 +102,18 @@ fn control_kind(b: &BatchV2<'_>, scratch: &mut Vec<u8>, max: usize) -> BatchRole
     match records.next() {
         Some(Ok(r)) => match r.control {
             Some(c) => match (c.type_id, c.value) {
-                (0, ControlValue::EndTxn { coordinator_epoch, .. }) => BatchRole::Abort { coordinator_epoch },
-                (1, ControlValue::EndTxn { coordinator_epoch, .. }) => BatchRole::Commit { coordinator_epoch },
+                (0, ControlValue::EndTxn { coordinator_epoch, .. }) => {
+                    BatchRole::Abort { coordinator_epoch, timestamp: r.timestamp }
+                }
+                (1, ControlValue::EndTxn { coordinator_epoch, .. }) => {
+                    BatchRole::Commit { coordinator_epoch, timestamp: r.timestamp }
+                }
                 _ => BatchRole::OtherControl,
             },
             None => BatchRole::OtherControl,
         },
-        _ => BatchRole::OtherControl,
+        // No record: the cleaner removed the marker's record.
+        None => BatchRole::EmptyControl,
+        Some(Err(_)) => BatchRole::OtherControl,
     }
 }

@@ -157,8 +157,6 @@ impl Analyzer {
         r.next_ext = Some(r.next_ext.map_or(ext_last + 1, |n| n.max(ext_last + 1)));
         r.missing_at_last = b.missing_before;
         r.last_sequenced_offset = b.last_offset;
-        p.last_data = Some((seq_of(ext_last), b.last_offset, b.last_offset_delta));
-        p.last_data_epoch = b.epoch;
         if let Some(mut f) = found {
             f.producer_id = Some(b.producer_id);
             f.epoch = Some(b.epoch);

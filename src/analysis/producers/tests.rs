@@ -97,9 +97,9 @@ fn transactions_open_close_and_hang() {
     let txn = |base, n, seq| ProducerBatch { kind: BatchRole::TxnData, ..data(7, 0, base, n, seq) };
     let marker = |base, abort: bool| ProducerBatch {
         kind: if abort {
-            BatchRole::Abort { coordinator_epoch: 1 }
+            BatchRole::Abort { coordinator_epoch: 1, timestamp: 1000 + base }
         } else {
-            BatchRole::Commit { coordinator_epoch: 1 }
+            BatchRole::Commit { coordinator_epoch: 1, timestamp: 1000 + base }
         },
         base_sequence: -1,
         ..data(7, 0, base, 1, -1)
@@ -126,4 +126,40 @@ fn transactions_open_close_and_hang() {
     let r = run(vec![txn(0, 2, 0), marker(2, true)]);
     assert_eq!(kinds(&r), [("abort_missing_from_txnindex", Severity::Anomaly)]);
     assert_eq!(r.producers[0].aborted.count, 1);
+}
+
+#[test]
+fn broker_state_follows_markers_and_epochs() {
+    // Kafka's ProducerStateEntry: a marker with a new epoch (transaction version 2) drops the
+    // remembered batches, so the last sequence is -1 until the producer writes again.
+    let txn = |epoch, base, n, seq| ProducerBatch { kind: BatchRole::TxnData, ..data(7, epoch, base, n, seq) };
+    let marker = |epoch, base| ProducerBatch {
+        kind: BatchRole::Commit { coordinator_epoch: 3, timestamp: 9000 + base },
+        ..data(7, epoch, base, 1, -1)
+    };
+    let r = run(vec![txn(0, 0, 2, 0), marker(1, 2), txn(1, 3, 2, 0), marker(2, 5)]);
+    let p = &r.producers[0];
+    assert_eq!((p.epoch, p.last_sequence, p.last_timestamp), (2, -1, 9005));
+    assert_eq!((p.coordinator_epoch, p.current_txn_start_offset, p.last_data), (Some(3), None, None));
+    assert_eq!(p.epochs.len(), 3);
+    // Data in progress at the new epoch.
+    let r = run(vec![txn(0, 0, 2, 0), marker(1, 2), txn(1, 3, 2, 0)]);
+    let p = &r.producers[0];
+    assert_eq!((p.epoch, p.last_sequence, p.last_timestamp), (1, 1, 1003));
+    assert_eq!((p.current_txn_start_offset, p.last_data), (Some(3), Some((1, 4, 1))));
+    // A marker in the same epoch (transaction version 0/1) keeps the last batch.
+    let r = run(vec![txn(0, 0, 2, 0), marker(0, 2)]);
+    let p = &r.producers[0];
+    assert_eq!((p.epoch, p.last_sequence, p.last_timestamp), (0, 1, 9002));
+    // A data batch without sequence (base sequence -1) is the last batch all the same.
+    let r = run(vec![data(7, 0, 0, 2, 0), data(7, 0, 2, 3, -1)]);
+    assert_eq!((r.producers[0].last_sequence, r.producers[0].last_data), (-1, Some((-1, 4, 2))));
+    // A control batch with no record changes nothing.
+    let empty = ProducerBatch { kind: BatchRole::EmptyControl, ..data(7, 5, 5, 1, -1) };
+    let r = run(vec![data(7, 0, 0, 2, 0), empty]);
+    let p = &r.producers[0];
+    assert_eq!((p.epoch, p.last_sequence, p.last_timestamp), (0, 1, 1000));
+    let r = run(vec![empty]);
+    let p = &r.producers[0];
+    assert_eq!((p.epoch, p.last_sequence, p.last_timestamp, p.coordinator_epoch), (-1, -1, -1, None));
 }

@@ -39,7 +39,6 @@ impl Analyzer {
     pub(super) fn marker(
         &mut self,
         b: &ProducerBatch,
-        coordinator_epoch: i32,
         seg: &Segment,
         cursor: &mut TxnCursor<'_>,
         compacted_here: bool,
@@ -47,7 +46,6 @@ impl Analyzer {
         let abort = matches!(b.kind, BatchRole::Abort { .. });
         let p = self.producers.get_mut(&b.producer_id).expect("present");
         p.transactional = true;
-        p.coordinator_epoch = Some(coordinator_epoch);
         let txn = p.open.take();
         let totals = if abort { &mut p.aborted } else { &mut p.committed };
         totals.count += 1;
