@@ -516,6 +516,38 @@ fn time_index_errors() {
 }
 
 #[test]
+fn an_entry_running_past_the_end_of_the_log_is_no_batch() {
+    // After the v2_none batches, a head whose size runs past the end of the
+    // file. Kafka's `position > end - LOG_OVERHEAD - size` (in int
+    // arithmetic, so negative here) finds no batch at it: the index entry
+    // pointing there has no first batch, and the time index entry's offset
+    // is not found.
+    let d = tmp();
+    let mut log = std::fs::read(root().join("testdata/segments/v2_none/00000000000000000000.log")).unwrap();
+    let tail = log.len() as i32;
+    log.extend_from_slice(&1000i64.to_be_bytes());
+    log.extend_from_slice(&(1i32 << 22).to_be_bytes());
+    log.extend_from_slice(&[0, 0, 0, 0, 2]);
+    log.resize(log.len() + 60, 0);
+    std::fs::write(d.path().join("00000000000000000000.log"), &log).unwrap();
+    let index = d.path().join("00000000000000000000.index");
+    std::fs::write(&index, [5i32.to_be_bytes(), tail.to_be_bytes()].concat()).unwrap();
+    let index = index.to_string_lossy().into_owned();
+    let got = kseg(&["--files", &index]);
+    assert_eq!((got.code, got.stdout), (1, format!("Dumping {index}\n")));
+    assert_eq!(got.stderr, "null\njava.util.NoSuchElementException\n");
+    let ti = d.path().join("00000000000000000000.timeindex");
+    std::fs::write(&ti, [1i64.to_be_bytes().as_slice(), &1000i32.to_be_bytes()].concat()).unwrap();
+    let ti = ti.to_string_lossy().into_owned();
+    let got = kseg(&["--files", &ti, "--verify-index-only"]);
+    assert_eq!((got.code, got.stdout), (0, format!("Dumping {ti}\n")));
+    assert_eq!(
+        got.stderr,
+        "The following indexed offsets are not found in the log.\nIndexed offset: 1000, found log offset: -1\n"
+    );
+}
+
+#[test]
 fn txnindex_lines_and_read_only_files() {
     let d = tmp();
     let mut data = Vec::new();

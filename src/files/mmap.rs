@@ -73,7 +73,12 @@ const PAGE: u64 = 4096;
 
 impl WindowSource {
     pub fn open(path: &Path, window: usize) -> io::Result<Self> {
-        let file = File::open(path)?;
+        Self::from_file(File::open(path)?, window)
+    }
+
+    /// Map a file already opened (and checked) by the caller; its length is
+    /// taken now.
+    pub fn from_file(file: File, window: usize) -> io::Result<Self> {
         let len = file.metadata()?.len();
         Ok(WindowSource { file, len, window: window.max(PAGE as usize), map: None, map_pos: 0 })
     }

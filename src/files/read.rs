@@ -1,5 +1,8 @@
-//! Files read forward with plain `read` calls in large chunks, into one
-//! reused buffer: the [`Source`] a [`Walker`] uses when a file is not mapped.
+//! Files read without a memory map, into one reused buffer: forward with
+//! plain `read` calls in large chunks ([`FileSource`], the [`Source`] a
+//! [`Walker`] uses when a file is not mapped), or at positions with `pread`
+//! and a little read-ahead ([`PreadSource`], for lookups that jump through a
+//! file reading a few bytes at each stop).
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -27,9 +30,15 @@ pub struct FileSource {
 impl FileSource {
     /// Open `path` for reading only: kseg never writes to a user's data.
     pub fn open(path: &Path) -> io::Result<Self> {
-        let file = File::open(path)?;
+        Self::from_file(File::open(path)?)
+    }
+
+    /// Read a file already opened (and checked) by the caller, from its
+    /// start; its length is taken now.
+    pub fn from_file(mut file: File) -> io::Result<Self> {
         let len = file.metadata()?.len();
-        Ok(FileSource { file, len, buf: Vec::new(), buf_pos: 0, cursor: 0, chunk: CHUNK, read_total: 0 })
+        let cursor = file.stream_position()?;
+        Ok(FileSource { file, len, buf: Vec::new(), buf_pos: 0, cursor, chunk: CHUNK, read_total: 0 })
     }
 
     pub fn bytes_read(&self) -> u64 {
@@ -74,6 +83,59 @@ impl Source for FileSource {
     }
 }
 
+/// A read-only file read with `pread` at the positions asked for, each miss
+/// reading at least `ahead` bytes: lookups that read a few header bytes
+/// every few KiB (DumpLogSegments' index checks) read little more than
+/// those, where [`FileSource`]'s forward chunks would read the whole file,
+/// and entries that sit close together still share one read.
+#[cfg(unix)]
+pub struct PreadSource {
+    file: File,
+    len: u64,
+    buf: Vec<u8>,
+    /// Bytes of `buf` read from the file, from `buf_pos`.
+    filled: usize,
+    buf_pos: u64,
+    ahead: usize,
+}
+
+#[cfg(unix)]
+impl PreadSource {
+    /// Read a file already opened (and checked) by the caller; its length is
+    /// taken now.
+    pub fn from_file(file: File, ahead: usize) -> io::Result<Self> {
+        let len = file.metadata()?.len();
+        Ok(PreadSource { file, len, buf: Vec::new(), filled: 0, buf_pos: 0, ahead })
+    }
+}
+
+#[cfg(unix)]
+impl Source for PreadSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
+        use std::os::unix::fs::FileExt;
+        let end = pos.checked_add(n as u64).ok_or(io::ErrorKind::UnexpectedEof)?;
+        let in_buf = pos >= self.buf_pos && end <= self.buf_pos + self.filled as u64;
+        if !in_buf {
+            let want = (n.max(self.ahead) as u64).min(self.len.saturating_sub(pos)) as usize;
+            if want < n {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "read past the end of the file"));
+            }
+            if self.buf.len() < want {
+                self.buf.resize(want, 0);
+            }
+            self.filled = 0;
+            self.file.read_exact_at(&mut self.buf[..want], pos)?;
+            (self.buf_pos, self.filled) = (pos, want);
+        }
+        let start = (pos - self.buf_pos) as usize;
+        Ok(&self.buf[start..start + n])
+    }
+}
+
 impl Walker<FileSource> {
     /// A walk over the file at `path`, read with plain reads.
     pub fn open(path: &Path) -> io::Result<Self> {
@@ -96,5 +158,24 @@ mod tests {
         assert_eq!(src.read(90, 10).unwrap(), &data[90..]);
         assert_eq!(src.read(10, 40).unwrap(), &data[10..50]);
         assert_eq!(src.bytes_read(), 10 + 40);
+    }
+
+    #[test]
+    fn pread_reads_ahead_and_jumps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let data: Vec<u8> = (0..100u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let mut src = PreadSource::from_file(File::open(&path).unwrap(), 16).unwrap();
+        assert_eq!(src.len(), 100);
+        assert_eq!(src.read(80, 4).unwrap(), &data[80..84]);
+        // Within the read-ahead, then back, then longer than it, then to the end.
+        assert_eq!(src.read(90, 6).unwrap(), &data[90..96]);
+        assert_eq!(src.read(3, 2).unwrap(), &data[3..5]);
+        assert_eq!(src.read(10, 50).unwrap(), &data[10..60]);
+        assert_eq!(src.read(95, 5).unwrap(), &data[95..]);
+        assert_eq!(src.read(100, 0).unwrap(), &[] as &[u8]);
+        assert_eq!(src.read(98, 3).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(src.read(u64::MAX, 2).unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
     }
 }

@@ -22,8 +22,18 @@
 //! | max timestamp | v1: 18 | 35 |
 //! | producer id, epoch, base sequence | – | 43, 51, 53 |
 //! | record count | – | 57 |
+//!
+//! [`EntryHead::new`] reads magic 0 and 1 with the legacy layout and magic 2
+//! with the v2 layout; a field of an unknown magic is `None`.
+//! [`EntryHead::any_magic`] reads every magic as Kafka's `FileLogInputStream`
+//! does (below 2, negative included, as a legacy message, from 2 up as a v2
+//! batch), for output that must match what Kafka's tools print for a
+//! damaged entry.
 
+use crate::format::batch::{CRC_START, TimestampType};
 use crate::format::compression::Compression;
+use crate::format::legacy::MESSAGE_OVERHEAD_V0;
+use crate::format::walk::LOG_OVERHEAD;
 
 /// Where the magic byte is in an entry of any version.
 pub const MAGIC_AT: usize = 16;
@@ -31,19 +41,43 @@ pub const MAGIC_AT: usize = 16;
 pub const V2_HEADER_LEN: usize = 61;
 /// Bytes needed to read every v1 header field (through the timestamp).
 pub const V1_HEADER_LEN: usize = 26;
+/// The smallest legacy entry: log overhead plus the v0 message overhead
+/// (Kafka's `LegacyRecord.isValid` needs at least this much).
+pub const LEGACY_MIN_LEN: usize = LOG_OVERHEAD as usize + MESSAGE_OVERHEAD_V0 as usize;
+
+/// The layout a header is read with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    V0,
+    /// Legacy with a timestamp: magic 1 (and, for [`EntryHead::any_magic`],
+    /// any negative magic, which Kafka reads as a legacy message that is not v0).
+    V1,
+    V2,
+}
 
 /// The header of one log entry, borrowed. See the module documentation for
 /// the layout; every accessor is total.
 #[derive(Clone, Copy, Debug)]
 pub struct EntryHead<'a> {
     bytes: &'a [u8],
+    /// Read an unknown magic as Kafka does instead of as `None`.
+    any_magic: bool,
 }
 
 impl<'a> EntryHead<'a> {
     /// A view over the first bytes of an entry (any length; fields past the
     /// end read as `None`).
     pub fn new(bytes: &'a [u8]) -> Self {
-        EntryHead { bytes }
+        EntryHead { bytes, any_magic: false }
+    }
+
+    /// A view that reads an entry of any magic the way Kafka's
+    /// `FileLogInputStream` picks its reader: a magic below 2 (negative too)
+    /// as a legacy message, v0 only for magic 0; a magic of 2 or more as a
+    /// v2 batch. For printing what Kafka's tools print; code that must
+    /// not trust an unknown magic uses [`EntryHead::new`].
+    pub fn any_magic(bytes: &'a [u8]) -> Self {
+        EntryHead { bytes, any_magic: true }
     }
 
     pub fn bytes(&self) -> &'a [u8] {
@@ -62,9 +96,20 @@ impl<'a> EntryHead<'a> {
     fn i64_at(&self, at: usize) -> Option<i64> {
         self.array(at).map(i64::from_be_bytes)
     }
+    /// The layout this view reads the magic with (`None`: not one it reads).
+    fn layout(&self) -> Option<Layout> {
+        match (self.magic()?, self.any_magic) {
+            (0, _) => Some(Layout::V0),
+            (1, _) => Some(Layout::V1),
+            (2, _) => Some(Layout::V2),
+            (m, true) if m < 0 => Some(Layout::V1),
+            (_, true) => Some(Layout::V2),
+            (_, false) => None,
+        }
+    }
     /// A field that only v2 batches have.
     fn v2<T>(&self, read: impl FnOnce(&Self) -> Option<T>) -> Option<T> {
-        if self.magic()? == 2 { read(self) } else { None }
+        if self.layout()? == Layout::V2 { read(self) } else { None }
     }
 
     /// Bytes 0..8: a v2 batch's base offset; a legacy message's own offset
@@ -86,14 +131,28 @@ impl<'a> EntryHead<'a> {
     }
     /// The attributes, widened for legacy messages (whose field is one byte).
     pub fn attributes(&self) -> Option<i16> {
-        match self.magic()? {
-            0 | 1 => self.bytes.get(17).map(|&b| i16::from(b as i8)),
+        self.magic()?;
+        match self.layout() {
+            Some(Layout::V0 | Layout::V1) => self.bytes.get(17).map(|&b| i16::from(b as i8)),
+            // A strict view of an unknown magic keeps the v2 position.
             _ => self.i16_at(21),
         }
     }
+    /// The codec id of the attributes (bits 0-2), known to kseg or not.
+    pub fn compression_id(&self) -> Option<u8> {
+        Some((self.attributes()? & 0x07) as u8)
+    }
     /// The codec named by the attributes (`None` also for an unknown id).
     pub fn compression(&self) -> Option<Compression> {
-        Compression::from_id((self.attributes()? & 0x07) as u8)
+        Compression::from_id(self.compression_id()?)
+    }
+    /// No timestamp for v0; otherwise the attributes' timestamp-type bit.
+    pub fn timestamp_type(&self) -> Option<TimestampType> {
+        Some(match self.layout()? {
+            Layout::V0 => TimestampType::NoTimestampType,
+            _ if self.is_log_append_time()? => TimestampType::LogAppendTime,
+            _ => TimestampType::CreateTime,
+        })
     }
     pub fn is_log_append_time(&self) -> Option<bool> {
         match self.magic()? {
@@ -119,10 +178,10 @@ impl<'a> EntryHead<'a> {
     /// The largest timestamp of the entry: a v2 batch's max timestamp, a v1
     /// message's timestamp; v0 has none.
     pub fn max_timestamp(&self) -> Option<i64> {
-        match self.magic()? {
-            1 => self.i64_at(18),
-            2 => self.i64_at(35),
-            _ => None,
+        match self.layout()? {
+            Layout::V0 => None,
+            Layout::V1 => self.i64_at(18),
+            Layout::V2 => self.i64_at(35),
         }
     }
     pub fn producer_id(&self) -> Option<i64> {
@@ -141,19 +200,38 @@ impl<'a> EntryHead<'a> {
     /// for v2 (wrapping, as Kafka's arithmetic does), the message's own
     /// offset for legacy messages.
     pub fn last_offset(&self) -> Option<i64> {
-        match self.magic()? {
-            0 | 1 => self.offset(),
-            2 => Some(self.offset()?.wrapping_add(i64::from(self.last_offset_delta()?))),
-            _ => None,
+        match self.layout()? {
+            Layout::V0 | Layout::V1 => self.offset(),
+            Layout::V2 => Some(self.offset()?.wrapping_add(i64::from(self.last_offset_delta()?))),
         }
     }
     /// Last offset and max timestamp (`-1` for v0, as Kafka reports it).
     pub fn last_offset_and_max_timestamp(&self) -> Option<(i64, i64)> {
         let last = self.last_offset()?;
-        match self.magic()? {
-            0 => Some((last, -1)),
+        match self.layout()? {
+            Layout::V0 => Some((last, -1)),
             _ => Some((last, self.max_timestamp()?)),
         }
+    }
+    /// The checksum of the bytes the view holds, computed over what the
+    /// stored one covers: CRC-32C from the attributes to the end for a v2
+    /// batch (any magic from 2 up, as [`EntryHead::crc`] reads it), CRC-32
+    /// from the magic byte to the end for a legacy message. It is the
+    /// entry's checksum only when the view holds the whole entry.
+    pub fn computed_crc(&self) -> Option<u32> {
+        if self.magic()? >= 2 {
+            self.bytes.get(CRC_START..).map(crate::format::crc::crc32c)
+        } else {
+            self.bytes.get(MAGIC_AT..).map(crc32fast::hash)
+        }
+    }
+    /// Kafka's `isValid` of a whole entry: at least the smallest entry of its
+    /// kind ([`V2_HEADER_LEN`], [`LEGACY_MIN_LEN`]) and a stored checksum
+    /// equal to [`EntryHead::computed_crc`].
+    pub fn crc_valid(&self) -> bool {
+        let Some(magic) = self.magic() else { return false };
+        let min = if magic >= 2 { V2_HEADER_LEN } else { LEGACY_MIN_LEN };
+        self.bytes.len() >= min && self.crc().is_some() && self.crc() == self.computed_crc()
     }
 }
 
@@ -232,14 +310,101 @@ mod tests {
         assert_eq!(EntryHead::new(&b).last_offset(), None);
     }
 
+    #[test]
+    fn any_magic_reads_as_kafka_picks_the_reader() {
+        // Magic 3: no field in the strict view, the v2 layout in Kafka's.
+        let mut b = v2_head();
+        b[16] = 3;
+        assert_eq!(EntryHead::new(&b).last_offset(), None);
+        assert_eq!(EntryHead::new(&b).max_timestamp(), None);
+        let h = EntryHead::any_magic(&b);
+        assert_eq!((h.last_offset(), h.max_timestamp(), h.record_count()), (Some(104), Some(2000), Some(5)));
+        assert_eq!(h.attributes(), Some(0x0033));
+        // Magic -1: a legacy message that is not v0 (attributes at 17,
+        // timestamp at 18, offset as last offset).
+        b[16] = 0xff;
+        b[17] = 0x08;
+        let h = EntryHead::any_magic(&b);
+        assert_eq!(h.attributes(), Some(8));
+        assert_eq!(h.timestamp_type(), Some(TimestampType::LogAppendTime));
+        assert_eq!(h.max_timestamp(), Some(i64::from_be_bytes(b[18..26].try_into().unwrap())));
+        assert_eq!(h.last_offset(), Some(100));
+        assert_eq!(h.producer_id(), None);
+        assert_eq!(EntryHead::new(&b).timestamp_type(), None);
+        // Both views agree on magic 0, 1 and 2.
+        b[16] = 2;
+        let (strict, kafka) = (EntryHead::new(&b), EntryHead::any_magic(&b));
+        assert_eq!(strict.last_offset_and_max_timestamp(), kafka.last_offset_and_max_timestamp());
+        assert_eq!(strict.attributes(), kafka.attributes());
+    }
+
+    #[test]
+    fn compression_id_includes_unknown_codecs() {
+        let mut b = v2_head();
+        assert_eq!(EntryHead::new(&b).compression_id(), Some(3));
+        b[22] = 0x07;
+        let h = EntryHead::new(&b);
+        assert_eq!((h.compression_id(), h.compression()), (Some(7), None));
+        assert_eq!(EntryHead::new(&b[..22]).compression_id(), None);
+    }
+
+    #[test]
+    fn timestamp_types() {
+        let mut b = v2_head();
+        assert_eq!(EntryHead::new(&b).timestamp_type(), Some(TimestampType::CreateTime));
+        b[22] |= 0x08;
+        assert_eq!(EntryHead::new(&b).timestamp_type(), Some(TimestampType::LogAppendTime));
+        b[16] = 0;
+        assert_eq!(EntryHead::new(&b).timestamp_type(), Some(TimestampType::NoTimestampType));
+        assert_eq!(EntryHead::new(&b[..10]).timestamp_type(), None);
+    }
+
+    #[test]
+    fn computed_crc_covers_what_the_stored_one_does() {
+        // A v2 batch: CRC-32C from byte 21.
+        let mut b = v2_head();
+        let crc = crate::format::crc::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        let h = EntryHead::new(&b);
+        assert_eq!(h.computed_crc(), Some(crc));
+        assert!(h.crc_valid());
+        b[60] ^= 1;
+        assert!(!EntryHead::new(&b).crc_valid());
+        // Shorter than the v2 header: never valid, whatever the CRC.
+        let short = &b[..40];
+        let mut short = short.to_vec();
+        let crc = crate::format::crc::crc32c(&short[21..]);
+        short[17..21].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(EntryHead::new(&short).computed_crc(), Some(crc));
+        assert!(!EntryHead::new(&short).crc_valid());
+        // A legacy message: CRC-32 from the magic byte, 26 bytes at least.
+        let mut m = Vec::new();
+        m.extend_from_slice(&5i64.to_be_bytes());
+        m.extend_from_slice(&14i32.to_be_bytes());
+        m.extend_from_slice(&[0; 4]);
+        m.extend_from_slice(&[0, 0]);
+        m.extend_from_slice(&(-1i32).to_be_bytes());
+        m.extend_from_slice(&(-1i32).to_be_bytes());
+        let crc = crc32fast::hash(&m[16..]);
+        m[12..16].copy_from_slice(&crc.to_be_bytes());
+        let h = EntryHead::new(&m);
+        assert_eq!(h.computed_crc(), Some(crc));
+        assert!(h.crc_valid());
+        assert!(!EntryHead::new(&m[..25]).crc_valid());
+        assert_eq!(EntryHead::new(&m[..12]).computed_crc(), None);
+        assert!(!EntryHead::new(&[]).crc_valid());
+    }
+
     proptest::proptest! {
         #[test]
         fn any_bytes_any_field_no_panic(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80)) {
-            let h = EntryHead::new(&b);
+            for h in [EntryHead::new(&b), EntryHead::any_magic(&b)] {
+            let _ = (h.compression_id(), h.timestamp_type(), h.computed_crc(), h.crc_valid());
             let _ = (h.offset(), h.size(), h.crc(), h.attributes(), h.compression(), h.is_log_append_time(),
                      h.is_transactional(), h.is_control(), h.partition_leader_epoch(), h.base_timestamp(),
                      h.max_timestamp(), h.producer_id(), h.producer_epoch(), h.base_sequence(),
                      h.record_count(), h.last_offset_and_max_timestamp());
+            }
         }
     }
 }

@@ -11,6 +11,9 @@ use serde::Serialize;
 
 pub const OFFSET_ENTRY: usize = 8;
 pub const TIME_ENTRY: usize = 12;
+/// Kafka's `AbstractIndex` searches the last 8 KiB of an index (the part a
+/// broker's lookups touch most) apart from the rest.
+const WARM_BYTES: usize = 8192;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct OffsetEntry {
@@ -154,6 +157,45 @@ impl<B: AsRef<[u8]>> Index<B, OFFSET_ENTRY> {
     pub fn lookup(&self, target: i64, probes: &mut Probes) -> Option<OffsetEntry> {
         self.floor_by(target, |i| self.entry(i).offset, probes).map(|i| self.entry(i))
     }
+
+    /// What Kafka's `OffsetIndex.lookup` returns for `target` on this file:
+    /// `largestLowerBoundSlotFor`, a binary search of the warm section (the
+    /// last 8 KiB of slots) when the target is past its first slot and of
+    /// the slots before it otherwise, over every whole slot (a preallocated
+    /// zero tail included, as Kafka reads an existing file), and
+    /// (base offset, position 0) when slot 0 is already past the target.
+    /// On a sorted index without a zero tail this is [`Index::lookup`]'s
+    /// floor; on a zero-tailed or damaged one the two differ, and
+    /// DumpLogSegments' checks see this one.
+    pub fn kafka_lookup(&self, target: i64) -> OffsetEntry {
+        let slots = self.slots();
+        let not_found = OffsetEntry { offset: self.base_offset, position: 0 };
+        if slots == 0 {
+            return not_found;
+        }
+        let key = |i: usize| self.entry(i).offset;
+        // Kafka's binarySearch: the upper middle, and an exact match ends it.
+        let search = |mut lo: usize, mut hi: usize| {
+            while lo < hi {
+                let mid = (lo + hi).div_ceil(2);
+                match key(mid).cmp(&target) {
+                    std::cmp::Ordering::Greater => hi = mid - 1,
+                    std::cmp::Ordering::Less => lo = mid,
+                    std::cmp::Ordering::Equal => return mid,
+                }
+            }
+            lo
+        };
+        let first_warm = slots.saturating_sub(1 + WARM_BYTES / OFFSET_ENTRY);
+        let slot = if key(first_warm) < target {
+            search(first_warm, slots - 1)
+        } else if key(0) > target {
+            return not_found;
+        } else {
+            search(0, first_warm)
+        };
+        self.entry(slot)
+    }
 }
 
 impl<B: AsRef<[u8]>> Index<B, TIME_ENTRY> {
@@ -218,6 +260,30 @@ mod tests {
         assert_eq!(idx.lookup(4, &mut p).unwrap().position, 100);
         assert_eq!(idx.lookup(14, &mut p).unwrap().position, 300);
         assert_eq!(idx.lookup(99, &mut p).unwrap().position, 700);
+    }
+
+    #[test]
+    fn kafka_lookup_searches_every_slot() {
+        // Entries (3, 100), (7, 300): the floor, as `lookup` finds it.
+        let mut data = offset_index(&[(3, 100), (7, 300)], 0);
+        let idx = OffsetIndex::new(&data[..], 0);
+        assert_eq!(idx.kafka_lookup(7).position, 300);
+        assert_eq!(idx.kafka_lookup(5).position, 100);
+        assert_eq!(idx.kafka_lookup(2), OffsetEntry { offset: 0, position: 0 });
+        // A zero tail takes part in Kafka's search (its slots read as the
+        // base offset), so the lookup lands on a zero slot.
+        data.resize(data.len() + 8 * 10, 0);
+        let idx = OffsetIndex::new(&data[..], 0);
+        assert_eq!(idx.kafka_lookup(7).position, 0);
+        assert_eq!(idx.lookup(7, &mut Probes::default()).unwrap().position, 300);
+        // The warm section: the last 1024 slots, searched apart.
+        let many: Vec<(i32, i32)> = (1..=2000).map(|i| (i * 2, i * 10)).collect();
+        let data = offset_index(&many, 0);
+        let idx = OffsetIndex::new(&data[..], 1000);
+        assert_eq!(idx.kafka_lookup(1000 + 3999).position, 19990);
+        assert_eq!(idx.kafka_lookup(1000 + 5).position, 20);
+        assert_eq!(idx.kafka_lookup(1000 + 1).position, 0);
+        assert_eq!(OffsetIndex::new(&[][..], 9).kafka_lookup(5), OffsetEntry { offset: 9, position: 0 });
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::format::batch::TimestampType;
 use crate::format::bytes::Reader;
 use crate::format::compression::Compression;
 use crate::format::error::{DecodeError, ErrorKind, Result};
+use crate::format::head::EntryHead;
 use crate::format::record::{Headers, Record};
 
 /// Bytes after the log overhead that every v0 message has (crc, magic,
@@ -81,7 +82,8 @@ impl<'a> Message<'a> {
 
     /// CRC-32 (IEEE) from the magic byte to the end of the message.
     pub fn computed_crc(&self) -> u32 {
-        crc32fast::hash(self.bytes.get(LOG_OVERHEAD + 4..).unwrap_or_default())
+        // A parsed message holds its magic byte, so the CRC is always there.
+        EntryHead::new(self.bytes).computed_crc().unwrap_or_default()
     }
 
     pub fn crc_valid(&self) -> bool {

@@ -9,6 +9,7 @@
 use std::io;
 
 use crate::format::error::{DecodeError, ErrorKind};
+use crate::format::head::{EntryHead, V2_HEADER_LEN};
 use crate::format::legacy::MESSAGE_OVERHEAD_V0;
 
 /// Bytes up to and including the magic byte.
@@ -36,6 +37,42 @@ impl Source for &[u8] {
         self.get(start..start + n).ok_or_else(|| io::ErrorKind::UnexpectedEof.into())
     }
 }
+
+/// A source lent to a short walk (a lookup at one position) and used again after.
+impl<S: Source + ?Sized> Source for &mut S {
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
+        (**self).read(pos, n)
+    }
+}
+
+/// The last offset of the entry at `position`, as Kafka's
+/// `FileChannelRecordBatch.lastOffset()` reads it from the file: the offset
+/// field of a legacy entry (magic below 2); for any other magic, base offset
+/// plus last offset delta from the 61-byte v2 header, which is read even past
+/// the end of a shorter entry. `None` when the source ends before the bytes
+/// needed, where Kafka fails to load the batch header.
+pub fn last_offset_at<S: Source + ?Sized>(src: &mut S, position: u64) -> io::Result<Option<i64>> {
+    let fits = |src: &S, n: u64| position.checked_add(n).is_some_and(|end| end <= src.len());
+    if !fits(src, HEADER_UP_TO_MAGIC) {
+        return Ok(None);
+    }
+    let head = EntryHead::any_magic(src.read(position, HEADER_UP_TO_MAGIC as usize)?);
+    if head.magic().is_some_and(|m| m < 2) {
+        return Ok(head.last_offset());
+    }
+    if !fits(src, V2_HEADER_LEN as u64) {
+        return Ok(None);
+    }
+    Ok(EntryHead::any_magic(src.read(position, V2_HEADER_LEN)?).last_offset())
+}
+
+/// The framing of the next entry, without its bytes: `Ok((position, size))`
+/// for a complete entry (`size` with the log overhead), or `Err` with the
+/// step that ends the walk or skips an entry too large to read.
+pub type Frame = Result<(u64, u64), Step<'static>>;
 
 /// One step of the walk.
 #[derive(Debug)]
@@ -141,12 +178,17 @@ impl<S: Source> Walker<S> {
         &self.src
     }
 
+    /// The source, to read at a position the walk has framed.
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.src
+    }
+
     pub fn end(&self) -> u64 {
         self.end
     }
 
     pub fn next_step(&mut self) -> io::Result<Option<Step<'_>>> {
-        match self.frame()? {
+        match self.next_frame()? {
             None => Ok(None),
             Some(Err(step)) => Ok(Some(step)),
             Some(Ok((position, total))) => {
@@ -161,7 +203,7 @@ impl<S: Source> Walker<S> {
     /// that only needs batch headers reads little of the log. The walk ends
     /// (`None`) at anything that is not a complete entry.
     pub fn next_head(&mut self, peek: usize) -> io::Result<Option<(u64, u64, &[u8])>> {
-        match self.frame()? {
+        match self.next_frame()? {
             Some(Ok((position, total))) => {
                 let n = (total as usize).min(peek);
                 Ok(Some((position, total, self.src.read(position, n)?)))
@@ -175,9 +217,11 @@ impl<S: Source> Walker<S> {
         self.src.read(position, size as usize)
     }
 
-    /// Kafka's framing rules: the next complete entry as (position, size),
-    /// or the step that ends the walk (or skips an entry too large to read).
-    fn frame(&mut self) -> io::Result<Option<Result<(u64, u64), Step<'static>>>> {
+    /// Kafka's framing rules (`FileLogInputStream.nextBatch`) alone: the
+    /// next entry found from its 17-byte head, which a lookup that needs
+    /// only a few header bytes reads with [`Walker::read_entry`] or
+    /// [`last_offset_at`]. `None` once the walk is over.
+    pub fn next_frame(&mut self) -> io::Result<Option<Frame>> {
         if self.done {
             return Ok(None);
         }
@@ -276,4 +320,42 @@ mod tests {
 
     #[test]
     fn base_offsets_from_names() {}
+
+    #[test]
+    fn frames_without_reading_entries() {
+        let mut data = entry(0, 20, 2);
+        data.extend(entry(1, 3, 2));
+        data.extend([1u8; 20]);
+        let mut src = &data[..];
+        let mut w = Walker::new(&mut src);
+        assert_eq!(w.next_frame().unwrap().unwrap().unwrap(), (0, 32));
+        assert!(matches!(w.next_frame().unwrap(), Some(Err(Step::Corrupt(_)))));
+        assert!(w.next_frame().unwrap().is_none());
+        // The walk only borrowed the source.
+        assert_eq!(Source::read(&mut src, 32, 4).unwrap(), &data[32..36]);
+    }
+
+    #[test]
+    fn last_offset_as_kafka_reads_it() {
+        // v2: base offset 10 + last offset delta 4.
+        let mut v2 = entry(10, 49, 2);
+        v2[23..27].copy_from_slice(&4i32.to_be_bytes());
+        assert_eq!(last_offset_at(&mut &v2[..], 0).unwrap(), Some(14));
+        // Magic 3 is read as v2, as Kafka does.
+        v2[16] = 3;
+        assert_eq!(last_offset_at(&mut &v2[..], 0).unwrap(), Some(14));
+        // A v2 entry shorter than its header: the header is read past its
+        // end, and fails only where the file ends.
+        let mut short = entry(10, 20, 2);
+        assert_eq!(last_offset_at(&mut &short[..], 0).unwrap(), None);
+        short.extend([0u8; 40]);
+        assert_eq!(last_offset_at(&mut &short[..], 0).unwrap(), Some(10));
+        // Legacy (negative magic too): the offset field.
+        for magic in [0u8, 1, 0xff] {
+            let legacy = entry(7, 14, magic);
+            assert_eq!(last_offset_at(&mut &legacy[..], 0).unwrap(), Some(7));
+        }
+        assert_eq!(last_offset_at(&mut &v2[..], 50).unwrap(), None);
+        assert_eq!(last_offset_at(&mut &v2[..], u64::MAX).unwrap(), None);
+    }
 }
