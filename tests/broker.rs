@@ -74,18 +74,7 @@ fn manifest() -> Vec<Case> {
 /// Outputs where kseg differs from the real tool today, each with the
 /// reason; the test fails when one of them starts to agree (so the list
 /// only shrinks) and when any other output differs.
-const KNOWN: &[(&str, &str, &str)] = &[
-    (
-        "g-binary-0/00000000000000000000.log",
-        "print-data-log",
-        "Java replaces a UTF-8-encoded surrogate with one U+FFFD",
-    ),
-    (
-        "g-binary-0/00000000000000000000.log",
-        "print-data-log+skip-record-metadata",
-        "Java replaces a UTF-8-encoded surrogate with one U+FFFD",
-    ),
-];
+const KNOWN: &[(&str, &str, &str)] = &[];
 
 #[test]
 fn kafka_dump_log_prints_what_the_real_tool_printed() {

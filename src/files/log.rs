@@ -22,10 +22,15 @@ pub enum LogSource {
 impl LogSource {
     /// Open `path` read-only, mapped a window at a time when `mmap`.
     pub fn open(path: &Path, mmap: bool) -> io::Result<LogSource> {
+        Self::from_file(std::fs::File::open(path)?, mmap)
+    }
+
+    /// The same over a file already opened (read-only) and checked.
+    pub fn from_file(file: std::fs::File, mmap: bool) -> io::Result<LogSource> {
         if mmap {
-            WindowSource::open(path, MAP_WINDOW).map(LogSource::Mapped)
+            WindowSource::from_file(file, MAP_WINDOW).map(LogSource::Mapped)
         } else {
-            FileSource::open(path).map(LogSource::Read)
+            FileSource::from_file(file).map(LogSource::Read)
         }
     }
 }

@@ -239,10 +239,33 @@ pub(super) fn utf8_lossy(buf: &mut Vec<u8>, bytes: &[u8]) {
         return;
     }
     buf.truncate(start);
-    for chunk in bytes.utf8_chunks() {
-        buf.extend_from_slice(chunk.valid().as_bytes());
-        if !chunk.invalid().is_empty() {
-            buf.extend_from_slice("\u{FFFD}".as_bytes());
+    java_lossy(buf, bytes);
+}
+
+/// Invalid UTF-8 replaced as Java's decoder (`new String(bytes, UTF_8)`)
+/// does: like Rust's lossy decoding, one U+FFFD per maximal invalid
+/// subsequence, except for a UTF-8-encoded surrogate (`ED` then `A0..BF`),
+/// which Java takes as one malformed sequence of up to three bytes: the
+/// third too when it is a continuation byte. Measured on Java 17:
+/// `ED A0 80` → one U+FFFD; `ED A0 41` → U+FFFD `A`; `ED A0 C0` → two;
+/// `ED 9F BF` → U+D7FF.
+fn java_lossy(buf: &mut Vec<u8>, bytes: &[u8]) {
+    const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => return buf.extend_from_slice(s.as_bytes()),
+            Err(e) => {
+                let (valid, bad) = rest.split_at(e.valid_up_to());
+                buf.extend_from_slice(valid);
+                buf.extend_from_slice(REPLACEMENT);
+                let len = match bad {
+                    [0xED, 0xA0..=0xBF, 0x80..=0xBF, ..] => 3,
+                    [0xED, 0xA0..=0xBF, ..] => 2,
+                    _ => e.error_len().unwrap_or(bad.len()),
+                };
+                rest = &bad[len..];
+            }
         }
     }
 }
@@ -250,6 +273,28 @@ pub(super) fn utf8_lossy(buf: &mut Vec<u8>, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn surrogates_are_replaced_as_java_replaces_them() {
+        let java = |b: &[u8]| {
+            let mut out = Vec::new();
+            utf8_lossy(&mut out, b);
+            String::from_utf8(out).unwrap()
+        };
+        // Java 17's `new String(bytes, UTF_8)`, as measured (the real-Kafka issue).
+        assert_eq!(java(b"\xED\xA0\x80"), "\u{FFFD}");
+        assert_eq!(java(b"\xED\xBF\xBF"), "\u{FFFD}");
+        assert_eq!(java(b"\xED\xA0"), "\u{FFFD}");
+        assert_eq!(java(b"\xED\xA0\x41"), "\u{FFFD}A");
+        assert_eq!(java(b"\xED\xA0\xC0"), "\u{FFFD}\u{FFFD}");
+        assert_eq!(java(b"\xED\xA0\x80\x80"), "\u{FFFD}\u{FFFD}");
+        assert_eq!(java(b"\xED\xA0\x80\xED\xB0\x80"), "\u{FFFD}\u{FFFD}");
+        assert_eq!(java(b"\xED\x9F\xBF"), "\u{D7FF}");
+        // Everything else as Rust's lossy decoding.
+        for b in [&b"a\xFF\xFEb"[..], b"\xE2\x82", b"\xF0\x9F\x98", b"\xC0\xAF", b"ok \xF4\x90\x80\x80"] {
+            assert_eq!(java(b), String::from_utf8_lossy(b), "{b:?}");
+        }
+    }
 
     #[test]
     fn sequences_wrap_as_in_java() {

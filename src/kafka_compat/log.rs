@@ -14,15 +14,14 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use kseg::Decoder;
-use kseg::files::mmap::WindowSource;
-use kseg::files::read::FileSource;
+use kseg::files::log::LogSource;
 use kseg::format::batch::{BatchV2, TimestampType};
 use kseg::format::compression::{self, Compression};
 use kseg::format::control::{ControlRecord, ControlValue};
 use kseg::format::error::{DecodeError, ErrorKind};
 use kseg::format::head::{EntryHead, LEGACY_MIN_LEN, V2_HEADER_LEN};
 use kseg::format::record::Record;
-use kseg::format::walk::{HEADER_UP_TO_MAGIC, Source, Step, Walker};
+use kseg::format::walk::{HEADER_UP_TO_MAGIC, Step, Walker};
 
 use super::java::{
     Exception, JFile, KResult, base_offset, boolean, file_records_string, increment_sequence, num, optional_long,
@@ -30,30 +29,6 @@ use super::java::{
 };
 use super::{Config, FLUSH_AT, INT_MAX, KafkaDump, Parser, group, open_records, topics};
 use crate::output::simd::Fixed;
-
-/// Bytes of a `.log` mapped at a time.
-const MAP_WINDOW: usize = 8 << 20;
-
-/// The two ways a `.log` is read.
-enum LogSource {
-    Mapped(WindowSource),
-    Read(FileSource),
-}
-
-impl Source for LogSource {
-    fn len(&self) -> u64 {
-        match self {
-            LogSource::Mapped(s) => s.len(),
-            LogSource::Read(s) => s.len(),
-        }
-    }
-    fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
-        match self {
-            LogSource::Mapped(s) => s.read(pos, n),
-            LogSource::Read(s) => s.read(pos, n),
-        }
-    }
-}
 
 impl<W: Write> KafkaDump<W> {
     pub(super) fn dump_log(&mut self, file: &JFile) -> io::Result<KResult<()>> {
@@ -84,12 +59,7 @@ impl<W: Write> KafkaDump<W> {
             ))));
         }
         let end = len.min(self.cfg.max_bytes as u64);
-        let source = if self.cfg.mmap {
-            WindowSource::from_file(f, MAP_WINDOW).map(LogSource::Mapped)
-        } else {
-            FileSource::from_file(f).map(LogSource::Read)
-        };
-        let source = match source {
+        let source = match LogSource::from_file(f, self.cfg.mmap) {
             Ok(s) => s,
             Err(e) => return Ok(Err(Exception::io(e, &file.shown))),
         };
