@@ -30,12 +30,15 @@ impl Exception {
         Exception { class, message: None }
     }
 
-    /// What `mainNoExit` prints: the message, then the stack trace, whose
-    /// first line is `class: message` (the frames are left out).
+    /// What the JVM prints for an exception that leaves `main` (the tool of
+    /// Kafka 4.3 and later lets every exception out): `Exception in thread
+    /// "main"` and the exception's `toString()`, `class: message` (the class
+    /// alone when the message is null). The stack frames that follow in Java
+    /// are left out: kseg has none to show.
     pub fn render(&self) -> String {
         match &self.message {
-            Some(m) => format!("{m}\n{}: {m}\n", self.class),
-            None => format!("null\n{}\n", self.class),
+            Some(m) => format!("Exception in thread \"main\" {}: {m}\n", self.class),
+            None => format!("Exception in thread \"main\" {}\n", self.class),
         }
     }
 

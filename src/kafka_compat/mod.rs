@@ -19,7 +19,7 @@
 //! the record lines of a full `--print-data-log` dump allocate nothing.
 //! Where Kafka fails with a Java exception, the functions here return an
 //! [`Exception`] carrying the Java class name and message, and the caller
-//! prints it as Kafka's `mainNoExit` does and exits 1.
+//! prints it as the JVM does for an exception that leaves Kafka's `main`, and exits 1.
 
 mod index;
 mod java;
@@ -214,8 +214,8 @@ impl<W: Write> KafkaDump<W> {
                 s.push_str(&format!("  Index timestamp: {a}, Previously indexed timestamp: {b}\n"));
             }
         }
-        for (_, m) in &self.time_errors.not_found {
-            s.push_str("The following indexed offsets are not found in the log.\n");
+        for (file, m) in &self.time_errors.not_found {
+            s.push_str(&format!("The following indexed offsets are not found in :{file}\n"));
             for (a, b) in m {
                 s.push_str(&format!("Indexed offset: {a}, found log offset: {b}\n"));
             }
