@@ -99,3 +99,17 @@ logger.requestlogger.name = kafka.request.logger
 logger.requestlogger.level = WARN
 L4J
 }
+
+# write_client_log4j: the log4j2 configuration of the client JVMs (workload, oracle): warnings on stderr.
+write_client_log4j() {
+    cat > "$WORK/client-log4j2.properties" <<'L4J'
+status = warn
+appender.console.type = Console
+appender.console.name = STDERR
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [client] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = STDERR
+L4J
+}

@@ -41,16 +41,7 @@ CLASSES=$CACHE/build/classes
 # shellcheck source=broker.sh
 source "$HERE/broker.sh"
 write_log4j
-cat > "$WORK/client-log4j2.properties" <<'L4J'
-status = warn
-appender.console.type = Console
-appender.console.name = STDERR
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [client] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.stderr.ref = STDERR
-L4J
+write_client_log4j
 
 DATA=$WORK/data
 BPORT=$(free_port); CPORT=$(free_port)

@@ -85,21 +85,12 @@ fi
 KSEG=$(cd "$(dirname "$KSEG")" && pwd)/$(basename "$KSEG")
 "$KSEG" --version >/dev/null
 
-cat > "$WORK/client-log4j2.properties" <<'L4J'
-status = warn
-appender.console.type = Console
-appender.console.name = STDERR
-appender.console.target = SYSTEM_ERR
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [client] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.stderr.ref = STDERR
-L4J
 # the client JVM command (an array, so that "${CLIENT[@]}" ... & gives the JVM's own pid in $!)
 CLIENT=("$JAVA" -Xmx768m -Dlog4j2.configurationFile="$WORK/client-log4j2.properties" -cp "$CLASSES:$LIB/*")
 
 # shellcheck source=broker.sh
 source "$HERE/broker.sh"
+write_client_log4j
 
 # ------------------------------------------------------------------ live loop
 # Runs every kseg subcommand over the live log directory, under timeout, until $WORK/live.stop:
