@@ -1,7 +1,8 @@
 //! Log directories as kseg walks them: the one directory walk (a log
 //! directory, its partition directories, bounded in depth, in listing
-//! order), PATH arguments grouped into partitions, and the one rule for
-//! which segment of a partition is active.
+//! order), PATH arguments grouped into partitions, the one rule for
+//! which segment of a partition is active, and a partition's log start
+//! offset.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -105,7 +106,14 @@ pub fn log_start_offset(segments: &[Segment]) -> Option<(i64, LogStartSource)> {
         let (topic, partition) = dir.file_name()?.to_str()?.rsplit_once('-')?;
         let partition: i32 = partition.parse().ok()?;
         let checkpoint = dir.parent()?.join("log-start-offset-checkpoint");
-        let data = std::fs::read(&checkpoint).ok()?;
+        // Bounded like every text file kseg reads: a broker's checkpoint of
+        // even many thousands of partitions is far smaller.
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::fs::File::open(&checkpoint).ok()?, 64 << 20),
+            &mut data,
+        )
+        .ok()?;
         let parsed = checkpoint::parse(TextFormat::OffsetCheckpoint, &data);
         let offset = parsed.entries.iter().find_map(|e| match e {
             Entry::Offset { topic: t, partition: p, offset, .. } if t == topic && *p == partition => Some(*offset),
