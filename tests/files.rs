@@ -277,8 +277,14 @@ fn text_problems_name_the_line() {
 fn nothing_in_the_fixtures_is_written() {
     // Everything is opened read-only: dumping and verifying leaves every file as it was.
     let before = snapshot_tree(&root().join("testdata/files"));
-    run(&["dump", "--records", "testdata/files"]);
-    run(&["verify", "testdata/files/logdir"]);
+    // Each run must really have read the files (exit 1 for the dump: the
+    // fixtures include damaged files on purpose).
+    let dump = run(&["dump", "--records", "testdata/files"]);
+    assert_eq!(dump.code, 1, "{}", dump.stderr);
+    assert!(dump.stdout.lines().count() > 100);
+    let verify = run(&["verify", "testdata/files/logdir"]);
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    assert!(verify.stdout.contains(" 0 errors"), "{}", verify.stdout);
     assert_eq!(snapshot_tree(&root().join("testdata/files")), before);
 }
 

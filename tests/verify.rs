@@ -155,7 +155,11 @@ fn verify_dump_and_find_never_write() {
         vec!["find-offset", d, "57"],
         vec!["find-time", d, "1700000100055"],
     ] {
-        Command::cargo_bin("kseg").unwrap().args(&args).output().unwrap();
+        // Each command must really have read the files: a run that fails at
+        // once would leave them unchanged too.
+        let out = Command::cargo_bin("kseg").unwrap().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!out.stdout.is_empty(), "{args:?} printed nothing");
     }
     assert_eq!(snapshot(&dir), before, "a file changed, appeared or vanished");
 }
