@@ -239,7 +239,9 @@ def dump_log(a, rep, copies, raw):
     def kseg_one(req):
         rid, args = req[0], req[1]
         try:
-            rc, o, e = run_kseg(a.kseg, ["kafka-dump-log"] + args, timeout=300)
+            # The text of the tool compared with (kseg prints 4.4's unless told).
+            version = [] if a.dump_version == "4.4.0" else ["--kafka-version", a.dump_version]
+            rc, o, e = run_kseg(a.kseg, ["kafka-dump-log"] + args + version, timeout=300)
         except subprocess.TimeoutExpired:
             rc, o, e = 124, b"", b"kseg timed out\n"
         d = os.path.join(raw, "kseg")

@@ -164,3 +164,39 @@ fn dump_shows_each_offset_of_a_compacted_partition_once() {
             .count()
     );
 }
+
+/// `--kafka-version 4.3` prints what the tool of 4.3 prints: the same text,
+/// but the transaction log's state as its number (names came with 4.4).
+/// Expected: the 4.4.0 tool's output with each name replaced by the id
+/// Kafka's `TransactionState` gives it.
+#[test]
+fn kafka_version_4_3_prints_transaction_states_as_numbers() {
+    let data = data_dir();
+    let ids = [
+        ("Empty", 0),
+        ("Ongoing", 1),
+        ("PrepareCommit", 2),
+        ("PrepareAbort", 3),
+        ("CompleteCommit", 4),
+        ("CompleteAbort", 5),
+        ("Dead", 6),
+        ("PrepareEpochFence", 7),
+    ];
+    let golden = "expected/__transaction_state-0/00000000000000000000.log.transaction-log-decoder.stdout";
+    let mut want = fs::read_to_string(broker().join(golden)).unwrap();
+    let named = ids.iter().filter(|(n, _)| want.contains(&format!("\"transactionStatus\":\"{n}\""))).count();
+    assert!(named >= 2, "the golden names {named} states");
+    for (name, id) in ids {
+        want = want.replace(&format!("\"transactionStatus\":\"{name}\""), &format!("\"transactionStatus\":{id}"));
+    }
+    let args =
+        ["kafka-dump-log", "--files", "__transaction_state-0/00000000000000000000.log", "--transaction-log-decoder"];
+    for version in ["4.3", "4.3.1"] {
+        let out =
+            Command::new(BIN).args(args).args(["--kafka-version", version]).current_dir(data.path()).output().unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), want, "--kafka-version {version}");
+    }
+    let out = Command::new(BIN).args(args).args(["--kafka-version", "3.9"]).current_dir(data.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4.1, 4.3 and 4.4"));
+}

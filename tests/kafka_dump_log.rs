@@ -540,6 +540,9 @@ fn an_entry_running_past_the_end_of_the_log_is_no_batch() {
     let got = kseg(&["--files", &index]);
     assert_eq!((got.code, got.stdout), (1, format!("Dumping {index}\n")));
     assert_eq!(got.stderr, "Exception in thread \"main\" java.util.NoSuchElementException\n");
+    // The Scala tool of 4.1 caught it in mainNoExit: the message (null), then the class.
+    let got = kseg(&["--files", &index, "--kafka-version", "4.1"]);
+    assert_eq!((got.code, got.stderr.as_str()), (1, "null\njava.util.NoSuchElementException\n"));
     let ti = d.path().join("00000000000000000000.timeindex");
     std::fs::write(&ti, [1i64.to_be_bytes().as_slice(), &1000i32.to_be_bytes()].concat()).unwrap();
     let ti = ti.to_string_lossy().into_owned();
@@ -548,6 +551,11 @@ fn an_entry_running_past_the_end_of_the_log_is_no_batch() {
     assert_eq!(
         got.stderr,
         format!("The following indexed offsets are not found in :{ti}\nIndexed offset: 1000, found log offset: -1\n")
+    );
+    let got = kseg(&["--files", &ti, "--verify-index-only", "--kafka-version", "4.1.1"]);
+    assert_eq!(
+        got.stderr,
+        "The following indexed offsets are not found in the log.\nIndexed offset: 1000, found log offset: -1\n"
     );
 }
 

@@ -65,6 +65,12 @@ const OPTIONS: &[(&str, Arg, &str, &str)] = &[
         "If set, just checks the index sanity without printing its content. This is the same check that is executed on broker startup to determine if an index needs rebuilding or not.",
     ),
     (
+        "kafka-version",
+        Arg::Required,
+        "<String: version>",
+        "kseg only: print what the tool of this Kafka release prints: 4.1 (the Scala tool), 4.3 or 4.4. (default: 4.4)",
+    ),
+    (
         "key-decoder-class",
         Arg::Optional,
         "[String]",
@@ -266,7 +272,8 @@ fn exit_usage(message: Option<&str>) -> ExitCode {
 /// An exception while parsing options: `mainNoExit` prints the message and
 /// the trace (here: its first line) and returns 1.
 fn exit_option_error(message: &str) -> ExitCode {
-    eprint!("{}", kafka::Exception::new("joptsimple.OptionException", message).render());
+    // The options are not parsed yet: the newest tool's text.
+    eprint!("{}", kafka::Exception::new("joptsimple.OptionException", message).render(kafka::KafkaVersion::V4_4));
     ExitCode::from(1)
 }
 
@@ -331,6 +338,18 @@ pub fn run(args: KafkaDumpLogArgs) -> anyhow::Result<ExitCode> {
     ]
     .iter()
     .any(|o| p.has(o));
+    let version = match p.value("kafka-version") {
+        Ok(Some(Some(v))) => match kafka::KafkaVersion::parse(&v) {
+            Some(version) => version,
+            None => {
+                return Ok(exit_option_error(&format!(
+                    "kseg: --kafka-version {v}: the releases kseg prints the text of are 4.1, 4.3 and 4.4"
+                )));
+            }
+        },
+        Ok(_) => kafka::KafkaVersion::V4_4,
+        Err(m) => return Ok(exit_option_error(&m)),
+    };
     let cfg = Config {
         print_data,
         deep: p.has("deep-iteration") || print_data,
@@ -341,6 +360,7 @@ pub fn run(args: KafkaDumpLogArgs) -> anyhow::Result<ExitCode> {
         max_bytes,
         parser,
         mmap: !p.has("no-mmap"),
+        version,
     };
     let fail_on_findings = p.has("fail-on-findings");
     let mut dump = KafkaDump::new(cfg, super::stdout());
@@ -357,7 +377,7 @@ pub fn run(args: KafkaDumpLogArgs) -> anyhow::Result<ExitCode> {
             Ok(()) => {}
             Err(e) => {
                 dump.flush()?;
-                eprint!("{}", e.render());
+                eprint!("{}", e.render(version));
                 return Ok(ExitCode::from(1));
             }
         }

@@ -398,7 +398,7 @@ fn record(
                 }
             }
             Parser::Internal(kind) => {
-                let text = topics::record_text(kind, rec.offset, rec.key, rec.value).map_err(|_| {
+                let text = topics::record_text(kind, rec.offset, rec.key, rec.value, cfg.version).map_err(|_| {
                     Exception::new(
                         "java.lang.RuntimeException",
                         format!(

@@ -55,6 +55,46 @@ pub enum Parser {
     Internal(TopicKind),
 }
 
+/// Which release's DumpLogSegments text to print (`--kafka-version`). The
+/// tool moved from Scala in core (up to 4.1) to Java in `kafka-tools` (4.3);
+/// each variant names the releases whose text is the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KafkaVersion {
+    /// 4.1: the Scala tool.
+    V4_1,
+    /// 4.3: the Java tool, transaction states as numbers.
+    V4_3,
+    /// 4.4 (the default): transaction states by name (KAFKA-20712).
+    V4_4,
+}
+
+impl KafkaVersion {
+    /// `4.1`, `4.1.1`, … for the release lines kseg knows.
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut parts = s.split('.');
+        let line = (parts.next()?, parts.next()?);
+        if !parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            return None;
+        }
+        match line {
+            ("4", "1") => Some(KafkaVersion::V4_1),
+            ("4", "3") => Some(KafkaVersion::V4_3),
+            ("4", "4") => Some(KafkaVersion::V4_4),
+            _ => None,
+        }
+    }
+
+    /// The Scala tool catches exceptions in `mainNoExit`; from 4.3 they leave `main`.
+    pub fn catches_exceptions(self) -> bool {
+        self == KafkaVersion::V4_1
+    }
+
+    /// `--transaction-log-decoder` prints `transactionStatus` by name.
+    pub fn names_transaction_states(self) -> bool {
+        self >= KafkaVersion::V4_4
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub print_data: bool,
@@ -68,6 +108,8 @@ pub struct Config {
     /// Read `.log` files through a sliding read-only map (kseg's default)
     /// rather than `read` calls into a buffer (`--no-mmap`).
     pub mmap: bool,
+    /// Whose text to print.
+    pub version: KafkaVersion,
 }
 
 /// What the `.timeindex` checks found, by file, for the report.
@@ -215,7 +257,11 @@ impl<W: Write> KafkaDump<W> {
             }
         }
         for (file, m) in &self.time_errors.not_found {
-            s.push_str(&format!("The following indexed offsets are not found in :{file}\n"));
+            if self.cfg.version.catches_exceptions() {
+                s.push_str("The following indexed offsets are not found in the log.\n");
+            } else {
+                s.push_str(&format!("The following indexed offsets are not found in :{file}\n"));
+            }
             for (a, b) in m {
                 s.push_str(&format!("Indexed offset: {a}, found log offset: {b}\n"));
             }

@@ -50,11 +50,12 @@ pub fn record_text(
     offset: i64,
     key: Option<&[u8]>,
     value: Option<&[u8]>,
+    version: super::KafkaVersion,
 ) -> Result<KafkaText, MissingKey> {
     match kind {
         TopicKind::Offsets | TopicKind::Transactions | TopicKind::ShareGroupState => {
             let Some(key) = key else { return Err(MissingKey) };
-            Ok(match coordinator(kind, key, value) {
+            Ok(match coordinator(kind, key, value, version) {
                 Ok((k, v)) => KafkaText { key: Some(k), payload: Some(v) },
                 Err(CoordError::UnknownType(t)) => KafkaText {
                     key: Some(format!("Unknown record type {t} at offset {offset}, skipping.")),
@@ -124,7 +125,12 @@ fn read_at(r: &mut Reader<'_>, m: &Message, version: i16) -> Result<Map<String, 
     wire::read_message(r, m, read_as, &mut ctx).map_err(|e| cause(&e))
 }
 
-fn coordinator(kind: TopicKind, key: &[u8], value: Option<&[u8]>) -> Result<(String, String), CoordError> {
+fn coordinator(
+    kind: TopicKind,
+    key: &[u8],
+    value: Option<&[u8]>,
+    tool: super::KafkaVersion,
+) -> Result<(String, String), CoordError> {
     let mut r = Reader::new(key, 0);
     let ty = r.i16().map_err(|_| CoordError::Other("Could not read version from key's buffer.".into()))?;
     let rt = kind.schemas().get(ty.into()).ok_or(CoordError::UnknownType(ty))?;
@@ -144,7 +150,10 @@ fn coordinator(kind: TopicKind, key: &[u8], value: Option<&[u8]>) -> Result<(Str
     let mut data = read_at(&mut r, vm, version).map_err(|e| {
         CoordError::Other(format!("Could not read record with version {version} from value's buffer due to: {e}."))
     })?;
-    post_process(kind, ty, &mut data, &mut wire::Ctx::default());
+    // Before 4.4 the transaction log's state was printed as its number.
+    if kind != TopicKind::Transactions || tool.names_transaction_states() {
+        post_process(kind, ty, &mut data, &mut wire::Ctx::default());
+    }
     let mut v = format!("{{\"version\":\"{version}\",\"data\":");
     write_json(&mut v, &Value::Object(data));
     v.push('}');
@@ -413,6 +422,7 @@ pub fn java_double(d: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka_compat::KafkaVersion;
 
     #[test]
     fn doubles_as_java_prints_them() {
@@ -434,11 +444,11 @@ mod tests {
 
     #[test]
     fn coordinator_failures() {
-        let t = record_text(TopicKind::Offsets, 5, Some(&[0x7f, 0xff]), Some(&[0, 0])).unwrap();
+        let t = record_text(TopicKind::Offsets, 5, Some(&[0x7f, 0xff]), Some(&[0, 0]), KafkaVersion::V4_4).unwrap();
         assert_eq!(t.key.as_deref(), Some("Unknown record type 32767 at offset 5, skipping."));
         assert_eq!(t.payload, None);
-        assert_eq!(record_text(TopicKind::Offsets, 0, None, None), Err(MissingKey));
-        let t = record_text(TopicKind::Offsets, 0, Some(&[0]), None).unwrap();
+        assert_eq!(record_text(TopicKind::Offsets, 0, None, None, KafkaVersion::V4_4), Err(MissingKey));
+        let t = record_text(TopicKind::Offsets, 0, Some(&[0]), None, KafkaVersion::V4_4).unwrap();
         assert_eq!(t.key.as_deref(), Some("Error at offset 0, skipping. Could not read version from key's buffer."));
     }
 }
