@@ -45,7 +45,7 @@ pub fn partitions(paths: &[PathBuf], with_snapshots: bool, quiet: bool) -> Optio
         Ok(found) => {
             if !quiet {
                 for (dir, reason) in &found.left_out {
-                    eprintln!("kseg: note: {}: left out: {reason}; name the directory to read it", dir.display());
+                    note_left_out(dir, reason);
                 }
             }
             Some(found.partitions)
@@ -55,4 +55,9 @@ pub fn partitions(paths: &[PathBuf], with_snapshots: bool, quiet: bool) -> Optio
             None
         }
     }
+}
+
+/// The note for a directory a walk left out (not one of the broker's logs).
+pub fn note_left_out(dir: &std::path::Path, reason: &str) {
+    eprintln!("kseg: note: {}: left out: {reason}; name the directory to read it", dir.display());
 }

@@ -272,7 +272,7 @@ impl<F: Fn(&Path, std::io::Error)> logdir::WalkReport for Noted<'_, F> {
         (self.0)(dir, error);
     }
     fn left_out(&mut self, dir: &Path, reason: &'static str) {
-        eprintln!("kseg: note: {}: left out: {reason}; name the directory to read it", dir.display());
+        super::common::note_left_out(dir, reason);
     }
 }
 
