@@ -35,6 +35,8 @@ pub enum Change {
     /// Its name is gone (retention, the cleaner's delete); what was read
     /// is the file as it was when opened.
     Removed { before: u64 },
+    /// It was listed, but gone by the time it was opened.
+    Vanished,
 }
 
 impl Change {
@@ -62,6 +64,7 @@ impl fmt::Display for Change {
             Change::Removed { before } => {
                 write!(f, "removed while being read ({before} bytes read from the file as it was when opened)")
             }
+            Change::Vanished => f.write_str("removed before it could be read (the broker's retention or cleaner)"),
         }
     }
 }
