@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::common::ReadArgs;
 use super::exit;
-use kseg::files::change::Change;
 use crate::output::rfc3339;
+use kseg::files::change::Change;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum StatsFormat {
@@ -186,7 +186,7 @@ struct Report {
 }
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, false, false) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, false, false) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let opts = stats::Options { max_decompressed: args.read.max_decompressed, reading: args.read.reading() };
