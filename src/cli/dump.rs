@@ -201,6 +201,11 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
             Ok(Flow::EndOfRange) => ended = dir,
             Ok(Flow::Stop) => break,
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            // Listed in a directory, gone when opened: a live broker's
+            // retention or cleaner moved on, not an unreadable file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && input.listed => {
+                super::common::note_vanished(&input.file.path);
+            }
             Err(e) => {
                 eprintln!("kseg: {}: {e}", input.file.path.display());
                 unreadable = true;
