@@ -35,8 +35,9 @@ fn run(args: &[&str], path: &Path, way: Way, dir: &Path) -> Output {
     match way {
         Way::File => Command::new(KSEG).args(with(&path.display().to_string())).output().unwrap(),
         Way::Pipe => {
-            let cat = Command::new("cat").arg(&seg).stdout(Stdio::piped()).spawn().unwrap();
-            let out = Command::new(KSEG).args(with("-")).stdin(cat.stdout.unwrap()).output().unwrap();
+            let mut cat = Command::new("cat").arg(&seg).stdout(Stdio::piped()).spawn().unwrap();
+            let out = Command::new(KSEG).args(with("-")).stdin(cat.stdout.take().unwrap()).output().unwrap();
+            cat.wait().unwrap();
             out
         }
         Way::Fifo => {
@@ -83,9 +84,12 @@ fn unnamed(mut v: Value) -> Value {
     v
 }
 
+/// A subcommand's arguments, and the part of its output compared.
+type Read = (&'static [&'static str], fn(&Output) -> Value);
+
 /// Every subcommand that reads whole segments, and what of its output must
 /// not depend on how the segment arrived.
-fn reads() -> Vec<(&'static [&'static str], fn(&Output) -> Value)> {
+fn reads() -> Vec<Read> {
     vec![
         // The file object says what the name says (the base offset of a
         // 20-digit name, the size of a file): batches and records are compared.
