@@ -216,6 +216,9 @@ pub struct Rebuilt {
     pub failure: Option<Failure>,
     /// With [`Options::explain`]: one point per offset-index entry, and the end.
     pub explain: Vec<IndexPoint>,
+    /// The last time-index entry is the one recovery appends at the end (a
+    /// live broker appends it only when it rolls or closes the segment).
+    pub closing_time_entry: bool,
 }
 
 impl Rebuilt {
@@ -375,6 +378,7 @@ pub fn rebuild_segment<S: Source>(src: S, base_offset: i64, opts: &Options, txn:
     // "A normally closed segment always appends the biggest timestamp ever
     // seen into log segment, we do this as well."
     let time_entry = r.maybe_append_time();
+    r.out.closing_time_entry = time_entry.is_some();
     if opts.explain {
         let since = r.out.valid_bytes - r.last_entry_position;
         r.out.explain.push(IndexPoint {
@@ -490,6 +494,10 @@ pub enum Comparison {
     /// index (`segment.index.bytes`), which the broker trims when it rolls
     /// or closes the segment.
     IdenticalPreallocated { zero_slots: u64 },
+    /// The active segment's `.timeindex` as a running broker has it: the
+    /// rebuilt entries but the last, which recovery appends at the end and a
+    /// broker only when it rolls or closes the segment; then zero slots.
+    IdenticalUnclosed { zero_slots: u64 },
     /// Neither on disk nor rebuilt: a `.txnindex` with nothing to hold.
     Absent,
     /// Not on disk.
@@ -510,7 +518,30 @@ impl Comparison {
     /// Whether the file on disk is what recovery would leave (the active
     /// segment's zero tail allowed).
     pub fn equal(&self) -> bool {
-        matches!(self, Comparison::Identical | Comparison::IdenticalPreallocated { .. } | Comparison::Absent)
+        matches!(
+            self,
+            Comparison::Identical
+                | Comparison::IdenticalPreallocated { .. }
+                | Comparison::IdenticalUnclosed { .. }
+                | Comparison::Absent
+        )
+    }
+}
+
+/// Compare the rebuilt file of `kind` with the file on disk, as
+/// [`compare`], and for the active segment's `.timeindex` also with the
+/// rebuilt entries but the one recovery appends at the end
+/// ([`Comparison::IdenticalUnclosed`]).
+pub fn compare_rebuilt(kind: IndexKind, r: &Rebuilt, on_disk: Option<&[u8]>, active: bool) -> Comparison {
+    let bytes = kind.bytes(r);
+    let full = compare(kind, r.base_offset, &bytes, on_disk, active);
+    if full.equal() || !(active && kind == IndexKind::Timeindex && r.closing_time_entry) {
+        return full;
+    }
+    match compare(kind, r.base_offset, &bytes[..bytes.len() - TIME_ENTRY], on_disk, active) {
+        Comparison::Identical => Comparison::IdenticalUnclosed { zero_slots: 0 },
+        Comparison::IdenticalPreallocated { zero_slots } => Comparison::IdenticalUnclosed { zero_slots },
+        _ => full,
     }
 }
 

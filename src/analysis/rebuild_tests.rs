@@ -227,5 +227,16 @@ fn comparisons() {
     assert_eq!((f.entry, f.on_disk), (1, Some(EntryValue::Offset(off(0, 0)))));
     assert_eq!(c(None, false), Comparison::Missing { rebuilt_entries: 2 });
     assert_eq!(compare(IndexKind::Txnindex, 0, &[], None, true), Comparison::Absent);
+    // A live active segment's time index lacks the entry appended at close.
+    let ts = [10, 12, 11, 13];
+    let log: Vec<u8> = (0..4).flat_map(|i| v2(i, 0, ts[i as usize], 100)).collect();
+    let r = run(&log, 0, 150);
+    assert_eq!(r.times, [time(12, 1), time(13, 3)]);
+    assert!(r.closing_time_entry);
+    let live = [&r.timeindex_bytes()[..12], &[0u8; 36][..]].concat();
+    let cmp = |active| compare_rebuilt(IndexKind::Timeindex, &r, Some(&live), active);
+    assert_eq!(cmp(true), Comparison::IdenticalUnclosed { zero_slots: 3 });
+    assert!(!cmp(false).equal());
+    assert_eq!(compare_rebuilt(IndexKind::Timeindex, &r, Some(&r.timeindex_bytes()), true), Comparison::Identical);
     assert_eq!(compare(IndexKind::Txnindex, 0, &[], Some(&[]), true), Comparison::Identical);
 }
