@@ -20,7 +20,17 @@ use serde::Serialize;
 
 use super::common::ReadArgs;
 use super::exit;
-use crate::output::Format;
+
+/// Output formats (see docs/rebuild-index.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One row per index file, for people.
+    Table,
+    /// One JSON document: `ok`, `segments` and `summary`.
+    Json,
+    /// One JSON object per segment and a summary, one per line.
+    Jsonl,
+}
 
 #[derive(Debug, Args)]
 pub struct RebuildIndexArgs {
