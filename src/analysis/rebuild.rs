@@ -158,6 +158,8 @@ pub enum Failure {
     IndexFull { position: u64 },
     /// An entry larger than kseg reads into memory.
     EntryTooLarge { position: u64, size: u64 },
+    /// A batch past the 2 GiB an index position (and Kafka's `FileRecords`) can address.
+    PositionTooLarge { position: u64 },
 }
 
 impl Failure {
@@ -176,6 +178,9 @@ impl Failure {
             }
             Failure::EntryTooLarge { position, size } => {
                 format!("the entry at byte {position} is {size} bytes, more than kseg reads into memory")
+            }
+            Failure::PositionTooLarge { position } => {
+                format!("a batch at byte {position}: past the 2 GiB a Kafka segment can address")
             }
         }
     }
@@ -270,6 +275,7 @@ impl Recovery<'_> {
     /// One valid batch at `position` of `size` bytes.
     fn batch(&mut self, head: EntryHead<'_>, bytes: &[u8], position: u64, txn: &mut TxnState) -> Result<(), Failure> {
         let base = self.out.base_offset;
+        let Ok(pos32) = i32::try_from(position) else { return Err(Failure::PositionTooLarge { position }) };
         // A whole entry with a valid CRC has every header field.
         let (last_offset, max_timestamp) = head.last_offset_and_max_timestamp().unwrap_or((base, -1));
         if relative(last_offset, base).is_none() {
@@ -289,7 +295,7 @@ impl Recovery<'_> {
             if self.out.offsets.len() >= max / OFFSET_ENTRY || self.out.times.len() >= max / TIME_ENTRY {
                 return Err(Failure::IndexFull { position });
             }
-            self.out.offsets.push(OffsetEntry { offset: last_offset, position: position as u32 });
+            self.out.offsets.push(OffsetEntry { offset: last_offset, position: pos32 as u32 });
             let time_entry = self.maybe_append_time();
             if self.opts.explain {
                 self.out.explain.push(IndexPoint {

@@ -240,3 +240,21 @@ fn comparisons() {
     assert_eq!(compare_rebuilt(IndexKind::Timeindex, &r, Some(&r.timeindex_bytes()), true), Comparison::Identical);
     assert_eq!(compare(IndexKind::Txnindex, 0, &[], Some(&[]), true), Comparison::Identical);
 }
+
+proptest::proptest! {
+    /// Any bytes: no panic, entries only inside the valid bytes, and any
+    /// file on disk compares without a panic.
+    #[test]
+    fn never_panics(mut log in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), cut in 0usize..600, disk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..100), base in -3i64..3) {
+        // A valid prefix makes the interesting part reachable.
+        let mut valid: Vec<u8> = (0..3).flat_map(|i| v2(i, 0, 10 + i, 100)).collect();
+        valid.append(&mut log);
+        valid.truncate(cut.max(1) * 2);
+        let r = rebuild_segment(&valid[..], base, &Options { index_interval_bytes: 50, explain: true, ..Options::default() }, &mut TxnState::default()).unwrap();
+        proptest::prop_assert!(r.offsets.iter().all(|e| u64::from(e.position) < r.valid_bytes));
+        for kind in IndexKind::ALL {
+            let _ = compare_rebuilt(kind, &r, Some(&disk), true);
+            let _ = compare_rebuilt(kind, &r, Some(&disk), false);
+        }
+    }
+}

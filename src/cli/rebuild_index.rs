@@ -218,14 +218,13 @@ fn plan(out: &Path, paths: &[PathBuf], partitions: &[Partition], force: bool) ->
         }
     };
     inside(out)?;
-    let mut folders: Vec<PathBuf> = Vec::new();
+    let mut folders: Vec<(PathBuf, PathBuf)> = Vec::new();
     for part in partitions {
-        let name = canonical(&source_dir(part))
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_os_string()))
-            .unwrap_or_else(|| "segments".into());
+        let source = canonical(&source_dir(part)).map_err(|e| e.to_string())?;
+        let name = source.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "segments".into());
         let folder = out.join(name);
-        if folders.contains(&folder) {
+        // Segment files named one by one from the same directory share it.
+        if folders.iter().any(|(f, s)| *f == folder && *s != source) {
             return Err(format!(
                 "two inputs are partitions named {}: rebuild them into different --out directories",
                 folder.file_name().unwrap_or_default().to_string_lossy()
@@ -242,9 +241,9 @@ fn plan(out: &Path, paths: &[PathBuf], partitions: &[Partition], force: bool) ->
                 }
             }
         }
-        folders.push(folder);
+        folders.push((folder, source));
     }
-    Ok(folders)
+    Ok(folders.into_iter().map(|(f, _)| f).collect())
 }
 
 /// The directory a file is in (`.` for a bare name).
