@@ -44,6 +44,7 @@ use crate::analysis::producers::{BatchRole, control_kind};
 use crate::format::batch::BatchV2;
 use crate::format::head::EntryHead;
 use crate::format::index::{OFFSET_ENTRY, OffsetEntry, OffsetIndex, TIME_ENTRY, TimeEntry, TimeIndex, relative};
+use crate::format::snapshot::Snapshot;
 use crate::format::txnindex::{self, AbortedTxn, TxnIndex};
 use crate::format::walk::{Source, Step, Walker};
 
@@ -87,6 +88,22 @@ pub struct TxnState {
 }
 
 impl TxnState {
+    /// The state a producer snapshot holds (Kafka's `ProducerStateManager`
+    /// loads the newest one before replaying the log after it): the
+    /// transaction each producer has in progress. A snapshot Kafka would
+    /// reject (a bad CRC or version) gives `None`.
+    pub fn from_snapshot(snapshot: &Snapshot<'_>) -> Option<TxnState> {
+        if !snapshot.issues.is_empty() {
+            return None;
+        }
+        let mut state = TxnState::default();
+        for e in snapshot.entries().filter(|e| e.current_txn_first_offset >= 0) {
+            state.current.insert(e.producer_id, e.current_txn_first_offset);
+            state.ongoing.insert((e.current_txn_first_offset, e.producer_id));
+        }
+        Some(state)
+    }
+
     /// Open transactions, as (first offset, producer id).
     pub fn open(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
         self.ongoing.iter().copied()

@@ -272,13 +272,26 @@ fn on_disk(seg: &Segment, kind: IndexKind) -> Option<&Path> {
     }
 }
 
-/// The producer state at the start of a segment named alone: replayed over
-/// the segments before it in its directory, as recovery does.
-fn state_before(seg: &Segment, opts: &Options, mmap: bool) -> anyhow::Result<TxnState> {
+/// The producer state at the start of the first segment of `dir` at or
+/// after `from` (its base offset): what the newest producer snapshot at or
+/// before `from` says is open (segments before it may have been deleted
+/// with transactions open in them), then the segments of `dir` before
+/// `first`, replayed as recovery does.
+fn state_at(dir: &Path, from: i64, first: i64, opts: &Options, mmap: bool) -> anyhow::Result<TxnState> {
     let mut state = TxnState::default();
-    let dir = parent_dir(&seg.log);
+    let newest = partition::snapshots(dir)?
+        .into_iter()
+        .filter_map(|p| partition::base_offset_from_name(&p).map(|o| (o, p)))
+        .filter(|&(o, _)| o > 0 && o <= from)
+        .max();
+    if let Some((_, path)) = newest {
+        let map = Mapped::open(&path).with_context(|| path.display().to_string())?;
+        if let Some(s) = TxnState::from_snapshot(&kseg::format::snapshot::parse(map.as_ref())) {
+            state = s;
+        }
+    }
     let quiet = Options { explain: false, ..*opts };
-    for before in partition::segments(&dir)?.into_iter().filter(|s| s.base_offset < seg.base_offset) {
+    for before in partition::segments(dir)?.into_iter().filter(|s| s.base_offset >= from && s.base_offset < first) {
         let src = LogSource::open(&before.log, mmap).with_context(|| before.log.display().to_string())?;
         rebuild::rebuild_segment(src, before.base_offset, &quiet, &mut state)
             .with_context(|| before.log.display().to_string())?;
@@ -293,9 +306,17 @@ fn partition_run(
     mmap: bool,
     force: bool,
 ) -> anyhow::Result<Vec<SegmentOut>> {
-    let mut state = match (&part.dir, part.segments.first()) {
-        (None, Some(seg)) => state_before(seg, opts, mmap)?,
-        _ => TxnState::default(),
+    let mut state = match part.segments.first() {
+        Some(seg) => {
+            let dir = source_dir(part);
+            // A segment named alone: from the directory's first segment.
+            let from = match part.dir {
+                Some(_) => seg.base_offset,
+                None => partition::segments(&dir)?.first().map_or(seg.base_offset, |s| s.base_offset),
+            };
+            state_at(&dir, from, seg.base_offset, opts, mmap)?
+        }
+        None => TxnState::default(),
     };
     if let Some(f) = folder {
         fs::create_dir_all(f).with_context(|| f.display().to_string())?;
