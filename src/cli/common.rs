@@ -61,3 +61,15 @@ pub fn partitions(paths: &[PathBuf], with_snapshots: bool, quiet: bool) -> Optio
 pub fn note_left_out(dir: &std::path::Path, reason: &str) {
     eprintln!("kseg: note: {}: left out: {reason}; name the directory to read it", dir.display());
 }
+
+/// The warning for a file that changed while it was read (a live broker's
+/// roll, truncation, cleaning or retention).
+pub fn warn_changed(file: &std::path::Path, change: kseg::files::change::Change) {
+    eprintln!("kseg: warning: {}: {change}", file.display());
+}
+
+/// The note for a file listed but gone by the time it was opened (a live
+/// broker's retention or cleaner): not an error, the log moved on.
+pub fn note_vanished(file: &std::path::Path) {
+    eprintln!("kseg: note: {}: removed before it could be read (the broker's retention or cleaner)", file.display());
+}

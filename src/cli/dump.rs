@@ -521,7 +521,21 @@ impl Dumper<'_> {
             );
         }
         let mut flow = Flow::Continue;
-        while let Some(step) = walker.next_step()? {
+        let mut change_shown = false;
+        loop {
+            let step = match walker.next_step() {
+                Ok(Some(step)) => step,
+                Ok(None) => break,
+                // A read that fails because the file shrank (a live broker).
+                Err(e) => match walker.source().change(path) {
+                    Some(change) => {
+                        self.problem(&display, walker.position(), ProblemKind::ChangedDuringRead, change.to_string())?;
+                        change_shown = true;
+                        break;
+                    }
+                    None => return Err(e),
+                },
+            };
             if self.limit_reached() {
                 flow = Flow::Stop;
                 break;
@@ -626,6 +640,11 @@ impl Dumper<'_> {
             for p in failures {
                 self.problem(&display, p.position, p.kind, p.message)?;
             }
+        }
+        // Changed after the part shown was read: what was shown is the file
+        // as it was; said on stderr, as the output itself is whole.
+        if let Some(change) = walker.source().change(path).filter(|_| !change_shown) {
+            eprintln!("kseg: warning: {display}: {change}");
         }
         self.sink.end_file()?;
         Ok(flow)

@@ -1,7 +1,8 @@
 //! A segment's `.log` opened for one forward walk: through a sliding
-//! read-only map (kseg's default), or with plain reads (`--no-mmap`, no
-//! SIGBUS if a live broker truncates the file meanwhile). Either way memory
-//! stays bounded whatever the segment size.
+//! read-only map (kseg's default, guarded against a live broker truncating
+//! the file meanwhile), or with plain reads (`--no-mmap`). Either way memory
+//! stays bounded whatever the segment size, and the source says afterwards
+//! whether the file changed while it was read.
 
 use std::io;
 use std::path::Path;
@@ -23,6 +24,14 @@ impl LogSource {
     /// Open `path` read-only, mapped a window at a time when `mmap`.
     pub fn open(path: &Path, mmap: bool) -> io::Result<LogSource> {
         Self::from_file(std::fs::File::open(path)?, mmap)
+    }
+
+    /// How the file (opened from `path`) changed since it was opened, if it did.
+    pub fn change(&self, path: &Path) -> Option<crate::files::change::Change> {
+        match self {
+            LogSource::Mapped(s) => s.change(path),
+            LogSource::Read(s) => s.change(path),
+        }
     }
 
     /// The same over a file already opened (read-only) and checked.

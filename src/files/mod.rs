@@ -4,6 +4,7 @@
 //!
 //! May use: [`crate::format`].
 
+pub mod change;
 pub mod log;
 pub mod logdir;
 pub mod mmap;

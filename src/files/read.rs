@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
+use crate::files::change::{Change, Opened};
 use crate::format::walk::{HEADER_UP_TO_MAGIC, Source, Walker};
 
 /// Bytes read ahead per call.
@@ -16,6 +17,7 @@ const CHUNK: usize = 1 << 20;
 /// A read-only file read forward in large chunks.
 pub struct FileSource {
     file: File,
+    opened: Opened,
     len: u64,
     buf: Vec<u8>,
     /// File position of `buf[0]`.
@@ -36,9 +38,23 @@ impl FileSource {
     /// Read a file already opened (and checked) by the caller, from its
     /// start; its length is taken now.
     pub fn from_file(mut file: File) -> io::Result<Self> {
-        let len = file.metadata()?.len();
+        let opened = Opened::of(&file)?;
         let cursor = file.stream_position()?;
-        Ok(FileSource { file, len, buf: Vec::new(), buf_pos: 0, cursor, chunk: CHUNK, read_total: 0 })
+        Ok(FileSource {
+            file,
+            len: opened.len,
+            opened,
+            buf: Vec::new(),
+            buf_pos: 0,
+            cursor,
+            chunk: CHUNK,
+            read_total: 0,
+        })
+    }
+
+    /// How the file (opened from `path`) changed since it was opened, if it did.
+    pub fn change(&self, path: &Path) -> Option<Change> {
+        self.opened.change(&self.file, path, false)
     }
 
     pub fn bytes_read(&self) -> u64 {
@@ -91,6 +107,7 @@ impl Source for FileSource {
 #[cfg(unix)]
 pub struct PreadSource {
     file: File,
+    opened: Opened,
     len: u64,
     buf: Vec<u8>,
     /// Bytes of `buf` read from the file, from `buf_pos`.
@@ -104,8 +121,13 @@ impl PreadSource {
     /// Read a file already opened (and checked) by the caller; its length is
     /// taken now.
     pub fn from_file(file: File, ahead: usize) -> io::Result<Self> {
-        let len = file.metadata()?.len();
-        Ok(PreadSource { file, len, buf: Vec::new(), filled: 0, buf_pos: 0, ahead })
+        let opened = Opened::of(&file)?;
+        Ok(PreadSource { file, len: opened.len, opened, buf: Vec::new(), filled: 0, buf_pos: 0, ahead })
+    }
+
+    /// How the file (opened from `path`) changed since it was opened, if it did.
+    pub fn change(&self, path: &Path) -> Option<Change> {
+        self.opened.change(&self.file, path, false)
     }
 }
 

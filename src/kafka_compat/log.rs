@@ -101,6 +101,15 @@ impl<W: Write> KafkaDump<W> {
         if let Some(p) = pairs.filter(|p| !p.is_empty()) {
             group(&mut self.non_consecutive, &abs).extend(p);
         }
+        // A file that shrank under the walk (a live broker): what was read
+        // is shown; what the truncation cut off or zeroed is not damage,
+        // and kseg says so on stderr, outside Kafka's text.
+        if let Some(change) = walker.source().change(&file.path) {
+            eprintln!("kseg: warning: {}: {change}", file.shown);
+            if change.spoils_reading() {
+                return Ok(Ok(()));
+            }
+        }
         if let Err(e) = result {
             return Ok(Err(e));
         }
