@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::analysis::producers::{self, Analyzer, Finding, PartitionReport, Producer, Severity, SnapshotFile};
-use kseg::files::log::LogSource;
 use kseg::files::change::Change;
+use kseg::files::log::LogSource;
 use kseg::files::mmap::Mapped;
 use kseg::files::partition;
 use kseg::format::txnindex::TxnIndex;
@@ -118,7 +118,9 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                     let log = &partitions[p].segments[s].log;
                     let mut src = match LogSource::open(log, mmap) {
                         Ok(src) => src,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, Some(Change::Vanished))),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            return Ok((None, Some(Change::Vanished)));
+                        }
                         Err(e) => return Err(e),
                     };
                     let scan = producers::scan_segment(&mut src, max);

@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::analysis::rebuild::{self, Comparison, IndexKind, Options, Rebuilt, TxnState};
+use kseg::files::change::Change;
 use kseg::files::log::LogSource;
 use kseg::files::logdir::Partition;
 use kseg::files::mmap::Mapped;
@@ -71,6 +72,9 @@ struct FileOut {
     /// with no entry, which recovery does not create).
     written: Option<PathBuf>,
     on_disk: Option<PathBuf>,
+    /// The file on disk (or the log) changed while read (a live broker): the
+    /// comparison is not to be trusted, and counts neither way.
+    changed_during_read: Option<String>,
     #[serde(flatten)]
     comparison: Comparison,
 }
@@ -95,7 +99,11 @@ struct SegmentOut {
 
 impl SegmentOut {
     fn equal(&self) -> bool {
-        self.failure.is_none() && self.files.iter().all(|f| f.comparison.equal())
+        self.failure.is_none() && self.files.iter().all(|f| f.changed_during_read.is_some() || f.comparison.equal())
+    }
+
+    fn changed(&self) -> bool {
+        self.files.iter().any(|f| f.changed_during_read.is_some())
     }
 }
 
@@ -106,6 +114,9 @@ struct Summary {
     segments: usize,
     identical: usize,
     differ: usize,
+    /// Segments with a file that changed while read (counted in `identical`
+    /// or `differ` by their other files).
+    changed_during_read: usize,
     files_written: usize,
     out: Option<PathBuf>,
     index_interval_bytes: u32,
@@ -160,6 +171,7 @@ pub fn run(args: RebuildIndexArgs) -> anyhow::Result<ExitCode> {
         segments: all.len(),
         identical: all.iter().filter(|s| s.equal()).count(),
         differ: all.iter().filter(|s| !s.equal()).count(),
+        changed_during_read: all.iter().filter(|s| s.changed()).count(),
         files_written: all.iter().flat_map(|s| &s.files).filter(|f| f.written.is_some()).count(),
         out: args.out.clone(),
         index_interval_bytes: args.index_interval_bytes,
@@ -323,18 +335,46 @@ fn partition_run(
     }
     let mut out = Vec::new();
     for (i, seg) in part.segments.iter().enumerate() {
-        let src = LogSource::open(&seg.log, mmap).with_context(|| seg.log.display().to_string())?;
-        let r = rebuild::rebuild_segment(src, seg.base_offset, opts, &mut state)
+        let mut src = match LogSource::open(&seg.log, mmap) {
+            Ok(src) => src,
+            // Listed, then deleted (a live broker's retention or cleaner).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                super::common::note_vanished(&seg.log);
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| seg.log.display().to_string()),
+        };
+        let r = rebuild::rebuild_segment(&mut src, seg.base_offset, opts, &mut state)
             .with_context(|| seg.log.display().to_string())?;
+        // A log that shrank or lost mapped pages under a live broker was not
+        // read whole: nothing rebuilt from it is written or compared.
+        let log_change = src.change(&seg.log);
+        let log_spoiled = log_change.is_some_and(Change::spoils_reading);
         let active = part.active == Some(i);
         let mut files = Vec::new();
         for kind in IndexKind::ALL {
             let bytes = kind.bytes(&r);
             let disk_path = on_disk(seg, kind);
-            let disk = disk_path.map(Mapped::open).transpose().with_context(|| format!("{}", seg.log.display()))?;
+            let (disk, mut changed) = match disk_path.map(Mapped::open).transpose() {
+                Ok(d) => (d, None),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => (None, Some(Change::Vanished)),
+                Err(e) => return Err(e).with_context(|| format!("{}", seg.log.display())),
+            };
             let comparison = rebuild::compare_rebuilt(kind, &r, disk.as_ref().map(AsRef::as_ref), active);
+            if let (Some(d), Some(p)) = (&disk, disk_path) {
+                changed = changed.or(d.change(p));
+            }
+            if log_spoiled {
+                changed = log_change;
+            }
+            let changed = changed.filter(|c| *c == Change::Vanished || c.spoils_reading());
+            if let (Some(c), Some(p)) = (changed, disk_path.or(Some(&seg.log))) {
+                super::common::warn_changed(p, c);
+            }
             let written = match folder {
-                Some(f) if r.failure.is_none() => write_file(&target_file(f, seg, kind), &bytes, kind, force)?,
+                Some(f) if r.failure.is_none() && !log_spoiled => {
+                    write_file(&target_file(f, seg, kind), &bytes, kind, force)?
+                }
                 _ => None,
             };
             let size = match kind {
@@ -347,6 +387,7 @@ fn partition_run(
                 rebuilt_entries: size as u64,
                 written,
                 on_disk: disk_path.map(Path::to_path_buf),
+                changed_during_read: changed.map(|c| c.to_string()),
                 comparison,
             });
         }
@@ -477,7 +518,10 @@ fn write(out: &mut dyn Write, format: Format, segs: &[SegmentOut], summary: &Sum
                         Cell::new(name),
                         Cell::new(f.kind.extension()),
                         Cell::new(f.rebuilt_entries).set_alignment(CellAlignment::Right),
-                        Cell::new(describe(&f.comparison)),
+                        Cell::new(match &f.changed_during_read {
+                            Some(c) => format!("{c}: not compared"),
+                            None => describe(&f.comparison),
+                        }),
                     ]);
                 }
                 for note in segment_notes(s) {
@@ -487,11 +531,15 @@ fn write(out: &mut dyn Write, format: Format, segs: &[SegmentOut], summary: &Sum
             writeln!(out, "{t}")?;
             writeln!(
                 out,
-                "{} segments (index.interval.bytes {}): {} as recovery would write them, {} differ{}",
+                "{} segments (index.interval.bytes {}): {} as recovery would write them, {} differ{}{}",
                 summary.segments,
                 summary.index_interval_bytes,
                 summary.identical,
                 summary.differ,
+                match summary.changed_during_read {
+                    0 => String::new(),
+                    n => format!(" ({n} with a file that changed while read, not compared)"),
+                },
                 match &summary.out {
                     Some(d) => format!("; {} files written to {}", summary.files_written, d.display()),
                     None => String::new(),

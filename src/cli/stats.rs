@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::common::ReadArgs;
 use super::exit;
-use kseg::files::change::Change;
 use crate::output::rfc3339;
+use kseg::files::change::Change;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum StatsFormat {
