@@ -108,7 +108,7 @@ live_loop() {
         part=$(find "$data" -mindepth 1 -maxdepth 1 -type d | shuf -n 1 2>/dev/null || true)
         seg=$(find "$data" -name '*.log' 2>/dev/null | shuf -n 1 || true)
         local name args
-        for name in verify verify-nommap stats producers dump-records kafka-dump-log kafka-dump-log-index; do
+        for name in verify verify-nommap stats producers dump-records kafka-dump-log kafka-dump-log-index rebuild-index; do
             [ -e "$WORK/live.stop" ] && break
             case $name in
                 verify) args=(verify "$data") ;;
@@ -118,6 +118,7 @@ live_loop() {
                 dump-records) args=(dump --records --format jsonl "${part:-$data}") ;;
                 kafka-dump-log) args=(kafka-dump-log --files "${seg:-x.log}" --deep-iteration) ;;
                 kafka-dump-log-index) args=(kafka-dump-log --files "${seg%.log}.index,${seg%.log}.timeindex" --verify-index-only) ;;
+                rebuild-index) args=(rebuild-index --no-mmap --index-interval-bytes 512 "$data") ;;
             esac
             local t0 t1 rc
             t0=$(date +%s.%N)

@@ -179,7 +179,10 @@ pub fn run(args: RebuildIndexArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         let mut out = super::stdout();
         if args.explain {
-            explain(&mut out, args.format, &all[0])?;
+            // None when the segment was deleted before it could be read (noted).
+            if let Some(seg) = all.first() {
+                explain(&mut out, args.format, seg)?;
+            }
         } else {
             write(&mut out, args.format, &all, &summary)?;
         }
