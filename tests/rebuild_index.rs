@@ -426,3 +426,28 @@ fn corpus_rolled_segments_are_byte_identical() {
         }
     }
 }
+
+/// The tables, as people read them (golden files in tests/snapshots).
+#[test]
+fn tables() {
+    for (name, args) in [
+        ("rebuild_index__g-txn-0_table", &["testdata/broker/data/g-txn-0", "--index-interval-bytes", "512"][..]),
+        (
+            "rebuild_index__g-txn-0_explain",
+            &["testdata/broker/data/g-txn-0/00000000000000000016.log", "--index-interval-bytes", "512", "--explain"][..],
+        ),
+        // The default interval: the broker's files differ, and say where.
+        ("rebuild_index__g-rolled-0_differs", &["testdata/broker/data/g-rolled-0/00000000000000000000.log"][..]),
+    ] {
+        let out =
+            Command::cargo_bin("kseg").unwrap().current_dir(root()).arg("rebuild-index").args(args).output().unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        insta::with_settings!({
+            description => format!("kseg rebuild-index {}", args.join(" ")),
+            omit_expression => true,
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!(name, stdout);
+        });
+    }
+}
