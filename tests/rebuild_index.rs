@@ -451,3 +451,25 @@ fn tables() {
         });
     }
 }
+
+/// A segment read from standard input: its base offset from its first
+/// batch, its files named by it, byte for byte the broker's.
+#[test]
+fn a_segment_from_standard_input() {
+    let data = root().join("testdata/broker/data/g-txn-0");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let r = Command::cargo_bin("kseg")
+        .unwrap()
+        .args(["rebuild-index", "-", "--out", s(&out), "--index-interval-bytes", "512"])
+        .write_stdin(fs::read(data.join("00000000000000000016.log")).unwrap())
+        .output()
+        .unwrap();
+    // No index files beside a stream: "missing".
+    assert_eq!(r.status.code(), Some(1), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("base offset 16 taken from its first batch"));
+    for ext in ["index", "timeindex", "txnindex"] {
+        let f = format!("00000000000000000016.{ext}");
+        assert!(fs::read(out.join("stream").join(&f)).unwrap() == fs::read(data.join(&f)).unwrap(), "{f}");
+    }
+}

@@ -62,6 +62,9 @@ pub struct Options {
     pub max_decompressed: usize,
     /// Keep where each entry came from ([`Rebuilt::explain`]).
     pub explain: bool,
+    /// The base offset is not known (a stream): take the first batch's
+    /// base offset (a legacy entry's own offset).
+    pub base_from_first_batch: bool,
 }
 
 impl Default for Options {
@@ -71,6 +74,7 @@ impl Default for Options {
             max_index_bytes: DEFAULT_MAX_INDEX_BYTES,
             max_decompressed: crate::format::compression::DEFAULT_MAX_DECOMPRESSED,
             explain: false,
+            base_from_first_batch: false,
         }
     }
 }
@@ -375,6 +379,10 @@ pub fn rebuild_segment<S: Source>(src: S, base_offset: i64, opts: &Options, txn:
         let (position, reason) = match step {
             Step::Entry { position, bytes } => {
                 let head = EntryHead::any_magic(bytes);
+                if opts.base_from_first_batch && r.out.batches == 0 && position == 0 {
+                    r.out.base_offset = head.offset().unwrap_or(base_offset);
+                    r.max_ts.1 = r.out.base_offset;
+                }
                 if !head.crc_valid() {
                     (position, StopReason::InvalidBatch)
                 } else {

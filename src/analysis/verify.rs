@@ -13,7 +13,7 @@ use crate::analysis::window::Reading;
 use crate::analysis::window::{EntryFold, Event, WindowSize, walk_segment};
 use crate::files::change::Change;
 use crate::files::mmap::Mapped;
-use crate::files::partition::{FileKind, Segment};
+use crate::files::partition::{BaseOffsetFrom, FileKind, Segment};
 use crate::format::batch::TimestampType;
 use crate::format::entry::Decoder;
 use crate::format::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
@@ -283,9 +283,11 @@ impl Merge<'_, '_> {
         self.records += b.records;
         if self.report.first_offset.is_none() {
             self.report.first_offset = Some((seen.base, seen.position));
-            if self.c.seg.base_offset > seen.base {
+            let known = matches!(self.c.seg.base_from, BaseOffsetFrom::Name | BaseOffsetFrom::Given);
+            if known && self.c.seg.base_offset > seen.base {
+                let whose = if self.c.seg.base_from == BaseOffsetFrom::Given { "given" } else { "file name" };
                 let msg = format!(
-                    "file name base offset {} is above the first batch's offset {}",
+                    "{whose} base offset {} is above the first batch's offset {}",
                     self.c.seg.base_offset, seen.base
                 );
                 self.c.log(ProblemKind::BaseOffsetAboveFirstBatch, seen.position, Some(seen.base), msg);

@@ -17,6 +17,8 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::files::change::Change;
+use crate::files::input;
+use crate::files::log::LogSource;
 use crate::files::mmap::Mapped;
 use crate::format::walk::{Step, Walker};
 
@@ -77,9 +79,11 @@ pub fn walk_segment<F: EntryFold>(
     fold: &F,
     mut take: impl FnMut(Event<'_, F::Acc>),
 ) -> io::Result<WalkEnd> {
+    // A stream can only be read forward, once.
+    let reading = if input::is_stream(log) { Reading::Sequential } else { reading };
     match reading {
         Reading::Sequential => {
-            let mut walker = Walker::open(log)?;
+            let mut walker = Walker::new(LogSource::open(log, false)?);
             let mut reader = fold.reader();
             let mut acc = fold.empty();
             let mut pending = 0usize;

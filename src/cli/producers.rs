@@ -97,7 +97,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, false, args.quiet) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, false, args.quiet) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let opts = producers::Options { txn_timeout_ms: args.txn_timeout_ms };

@@ -15,7 +15,7 @@ use kseg::files::change::Change;
 use kseg::files::log::LogSource;
 use kseg::files::logdir::Partition;
 use kseg::files::mmap::Mapped;
-use kseg::files::partition::{self, Segment};
+use kseg::files::partition::{self, BaseOffsetFrom, Segment};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -123,7 +123,7 @@ struct Summary {
 }
 
 pub fn run(args: RebuildIndexArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, false, args.quiet) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, false, args.quiet) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let segments: usize = partitions.iter().map(|p| p.segments.len()).sum();
@@ -216,8 +216,9 @@ fn canonical(path: &Path) -> io::Result<PathBuf> {
 /// a folder, and (without `force`) no file to write exists already.
 fn plan(out: &Path, paths: &[PathBuf], partitions: &[Partition], force: bool) -> Result<Vec<PathBuf>, String> {
     let mut inputs = Vec::new();
-    let dirs = paths.iter().map(|p| if p.is_dir() { p.clone() } else { parent_dir(p) });
-    for dir in dirs.chain(partitions.iter().map(source_dir)) {
+    // A stream (`-`, a pipe) has no directory to protect.
+    let dirs = paths.iter().filter(|p| !is_stream(p)).map(|p| if p.is_dir() { p.clone() } else { parent_dir(p) });
+    for dir in dirs.chain(partitions.iter().filter(|p| !streamed(p)).map(source_dir)) {
         inputs.push(canonical(&dir).map_err(|e| format!("{}: {e}", dir.display()))?);
     }
     let inside = |target: &Path| -> Result<(), String> {
@@ -235,8 +236,15 @@ fn plan(out: &Path, paths: &[PathBuf], partitions: &[Partition], force: bool) ->
     inside(out)?;
     let mut folders: Vec<(PathBuf, PathBuf)> = Vec::new();
     for part in partitions {
-        let source = canonical(&source_dir(part)).map_err(|e| e.to_string())?;
-        let name = source.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "segments".into());
+        let source = if streamed(part) {
+            PathBuf::from("-")
+        } else {
+            canonical(&source_dir(part)).map_err(|e| e.to_string())?
+        };
+        let name = match source.file_name() {
+            Some(n) if !streamed(part) => n.to_os_string(),
+            _ => "stream".into(),
+        };
         let folder = out.join(name);
         // Segment files named one by one from the same directory share it.
         if folders.iter().any(|(f, s)| *f == folder && *s != source) {
@@ -249,7 +257,7 @@ fn plan(out: &Path, paths: &[PathBuf], partitions: &[Partition], force: bool) ->
         if !force {
             for seg in &part.segments {
                 for kind in IndexKind::ALL {
-                    let target = target_file(&folder, seg, kind);
+                    let target = target_file(&folder, seg.base_offset, kind);
                     if target.exists() {
                         return Err(format!("{} exists; --force overwrites it", target.display()));
                     }
@@ -274,9 +282,19 @@ fn source_dir(part: &Partition) -> PathBuf {
     part.dir.clone().or_else(|| part.segments.first().map(|s| parent_dir(&s.log))).unwrap_or_else(|| ".".into())
 }
 
-fn target_file(folder: &Path, seg: &Segment, kind: IndexKind) -> PathBuf {
-    let name = seg.log.file_name().map(PathBuf::from).unwrap_or_default();
-    folder.join(name.with_extension(kind.extension()))
+/// The file Kafka names for the segment's index: the base offset in 20
+/// digits (also for a `.log` saved under another name, or a stream).
+fn target_file(folder: &Path, base_offset: i64, kind: IndexKind) -> PathBuf {
+    folder.join(format!("{base_offset:020}.{}", kind.extension()))
+}
+
+fn is_stream(path: &Path) -> bool {
+    kseg::files::input::is_stream(path)
+}
+
+/// A partition read from a stream: one segment, no directory.
+fn streamed(part: &Partition) -> bool {
+    part.dir.is_none() && part.segments.first().is_some_and(|s| is_stream(&s.log))
 }
 
 fn on_disk(seg: &Segment, kind: IndexKind) -> Option<&Path> {
@@ -322,6 +340,8 @@ fn partition_run(
     force: bool,
 ) -> anyhow::Result<Vec<SegmentOut>> {
     let mut state = match part.segments.first() {
+        // A stream has no segments beside it to replay.
+        Some(_) if streamed(part) => TxnState::default(),
         Some(seg) => {
             let dir = source_dir(part);
             // A segment named alone: from the directory's first segment.
@@ -347,8 +367,17 @@ fn partition_run(
             }
             Err(e) => return Err(e).with_context(|| seg.log.display().to_string()),
         };
-        let r = rebuild::rebuild_segment(&mut src, seg.base_offset, opts, &mut state)
+        let unknown_base = seg.base_from == BaseOffsetFrom::Unknown;
+        let seg_opts = Options { base_from_first_batch: unknown_base, ..*opts };
+        let r = rebuild::rebuild_segment(&mut src, seg.base_offset, &seg_opts, &mut state)
             .with_context(|| seg.log.display().to_string())?;
+        if unknown_base && r.batches > 0 {
+            eprintln!(
+                "kseg: note: {}: base offset {} taken from its first batch (--base-offset N sets it)",
+                seg.log.display(),
+                r.base_offset
+            );
+        }
         // A log that shrank or lost mapped pages under a live broker was not
         // read whole: nothing rebuilt from it is written or compared.
         let log_change = src.change(&seg.log);
@@ -376,7 +405,7 @@ fn partition_run(
             }
             let written = match folder {
                 Some(f) if r.failure.is_none() && !log_spoiled => {
-                    write_file(&target_file(f, seg, kind), &bytes, kind, force)?
+                    write_file(&target_file(f, r.base_offset, kind), &bytes, kind, force)?
                 }
                 _ => None,
             };
@@ -397,7 +426,7 @@ fn partition_run(
         out.push(SegmentOut {
             kind: "segment",
             log: seg.log.clone(),
-            base_offset: seg.base_offset,
+            base_offset: r.base_offset,
             active,
             batches: r.batches,
             log_bytes: r.log_bytes,

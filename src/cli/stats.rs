@@ -186,7 +186,7 @@ struct Report {
 }
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, false, false) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, false, false) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let opts = stats::Options { max_decompressed: args.read.max_decompressed, reading: args.read.reading() };

@@ -61,7 +61,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, true, args.quiet) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, true, args.quiet) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let work: Vec<(usize, usize)> =

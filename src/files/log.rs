@@ -7,23 +7,30 @@
 use std::io;
 use std::path::Path;
 
+use crate::files::input::{self, Input};
 use crate::files::mmap::WindowSource;
-use crate::files::read::FileSource;
+use crate::files::read::{FileSource, StreamSource};
 use crate::format::walk::Source;
 
 /// Bytes of a `.log` mapped at a time.
 pub const MAP_WINDOW: usize = 8 << 20;
 
-/// The two ways a `.log` is read.
+/// The ways a `.log` is read.
 pub enum LogSource {
     Mapped(WindowSource),
     Read(FileSource),
+    /// Standard input, a pipe or a FIFO: forward, once.
+    Stream(StreamSource),
 }
 
 impl LogSource {
-    /// Open `path` read-only, mapped a window at a time when `mmap`.
+    /// Open `path` read-only, mapped a window at a time when `mmap`; a
+    /// stream (`-`, a pipe, a FIFO) is read as one either way.
     pub fn open(path: &Path, mmap: bool) -> io::Result<LogSource> {
-        Self::from_file(std::fs::File::open(path)?, mmap)
+        match input::open(path)? {
+            Input::File(file) => Self::from_file(file, mmap),
+            Input::Stream(stream) => Ok(LogSource::Stream(stream)),
+        }
     }
 
     /// How the file (opened from `path`) changed since it was opened, if it did.
@@ -31,6 +38,8 @@ impl LogSource {
         match self {
             LogSource::Mapped(s) => s.change(path),
             LogSource::Read(s) => s.change(path),
+            // A stream is read once, as it comes: nothing to change under it.
+            LogSource::Stream(_) => None,
         }
     }
 
@@ -49,6 +58,7 @@ impl Source for LogSource {
         match self {
             LogSource::Mapped(s) => s.len(),
             LogSource::Read(s) => s.len(),
+            LogSource::Stream(s) => s.len(),
         }
     }
 
@@ -56,6 +66,21 @@ impl Source for LogSource {
         match self {
             LogSource::Mapped(s) => s.read(pos, n),
             LogSource::Read(s) => s.read(pos, n),
+            LogSource::Stream(s) => s.read(pos, n),
+        }
+    }
+
+    fn reach(&mut self, upto: u64) -> io::Result<u64> {
+        match self {
+            LogSource::Stream(s) => s.reach(upto),
+            other => Ok(other.len()),
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<u64> {
+        match self {
+            LogSource::Stream(s) => s.finish(),
+            other => Ok(other.len()),
         }
     }
 }

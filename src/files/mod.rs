@@ -5,6 +5,7 @@
 //! May use: [`crate::format`].
 
 pub mod change;
+pub mod input;
 pub mod log;
 pub mod logdir;
 pub mod mmap;
