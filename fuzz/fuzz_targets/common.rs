@@ -24,12 +24,13 @@ pub fn scratch() -> &'static PathBuf {
 pub fn parts(mut data: &[u8], n: usize) -> Vec<&[u8]> {
     let mut out = Vec::with_capacity(n);
     for _ in 1..n {
+        // A length prefix cut short takes what is left.
         let len = match data {
             [a, b, rest @ ..] => {
                 data = rest;
                 usize::from(u16::from_le_bytes([*a, *b])).min(data.len())
             }
-            _ => std::mem::take(&mut data).len(),
+            _ => data.len(),
         };
         let (part, rest) = data.split_at(len);
         out.push(part);
