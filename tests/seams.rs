@@ -478,7 +478,7 @@ fn the_window_driver_with_tiny_windows_gives_every_entry_once_in_order() {
         for reading in [Reading::Sequential, Reading::Mapped] {
             for size in sizes {
                 let (mut seen, mut steps) = (Vec::new(), Vec::new());
-                let len = walk_segment(&path, reading, size, &Entries, |e| match e {
+                let end = walk_segment(&path, reading, size, &Entries, |e| match e {
                     Event::Entries(p) => {
                         assert!(!p.is_empty());
                         seen.extend(p);
@@ -487,7 +487,8 @@ fn the_window_driver_with_tiny_windows_gives_every_entry_once_in_order() {
                 })
                 .unwrap();
                 let ctx = format!("{} {reading:?} {size:?}", path.display());
-                assert_eq!(len, data.len() as u64, "{ctx}");
+                assert_eq!(end.len, data.len() as u64, "{ctx}");
+                assert!(end.change.is_none(), "{ctx}");
                 assert!(seen == want, "{ctx}: {} entries, {} expected", seen.len(), want.len());
                 let tail_after_all: Vec<(usize, String)> = tail.iter().map(|t| (want.len(), t.clone())).collect();
                 assert_eq!(steps, tail_after_all, "{ctx}");
