@@ -5,7 +5,8 @@
 //! (`files::log::MAP_WINDOW`, `files::mmap::WindowSource`), the 1 MiB chunk
 //! of plain reads (`files::read::FileSource`) and find's 4 KiB chunk
 //! (`analysis::find`). A batch cut by a seam, or a finding at one, must come
-//! out as anywhere else, and the same in every mode.
+//! out as anywhere else, and the same in every mode: all cores, `-j1`,
+//! `--no-mmap`, both, and streamed from standard input (`-`).
 //!
 //! The segments are written here, byte by byte (with an independent
 //! CRC-32C), so every expected position and offset is computed from the
@@ -177,17 +178,36 @@ fn run(args: &[&str]) -> (i32, Vec<u8>, String) {
     (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// The reading modes of verify, stats and producers.
-const MODES: [&[&str]; 4] = [&[], &["-j1"], &["--no-mmap"], &["-j1", "--no-mmap"]];
+/// Run `args` with the argument `path` replaced by `-` and the file on
+/// standard input (a stream: read forward once); the output with the path
+/// written as `-`, for comparison with the file's.
+fn run_streamed(args: &[&str], path: &str) -> (i32, Vec<u8>, String) {
+    let args: Vec<&str> = args.iter().map(|&a| if a == path { "-" } else { a }).collect();
+    let out =
+        Command::cargo_bin("kseg").unwrap().current_dir(root()).args(&args).pipe_stdin(path).unwrap().output().unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
 
-/// Run `args` in every reading mode: the outputs and exit codes must be
-/// identical; the first is returned.
-fn same_in_every_mode(args: &[&str], modes: &[&[&str]]) -> (i32, Vec<u8>) {
+/// The reading modes of verify, stats and producers; `STREAM` is standard input.
+const STREAM: &str = "<stdin>";
+const MODES: [&[&str]; 5] = [&[], &["-j1"], &["--no-mmap"], &["-j1", "--no-mmap"], &[STREAM]];
+
+/// Run `args` (which name the segment `path`) in every reading mode: the
+/// outputs (with the path written as `-`) and exit codes must be identical;
+/// the first is returned.
+fn same_in_every_mode(args: &[&str], path: &Path, modes: &[&[&str]]) -> (i32, Vec<u8>) {
+    let path = path.to_str().unwrap();
     let mut first: Option<(i32, Vec<u8>)> = None;
     for mode in modes {
         let mut all = args.to_vec();
-        all.extend(*mode);
-        let (code, out, stderr) = run(&all);
+        let (code, out, stderr) = if mode == &[STREAM] {
+            all.push(STREAM);
+            run_streamed(args, path)
+        } else {
+            all.extend(*mode);
+            let (code, out, stderr) = run(&all);
+            (code, String::from_utf8(out).unwrap().replace(path, "-").into_bytes(), stderr)
+        };
         assert!(code == 0 || code == 1, "{all:?}: exit {code}: {stderr}");
         match &first {
             None => first = Some((code, out)),
@@ -207,7 +227,7 @@ fn json(bytes: &[u8]) -> Value {
 /// verify: exactly one finding per damaged batch (crc_mismatch or
 /// bad_record), at its position and base offset, nothing else, in every mode.
 fn check_verify(log: &Path, batches: &[Batch]) {
-    let (code, out) = same_in_every_mode(&["verify", log.to_str().unwrap(), "--format", "json"], &MODES);
+    let (code, out) = same_in_every_mode(&["verify", log.to_str().unwrap(), "--format", "json"], log, &MODES);
     let v = json(&out);
     let got: Vec<(String, String, u64, i64)> = v["problems"]
         .as_array()
@@ -237,7 +257,7 @@ fn check_verify(log: &Path, batches: &[Batch]) {
 /// as damaged (stats does not check CRCs), the offsets, timestamps and sizes
 /// the generator wrote.
 fn check_stats(log: &Path, batches: &[Batch], bytes: u64) {
-    let (_, out) = same_in_every_mode(&["stats", log.to_str().unwrap(), "--format", "json"], &MODES);
+    let (_, out) = same_in_every_mode(&["stats", log.to_str().unwrap(), "--format", "json"], log, &MODES);
     let s = &json(&out)["segments"][0];
     let n = batches.len() as u64;
     assert_eq!(s["batches"].as_u64(), Some(n), "{s}");
@@ -256,7 +276,7 @@ fn check_stats(log: &Path, batches: &[Batch], bytes: u64) {
 /// and one unbroken run of sequences (producers reads batch headers only,
 /// so no damage shows), the same in every mode.
 fn check_producers(log: &Path, batches: &[Batch]) {
-    let (_, out) = same_in_every_mode(&["producers", log.to_str().unwrap(), "--format", "json"], &MODES);
+    let (_, out) = same_in_every_mode(&["producers", log.to_str().unwrap(), "--format", "json"], log, &MODES);
     let v = json(&out);
     let got = v["partitions"][0]["producers"].as_array().unwrap();
     assert_eq!(got.len(), PRODUCERS as usize);
@@ -279,8 +299,8 @@ fn check_producers(log: &Path, batches: &[Batch]) {
 /// fails. Deep, as Kafka's tool, it stops with an exception at the first
 /// record it cannot read, after printing that batch's line.
 fn check_kafka_dump_log(log: &Path, batches: &[Batch], deep: &[&str]) {
-    let modes: [&[&str]; 2] = [&[], &["--no-mmap"]];
-    let (code, out) = same_in_every_mode(&["kafka-dump-log", "--files", log.to_str().unwrap()], &modes);
+    let modes: [&[&str]; 3] = [&[], &["--no-mmap"], &[STREAM]];
+    let (code, out) = same_in_every_mode(&["kafka-dump-log", "--files", log.to_str().unwrap()], log, &modes);
     assert_eq!(code, 0);
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("baseOffset: ")).collect();
@@ -295,7 +315,7 @@ fn check_kafka_dump_log(log: &Path, batches: &[Batch], deep: &[&str]) {
     }
     let mut args = vec!["kafka-dump-log", "--files", log.to_str().unwrap(), "--deep-iteration"];
     args.extend(deep);
-    let (code, out) = same_in_every_mode(&args, &modes);
+    let (code, out) = same_in_every_mode(&args, log, &modes);
     assert_eq!(code, 1);
     let text = String::from_utf8(out).unwrap();
     let stop = batches.iter().find(|b| b.damage == Damage::Record).unwrap();
@@ -304,13 +324,20 @@ fn check_kafka_dump_log(log: &Path, batches: &[Batch], deep: &[&str]) {
     assert_eq!(text.lines().filter(|l| l.starts_with("| offset: ")).count() as i64, stop.offset);
 }
 
-/// dump --records (plain reads): every batch at its position, every
+/// dump --records (plain reads, and streamed): every batch at its position, every
 /// readable record, and a problem for each damaged batch: its CRC at the
 /// batch, its record at the value that runs out.
 fn check_dump(log: &Path, batches: &[Batch]) {
-    let args = ["dump", log.to_str().unwrap(), "--format", "jsonl", "--records"];
-    let (code, out, stderr) = run(&[&args[..], &["--key-encoding", "none", "--value-encoding", "none"]].concat());
+    let path = log.to_str().unwrap();
+    let args = ["dump", path, "--format", "jsonl", "--records", "--key-encoding", "none", "--value-encoding", "none"];
+    let (code, out, stderr) = run(&args);
     assert_eq!(code, 1, "{stderr}");
+    // Streamed, the same lines but the first (a stream's kind and size are not known up front).
+    let (scode, streamed, stderr) = run_streamed(&args, path);
+    assert_eq!(scode, 1, "{stderr}");
+    let text = String::from_utf8(out.clone()).unwrap().replace(path, "-");
+    let streamed = String::from_utf8(streamed).unwrap();
+    assert!(text.lines().skip(1).eq(streamed.lines().skip(1)), "dump of a file and of the stream differ");
     let (mut positions, mut problems, mut records) = (Vec::new(), Vec::new(), 0);
     for line in String::from_utf8(out).unwrap().lines() {
         let v: Value = serde_json::from_str(line).unwrap();
