@@ -22,7 +22,8 @@ mod common;
 use common::root;
 
 /// What must never reach a terminal, with a name for the message.
-const FORBIDDEN: [(&str, &str); 14] = [
+const FORBIDDEN: [(&str, &str); 15] = [
+    ("\u{61c}", "ARABIC LETTER MARK"),
     ("\u{1b}", "ESC"),
     ("\r", "CR"),
     ("\u{8}", "backspace"),
@@ -41,7 +42,7 @@ const FORBIDDEN: [(&str, &str); 14] = [
 
 /// Hostile text: each piece carries one of the forbidden characters between
 /// printable words, which must still be shown.
-const NASTY: [&str; 8] = [
+const NASTY: [&str; 9] = [
     "red\u{1b}[31mRED",
     "title\u{1b}]0;pwned\u{7}TITLE",
     "over\rOVER",
@@ -50,6 +51,7 @@ const NASTY: [&str; 8] = [
     "iso\u{2066}ISO\u{2069}end",
     "csi\u{9b}2JCSI",
     "del\u{7f}DEL\u{0}nul",
+    "rlm\u{200f}MLR\u{61c}alm",
 ];
 
 fn assert_safe(what: &str, out: &[u8]) {
