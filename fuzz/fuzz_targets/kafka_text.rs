@@ -55,6 +55,7 @@ fuzz_target!(|data: &[u8]| {
             parser,
             mmap,
             version,
+            base_offset: None,
         };
         let mut out = Vec::new();
         let (ended, report) = {

@@ -11,7 +11,7 @@ mod common;
 use kseg::analysis::find::{self, TimeTarget};
 use kseg::analysis::verify::{self, Options};
 use kseg::analysis::window::Reading;
-use kseg::files::partition::Segment;
+use kseg::files::partition::{BaseOffsetFrom, Segment};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(path("timeindex"), timeindex).unwrap();
     let seg = Segment {
         base_offset: 0,
+        base_from: BaseOffsetFrom::Name,
         log: path("log"),
         index: (selector & 1 == 0).then(|| path("index")),
         timeindex: (selector & 2 == 0).then(|| path("timeindex")),
