@@ -6,6 +6,7 @@ pub mod dump;
 pub mod find;
 pub mod kafka_dump_log;
 pub mod producers;
+pub mod rebuild_index;
 pub mod stats;
 pub mod verify;
 
@@ -54,6 +55,11 @@ pub enum Command {
     /// .txnindex and .snapshot disagreements). Exit 0 when there is no
     /// anomaly, 1 when there is one, 2 when it could not run.
     Producers(producers::ProducersArgs),
+    /// Write the .index, .timeindex and .txnindex Kafka's segment recovery
+    /// would write into a new directory, and compare them with the files on
+    /// disk. Exit 0 when every one on disk is as rebuilt, 1 when one differs,
+    /// 2 when it could not run.
+    RebuildIndex(rebuild_index::RebuildIndexArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -75,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::KafkaDumpLog(args) => kafka_dump_log::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Producers(args) => producers::run(args),
+        Command::RebuildIndex(args) => rebuild_index::run(args),
     }
 }
 
