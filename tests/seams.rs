@@ -267,6 +267,9 @@ fn check_stats(log: &Path, batches: &[Batch], bytes: u64) {
     assert_eq!(s["damaged_batches"].as_u64(), Some(unreadable), "{s}");
     assert_eq!(s["offsets"]["first"].as_i64(), Some(0), "{s}");
     assert_eq!(s["offsets"]["last"].as_i64(), Some(n as i64 - 1), "{s}");
+    for k in ["missing_between", "gaps_between", "missing_within", "batches_with_missing", "not_increasing"] {
+        assert_eq!(s["offsets"][k].as_u64(), Some(0), "{k}: {s}");
+    }
     assert_eq!(s["timestamps"]["max_ms"].as_i64(), Some(T0 + (n as i64 - 1) * 10), "{s}");
     assert_eq!(s["batch_size"]["max"].as_u64(), batches.iter().map(|b| b.size).max(), "{s}");
     assert_eq!(s["batch_size"]["min"].as_u64(), batches.iter().map(|b| b.size).min(), "{s}");
