@@ -3,6 +3,8 @@
 
 pub mod common;
 pub mod dump;
+#[cfg(feature = "export")]
+pub mod export;
 pub mod find;
 pub mod kafka_dump_log;
 pub mod producers;
@@ -60,6 +62,12 @@ pub enum Command {
     /// disk. Exit 0 when every one on disk is as rebuilt, 1 when one differs,
     /// 2 when it could not run.
     RebuildIndex(rebuild_index::RebuildIndexArgs),
+    /// Every record as a row of Parquet files (Hive-style,
+    /// topic=T/partition=P/part-N.parquet) or an Arrow IPC stream, for
+    /// DuckDB, Spark and Trino. Exit 0 when every batch was exported, 1
+    /// when a damaged batch was left out, 2 when it could not run.
+    #[cfg(feature = "export")]
+    Export(export::ExportArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -82,6 +90,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => stats::run(args),
         Command::Producers(args) => producers::run(args),
         Command::RebuildIndex(args) => rebuild_index::run(args),
+        #[cfg(feature = "export")]
+        Command::Export(args) => export::run(args),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Writers for dump output. Every format takes the same typed events, so a
 //! new format is one new file here.
 
+#[cfg(feature = "export")]
+pub mod columnar;
 pub mod json;
 pub mod simd;
 pub mod table;
