@@ -108,7 +108,8 @@ fn export(args: &[&str]) -> (i32, String) {
 }
 
 /// `kseg dump --records --format jsonl` of `path` as export rows (the batch
-/// fields copied onto each record), or `None` when dump reports a problem.
+/// fields copied onto each record) of its segments, or `None` when dump
+/// reports a problem.
 fn dump_rows(path: &Path) -> Option<Vec<Map<String, Value>>> {
     let out = Command::new(BIN)
         .args(["dump", "--records", "--format", "jsonl", "--key-encoding", "hex", "--value-encoding", "hex", "--decode", "none"])
@@ -120,11 +121,15 @@ fn dump_rows(path: &Path) -> Option<Vec<Map<String, Value>>> {
     }
     let mut rows = Vec::new();
     let mut batch = Map::new();
+    // Only segments: a directory's KRaft snapshots (.checkpoint) hold
+    // records too, but they are no part of the log.
+    let mut segment = false;
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let v: Map<String, Value> = serde_json::from_str(line).unwrap();
         match v["type"].as_str().unwrap() {
+            "file" => segment = v["kind"] == "log",
             "batch" => batch = v,
-            "record" => {
+            "record" if segment => {
                 let mut r = Map::new();
                 for k in ["offset", "timestamp", "key", "value", "headers"] {
                     r.insert(k.into(), v[k].clone());
