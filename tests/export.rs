@@ -83,10 +83,11 @@ fn read_parquet(dir: &Path) -> Vec<Map<String, Value>> {
     files.sort();
     let mut rows = Vec::new();
     for f in files {
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&f).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&f).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
         let start = rows.len();
         for b in reader {
             rows_of(&b.unwrap(), &mut rows);
@@ -96,7 +97,10 @@ fn read_parquet(dir: &Path) -> Vec<Map<String, Value>> {
         for r in &rows[start..] {
             let topic = r["topic"].as_str().unwrap_or("__HIVE_DEFAULT_PARTITION__").to_string();
             let partition = r["partition"].as_i64().map_or("__HIVE_DEFAULT_PARTITION__".to_string(), |p| p.to_string());
-            assert!(rel.starts_with(&format!("topic={topic}/partition={partition}/part-")), "{rel} holds {topic}/{partition}");
+            assert!(
+                rel.starts_with(&format!("topic={topic}/partition={partition}/part-")),
+                "{rel} holds {topic}/{partition}"
+            );
         }
     }
     rows
@@ -112,7 +116,18 @@ fn export(args: &[&str]) -> (i32, String) {
 /// reports a problem.
 fn dump_rows(path: &Path) -> Option<Vec<Map<String, Value>>> {
     let out = Command::new(BIN)
-        .args(["dump", "--records", "--format", "jsonl", "--key-encoding", "hex", "--value-encoding", "hex", "--decode", "none"])
+        .args([
+            "dump",
+            "--records",
+            "--format",
+            "jsonl",
+            "--key-encoding",
+            "hex",
+            "--value-encoding",
+            "hex",
+            "--decode",
+            "none",
+        ])
         .arg(path)
         .output()
         .unwrap();
@@ -237,11 +252,14 @@ fn arrow_stream_equals_dump_with_text_keys_and_a_constant_column() {
     // The dump's keys in hex; utf8 keys are their text (all valid UTF-8 here).
     for r in &mut dumped {
         if let Some(h) = r["key"].as_str() {
-            let bytes: Vec<u8> = (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect();
+            let bytes: Vec<u8> =
+                (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect();
             r["key"] = json!(String::from_utf8(bytes).unwrap());
         }
     }
-    assert!(rows.iter().all(|r| r["broker"] == json!("3") && r["topic"] == json!("g-rolled") && r["partition"] == json!(0)));
+    assert!(
+        rows.iter().all(|r| r["broker"] == json!("3") && r["topic"] == json!("g-rolled") && r["partition"] == json!(0))
+    );
     compare("g-rolled-0 (arrow)", rows, dumped);
 }
 

@@ -79,7 +79,14 @@ mod tests {
     use super::*;
 
     fn txn(pid: i64, first: i64, last: i64) -> AbortedTxn {
-        AbortedTxn { position: 0, version: 0, producer_id: pid, first_offset: first, last_offset: last, last_stable_offset: 0 }
+        AbortedTxn {
+            position: 0,
+            version: 0,
+            producer_id: pid,
+            first_offset: first,
+            last_offset: last,
+            last_stable_offset: 0,
+        }
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub struct ExportArgs {
     /// already hold files), a file or `-` (standard output) for Arrow.
     #[arg(long, short, value_name = "DIR|FILE")]
     pub out: PathBuf,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
     pub format: ExportFormat,
     /// How record keys are stored.
@@ -202,11 +203,7 @@ fn layout(args: &ExportArgs) -> anyhow::Result<Layout> {
         }
         extra.push((name.to_string(), value.to_string()));
     }
-    Ok(Layout {
-        key_utf8: args.key_encoding == Storage::Utf8,
-        value_utf8: args.value_encoding == Storage::Utf8,
-        extra,
-    })
+    Ok(Layout { key_utf8: args.key_encoding == Storage::Utf8, value_utf8: args.value_encoding == Storage::Utf8, extra })
 }
 
 fn open_target(args: &ExportArgs, layout: &Layout, threads: usize) -> anyhow::Result<Target> {
@@ -230,11 +227,9 @@ fn open_target(args: &ExportArgs, layout: &Layout, threads: usize) -> anyhow::Re
             let w: Box<dyn Write + Send> = if out.as_os_str() == "-" {
                 Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout()))
             } else {
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(out)
-                    .with_context(|| format!("{}: cannot create (an existing file is never overwritten)", out.display()))?;
+                let f = std::fs::OpenOptions::new().write(true).create_new(true).open(out).with_context(|| {
+                    format!("{}: cannot create (an existing file is never overwritten)", out.display())
+                })?;
                 Box::new(std::io::BufWriter::with_capacity(1 << 20, f))
             };
             Ok(Target::Arrow(Mutex::new(Some(ArrowStream::new(w, &layout.schema())?))))
@@ -305,7 +300,9 @@ impl Ctx<'_> {
         let mut out = Out {
             target,
             part: match target {
-                Target::Parquet { out, props } => Some(ParquetPart::new(columnar::hive_dir(out, &origin), props.clone())),
+                Target::Parquet { out, props } => {
+                    Some(ParquetPart::new(columnar::hive_dir(out, &origin), props.clone()))
+                }
                 Target::Arrow(_) => None,
             },
         };

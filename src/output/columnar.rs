@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
-    TimestampMillisecondBuilder,
+    BinaryBuilder, BooleanBuilder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, ListArray, RecordBatch, StringArray, StructArray};
 use arrow_buffer::OffsetBuffer;
@@ -60,7 +59,11 @@ impl Layout {
             Field::new("timestamp_type", DataType::Utf8, false),
             Field::new("key", bytes(self.key_utf8), true),
             Field::new("value", bytes(self.value_utf8), true),
-            Field::new("headers", DataType::List(Arc::new(Field::new_list_field(DataType::Struct(header), false))), false),
+            Field::new(
+                "headers",
+                DataType::List(Arc::new(Field::new_list_field(DataType::Struct(header), false))),
+                false,
+            ),
             Field::new("base_offset", DataType::Int64, false),
             Field::new("producer_id", DataType::Int64, false),
             Field::new("producer_epoch", DataType::Int16, false),
@@ -222,9 +225,12 @@ impl Rows {
             unreachable!("the schema has a headers list")
         };
         let DataType::Struct(header_fields) = item.data_type().clone() else { unreachable!("headers hold structs") };
-        let structs =
-            StructArray::try_new(header_fields, vec![Arc::new(self.header_key.finish()), self.header_value.finish()], None)
-                .map_err(io::Error::other)?;
+        let structs = StructArray::try_new(
+            header_fields,
+            vec![Arc::new(self.header_key.finish()), self.header_value.finish()],
+            None,
+        )
+        .map_err(io::Error::other)?;
         let offsets = OffsetBuffer::new(std::mem::replace(&mut self.header_offsets, vec![0]).into());
         let headers = ListArray::try_new(item, offsets, Arc::new(structs), None).map_err(io::Error::other)?;
         let mut columns: Vec<ArrayRef> = vec![
@@ -313,8 +319,9 @@ impl ParquetPart {
         if self.writer.is_none() {
             std::fs::create_dir_all(&self.dir)?;
             let (path, file) = create_part(&self.dir)?;
-            let w = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), batch.schema(), Some(self.props.clone()))
-                .map_err(io::Error::other)?;
+            let w =
+                ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), batch.schema(), Some(self.props.clone()))
+                    .map_err(io::Error::other)?;
             self.writer = Some((path, w));
         }
         let (_, w) = self.writer.as_mut().expect("set above");
