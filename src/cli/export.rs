@@ -309,12 +309,23 @@ impl Ctx<'_> {
         let mut rows = Rows::new(self.layout);
         let mut decoder = Decoder::new(self.max_decompressed);
         let mut aborted = aborted;
+        let mut written = Ok(());
         for seg in &p.segments {
-            self.segment(&seg.log, &origin, &mut aborted, &mut decoder, &mut rows, &mut out, &mut outcome)?;
+            written = self.segment(&seg.log, &origin, &mut aborted, &mut decoder, &mut rows, &mut out, &mut outcome);
+            if written.is_err() {
+                break;
+            }
         }
-        out.write(&mut rows)?;
-        if let Some(part) = out.part.take() {
-            outcome.files.extend(part.close()?);
+        let written = written.and_then(|()| out.write(&mut rows));
+        match (written, out.part.take()) {
+            (Ok(()), Some(part)) => outcome.files.extend(part.close()?),
+            (Ok(()), None) => {}
+            (Err(e), part) => {
+                if let Some(part) = part {
+                    part.abandon();
+                }
+                return Err(e);
+            }
         }
         Ok(outcome)
     }

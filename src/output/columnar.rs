@@ -328,6 +328,15 @@ impl ParquetPart {
         w.write(batch).map_err(io::Error::other)
     }
 
+    /// Remove the file begun, after a failure: an engine would stop at a
+    /// Parquet file without its footer.
+    pub fn abandon(self) {
+        if let Some((path, w)) = self.writer {
+            drop(w);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
     /// Close the file; the path written, if any row was.
     pub fn close(self) -> io::Result<Option<PathBuf>> {
         match self.writer {
