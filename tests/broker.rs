@@ -124,7 +124,10 @@ fn verify_finds_nothing_wrong_in_a_brokers_log_directory() {
     let data = data_dir();
     let (code, stdout, stderr) = kseg(&["verify", "--format", "json", "."], data.path());
     let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
-    let findings = doc["problems"].as_array().unwrap();
+    // Notes (the cleaner's `.deleted` files, waiting for the broker to remove
+    // them) are what a running broker has.
+    let findings: Vec<&Value> =
+        doc["problems"].as_array().unwrap().iter().filter(|p| p["severity"] != "note").collect();
     assert!(findings.is_empty(), "{findings:#?}");
     assert_eq!(code, 0, "{stderr}");
     assert!(doc["files"].as_array().unwrap().len() > 20);

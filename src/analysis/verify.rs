@@ -23,6 +23,9 @@ use crate::format::walk::Step;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing, and what the broker tidies at start-up: never changes
+    /// the exit status, not even under `--strict`.
+    Note,
     Warning,
     Error,
 }
@@ -352,7 +355,7 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
     let status_of = |file: &Path, findings: &[Finding]| {
         let worst = findings.iter().filter(|f| f.file == file).map(|f| f.severity).max();
         match worst {
-            None => Status::Ok,
+            None | Some(Severity::Note) => Status::Ok,
             Some(Severity::Warning) => Status::Warning,
             Some(Severity::Error) => Status::Error,
         }
@@ -622,7 +625,7 @@ pub fn verify_snapshot(path: &Path) -> io::Result<SegmentReport> {
         })
         .collect();
     let status = match findings.iter().map(|f| f.severity).max() {
-        None => Status::Ok,
+        None | Some(Severity::Note) => Status::Ok,
         Some(Severity::Warning) => Status::Warning,
         Some(Severity::Error) => Status::Error,
     };

@@ -170,6 +170,14 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
                     eprintln!("kseg: {}: no Kafka files in this directory", path.display());
                     unreadable = true;
                 } else {
+                    // Not a Kafka file: still read as log data (its problem at
+                    // byte 0 is shown), with the status of every subcommand.
+                    if let [f] = &files[..]
+                        && !f.listed
+                        && f.file.kind == FileKind::Other
+                    {
+                        unreadable |= super::common::not_log_data(&f.file.path).is_some();
+                    }
                     inputs.extend(files);
                 }
             }

@@ -171,7 +171,11 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
         summary.notes += r.notes().count();
     }
     let failed = summary.anomalies > 0;
-    if !args.quiet {
+    let code = if failed { exit::FINDINGS } else { exit::OK };
+    let written = (|| -> anyhow::Result<()> {
+        if args.quiet {
+            return Ok(());
+        }
         let mut out = super::stdout();
         match args.format {
             ProducersFormat::Json => {
@@ -225,8 +229,9 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
             }
         }
         out.flush()?;
-    }
-    Ok(ExitCode::from(if failed { exit::FINDINGS } else { exit::OK }))
+        Ok(())
+    })();
+    super::common::verdict_after_writing(written, code)
 }
 
 /// The newest producer snapshot of a partition directory: its path, its

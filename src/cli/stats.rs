@@ -223,40 +223,45 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         total = part_out[0].2.clone();
     }
 
-    let mut out = super::stdout();
-    match args.format {
-        StatsFormat::Json => {
-            let report = Report {
-                segments: (!args.totals)
-                    .then(|| seg_out.iter().map(|(f, s)| SegmentOut { file: f.clone(), stats: to_json(s) }).collect()),
-                partitions: part_out
-                    .iter()
-                    .map(|(p, n, s)| PartitionOut { path: p.clone(), segments: *n, stats: to_json(s) })
-                    .collect(),
-                total: TotalOut { partitions: partitions.len(), segments: work.len(), stats: to_json(&total) },
-            };
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        }
-        StatsFormat::Table => {
-            if !args.totals {
-                for (f, s) in &seg_out {
-                    write_block(&mut out, &format!("segment {}", f.display()), s)?;
+    let code = if failed { exit::FINDINGS } else { exit::OK };
+    let written = (|| -> anyhow::Result<()> {
+        let mut out = super::stdout();
+        match args.format {
+            StatsFormat::Json => {
+                let report = Report {
+                    segments: (!args.totals).then(|| {
+                        seg_out.iter().map(|(f, s)| SegmentOut { file: f.clone(), stats: to_json(s) }).collect()
+                    }),
+                    partitions: part_out
+                        .iter()
+                        .map(|(p, n, s)| PartitionOut { path: p.clone(), segments: *n, stats: to_json(s) })
+                        .collect(),
+                    total: TotalOut { partitions: partitions.len(), segments: work.len(), stats: to_json(&total) },
+                };
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                writeln!(out)?;
+            }
+            StatsFormat::Table => {
+                if !args.totals {
+                    for (f, s) in &seg_out {
+                        write_block(&mut out, &format!("segment {}", f.display()), s)?;
+                    }
+                }
+                for (p, n, s) in &part_out {
+                    if args.totals || *n > 1 {
+                        write_block(&mut out, &format!("partition {} ({n} segments)", p.display()), s)?;
+                    }
+                }
+                if partitions.len() > 1 {
+                    let title = format!("total ({} partitions, {} segments)", partitions.len(), work.len());
+                    write_block(&mut out, &title, &total)?;
                 }
             }
-            for (p, n, s) in &part_out {
-                if args.totals || *n > 1 {
-                    write_block(&mut out, &format!("partition {} ({n} segments)", p.display()), s)?;
-                }
-            }
-            if partitions.len() > 1 {
-                let title = format!("total ({} partitions, {} segments)", partitions.len(), work.len());
-                write_block(&mut out, &title, &total)?;
-            }
         }
-    }
-    out.flush()?;
-    Ok(ExitCode::from(if failed { exit::FINDINGS } else { exit::OK }))
+        out.flush()?;
+        Ok(())
+    })();
+    super::common::verdict_after_writing(written, code)
 }
 
 fn bytes_h(n: u64) -> String {

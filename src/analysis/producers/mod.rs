@@ -397,9 +397,11 @@ impl Analyzer {
         }
         if scan.damaged > 0 {
             self.damaged += scan.damaged;
+            // Data that cannot be read is a finding like any other damage:
+            // the exit status says so, as in every subcommand.
             let mut f = finding(
                 "unreadable_data",
-                Severity::Note,
+                Severity::Anomaly,
                 format!(
                     "{} entries could not be read; producer state may be incomplete (run kseg verify)",
                     scan.damaged
