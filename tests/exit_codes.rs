@@ -56,7 +56,7 @@ fn status(args: &[&str], path: &Path, after: &[&str]) -> (i32, String) {
 fn every_subcommand_gives_the_same_status_for_the_same_input() {
     let tmp = tempfile::tempdir().unwrap();
     let i = inputs(tmp.path());
-    let whole: &[&[&str]] = &[&["dump"], &["verify"], &["stats"], &["producers"]];
+    let whole: &[&[&str]] = &[&["dump"], &["verify"], &["stats"], &["producers"], &["ls"], &["ls", "--verify"]];
     for args in whole {
         for (what, path, want) in [
             ("missing path", &i.missing, 2),
@@ -146,6 +146,8 @@ fn a_closed_pipe_keeps_the_verdict_and_prints_no_broken_pipe() {
             &["producers", "--format", "json", d][..],
             &["producers", d][..],
             &["stats", "--format", "json", d][..],
+            &["ls", "--format", "json", d][..],
+            &["ls", d][..],
         ] {
             let (code, stderr) = closed_early(args, 100);
             assert_eq!(code, want, "kseg {} | head -c 100: stderr {stderr}", args.join(" "));

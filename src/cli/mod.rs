@@ -5,6 +5,7 @@ pub mod common;
 pub mod dump;
 pub mod find;
 pub mod kafka_dump_log;
+pub mod ls;
 pub mod producers;
 pub mod stats;
 pub mod verify;
@@ -54,6 +55,11 @@ pub enum Command {
     /// .txnindex and .snapshot disagreements). Exit 0 when there is no
     /// anomaly, 1 when there is one, 2 when it could not run.
     Producers(producers::ProducersArgs),
+    /// One row per partition: segments, bytes, log start, first and last
+    /// offset and time, producers, open transactions, and a status from a
+    /// quick check (--verify: the full check). Totals per topic and overall.
+    /// Exit 1 when a partition has an error, 2 when a file could not be read.
+    Ls(ls::LsArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -75,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::KafkaDumpLog(args) => kafka_dump_log::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Producers(args) => producers::run(args),
+        Command::Ls(args) => ls::run(args),
     }
 }
 

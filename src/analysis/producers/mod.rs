@@ -114,6 +114,8 @@ pub struct SegmentScan {
     pub missing_between: u64,
     pub missing_within: u64,
     pub max_timestamp: Option<i64>,
+    /// The max timestamp of the first batch that has one (`kseg ls`'s first time).
+    pub first_timestamp: Option<i64>,
     /// Entries that could not be read (bad size, header, too large).
     pub damaged: u64,
 }
