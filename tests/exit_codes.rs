@@ -89,6 +89,28 @@ fn every_subcommand_gives_the_same_status_for_the_same_input() {
     }
 }
 
+/// `groups` reads `__consumer_offsets-<n>` partitions: the same inputs under
+/// that name.
+#[test]
+fn groups_gives_the_same_status_for_the_same_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir_all(d.join("unreadable/__consumer_offsets-0/00000000000000000000.log")).unwrap();
+    copy_dir(&root().join("testdata/corrupt/garbage_header"), &d.join("damaged/__consumer_offsets-0"));
+    copy_dir(&root().join("testdata/groups/logs/__consumer_offsets-0"), &d.join("clean/__consumer_offsets-0"));
+    std::fs::write(d.join("passwd"), "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    for (what, path, want) in [
+        ("missing path", d.join("no-such-path"), 2),
+        ("unreadable file", d.join("unreadable"), 2),
+        ("not a Kafka file", d.join("passwd"), 2),
+        ("damaged segment", d.join("damaged"), 1),
+        ("clean partition", d.join("clean"), 0),
+    ] {
+        let (got, stderr) = status(&["groups"], &path, &[]);
+        assert_eq!(got, want, "kseg groups on a {what}: {stderr}");
+    }
+}
+
 /// verify of a directory where one segment cannot be read still reports
 /// the others, and exits 2.
 #[test]

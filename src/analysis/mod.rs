@@ -5,6 +5,7 @@
 //! May use: [`crate::format`], [`crate::topics`], [`crate::files`].
 
 pub mod find;
+pub mod groups;
 pub mod overview;
 pub mod partition_files;
 pub mod producers;

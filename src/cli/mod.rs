@@ -4,6 +4,7 @@
 pub mod common;
 pub mod dump;
 pub mod find;
+pub mod groups;
 pub mod kafka_dump_log;
 pub mod ls;
 pub mod producers;
@@ -60,6 +61,11 @@ pub enum Command {
     /// quick check (--verify: the full check). Totals per topic and overall.
     /// Exit 1 when a partition has an error, 2 when a file could not be read.
     Ls(ls::LsArgs),
+    /// Consumer groups from the __consumer_offsets partitions: state,
+    /// protocol, members, and the last committed offset of each partition
+    /// (with the lag when that partition's log is in the same log directory).
+    /// Exit 1 when some data could not be read.
+    Groups(groups::GroupsArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -82,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(args) => stats::run(args),
         Command::Producers(args) => producers::run(args),
         Command::Ls(args) => ls::run(args),
+        Command::Groups(args) => groups::run(args),
     }
 }
 
