@@ -540,6 +540,41 @@ def producers(a, rep, data, oracle):
     return n, differ, unexpected
 
 
+# ------------------------------------------------------------------------------------ groups
+
+def groups(a, rep, data, oracle):
+    """Every committed offset listConsumerGroupOffsets gave vs `kseg groups` on the clean copy."""
+    path = os.path.join(oracle, "groups.jsonl")
+    if not os.path.exists(path):
+        return 0, 0, 0
+    want = {(w["group"], w["topic"], w["partition"]): w["offset"]
+            for w in (json.loads(l) for l in open(path, encoding="utf-8") if l.strip())}
+    rc, o, e = run_kseg(a.kseg, ["groups", "--format", "json", data])
+    with open(os.path.join(a.out, "kseg", "groups.json"), "wb") as f:
+        f.write(o)
+    try:
+        j = json.loads(o.decode("utf-8"))
+    except ValueError:
+        rep.add("groups/no-output", "kseg groups exit %d" % rc, "", e.decode()[:300])
+        return len(want), len(want), 1
+    got = {(g["group"], x["topic"], x["partition"]): x["offset"] for g in j["groups"] for x in g["offsets"]}
+    n = differ = unexpected = 0
+    for key in sorted(set(want) | set(got)):
+        n += 1
+        w, k = want.get(key), got.get(key)
+        if w == k:
+            continue
+        differ += 1
+        cat = "groups/missing" if k is None else "groups/extra" if w is None else "groups/offset"
+        if not rep.add(cat, "%s %s-%d" % key, str(w), str(k)):
+            unexpected += 1
+    if rc not in (0, 1):
+        differ += 1
+        if not rep.add("groups/exit", "kseg groups exit %d" % rc, "0", str(rc)):
+            unexpected += 1
+    return n, differ, unexpected
+
+
 # ------------------------------------------------------------------------------------ verify, live
 
 def verify(a, rep, data, which):
@@ -603,7 +638,7 @@ def main():
     ap.add_argument("--dump-cmd", required=True)
     ap.add_argument("--elapsed-start", type=int, default=int(time.time()))
     ap.add_argument("--keep-raw", action="store_true")
-    ap.add_argument("--only", default="", help="comma list of: dump-log,records,lookups,producers,verify,live")
+    ap.add_argument("--only", default="", help="comma list of: dump-log,records,lookups,producers,groups,verify,live")
     a = ap.parse_args()
     os.makedirs(os.path.join(a.out, "kseg"), exist_ok=True)
     rep = Report(a.out, a.expected, a.dump_version)
@@ -635,6 +670,10 @@ def main():
             PN, PD, PU = producers(a, rep, clean, oracle)
             notes.append("producers: %d producer states (describeProducers) compared, %d differ (%d field differences not expected)" % (PN, PD, PU))
             unexpected += PU
+        if want("groups"):
+            GN, GD, GU = groups(a, rep, clean, oracle)
+            notes.append("groups: %d committed offsets (listConsumerGroupOffsets) compared, %d differ (%d not expected)" % (GN, GD, GU))
+            unexpected += GU
     for which, c in (("clean", clean), ("crash", os.path.join(a.src, "crash", "data"))):
         if os.path.isdir(c) and want("verify"):
             text, u = verify(a, rep, c, which)
@@ -655,7 +694,7 @@ def main():
         shutil.rmtree(raw, ignore_errors=True)
 
     ran = set()
-    for sec in ("dump-log", "records", "lookups", "producers", "verify", "live"):
+    for sec in ("dump-log", "records", "lookups", "producers", "groups", "verify", "live"):
         if want(sec) and (sec in ("dump-log", "verify", "live") or os.path.isdir(oracle)):
             ran.add(sec)
     if "records" in ran:

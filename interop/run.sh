@@ -15,7 +15,7 @@
 #   INTEROP_CACHE=dir           jars and compiled driver (default: interop/.cache, gitignored)
 #   INTEROP_CRASH=0             skip the second (kill -9) broker run
 #   INTEROP_EXPECTED=file       known differences (default: interop/expected-differences.txt)
-#   INTEROP_ONLY=a,b            only these comparisons (dump-log,records,lookups,producers,verify,live)
+#   INTEROP_ONLY=a,b            only these comparisons (dump-log,records,lookups,producers,groups,verify,live)
 #   JAVA=java                   the JVM (17+)
 set -euo pipefail
 
