@@ -53,6 +53,15 @@ fn the_coordinators_replay() {
     let (code, v) = groups(&root().join("testdata/groups/logs"), &[]);
     assert_eq!(code, 0);
     assert_eq!(as_expected(&v), want);
+    // One `offsets` key per group (a duplicate key would hide one of them).
+    let out = Command::cargo_bin("kseg")
+        .unwrap()
+        .arg("groups")
+        .arg(root().join("testdata/groups/logs"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().matches("\"offsets\"").count(), 4);
     // Named by its partition directory, the other log is not beside it: no lag.
     let (code, v) = groups(&root().join("testdata/groups/logs/__consumer_offsets-0"), &[]);
     assert_eq!(code, 0);

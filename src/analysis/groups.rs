@@ -57,7 +57,9 @@ pub struct Group {
     /// When the group's metadata was last written (ms): its
     /// `currentStateTimestamp`, else the record's timestamp.
     pub state_timestamp: Option<i64>,
-    /// By topic, then partition.
+    /// By topic, then partition. Not serialized: a writer lists them in
+    /// the form it shows (with what it adds, such as the lag).
+    #[serde(skip)]
     pub offsets: BTreeMap<String, BTreeMap<i32, Committed>>,
 }
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use kseg::files::log::LogSource;
 use kseg::files::logdir::{self, Descend};
 use kseg::files::mmap::Mapped;
 use kseg::files::partition::{self, DirFile, FileKind, base_offset_from_name};
@@ -208,6 +209,11 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
             Ok(Flow::EndOfRange) => ended = dir,
             Ok(Flow::Stop) => break,
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            // Listed in a directory, gone when opened: a live broker's
+            // retention or cleaner moved on, not an unreadable file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && input.listed => {
+                super::common::note_vanished(&input.file.path);
+            }
             Err(e) => {
                 eprintln!("kseg: {}: {e}", input.file.path.display());
                 unreadable = true;
@@ -230,6 +236,9 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
 /// directory and its partitions.
 /// The second value says a subdirectory could not be read (already reported).
 fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
+    if kseg::files::input::is_stream(path) {
+        return Ok((vec![Input { file: DirFile::new(path.to_path_buf()), listed: false }], false));
+    }
     let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
         return Ok((vec![Input { file: DirFile::new(path.to_path_buf()), listed: false }], false));
@@ -249,6 +258,15 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
                     // Kafka never reads a segment being deleted, cleaned or
                     // swapped in as part of the log: reading it would show its
                     // records twice. Named on the command line, it is dumped.
+                    // A FIFO or device in a log directory is no broker
+                    // file, and opening it could block: named, never opened.
+                    if kseg::files::input::is_stream(&file.path) {
+                        eprintln!(
+                            "kseg: note: {}: left out: not a regular file (a FIFO or device); name it to read it as a stream",
+                            file.path.display()
+                        );
+                        continue;
+                    }
                     if let Some(state) = file.state {
                         eprintln!(
                             "kseg: note: {}: left out: {}; name the file to dump it",
@@ -335,6 +353,9 @@ impl Dumper<'_> {
     fn input(&mut self, decoder: &mut Decoder, input: &Input) -> std::io::Result<Flow> {
         let f = &input.file;
         match f.kind {
+            // Standard input, a pipe or a FIFO named on the command line:
+            // a segment, read as it comes.
+            _ if !input.listed && kseg::files::input::is_stream(&f.path) => self.log(decoder, f),
             FileKind::Other if input.listed => self.unread(f),
             FileKind::Index => self.offset_index(f),
             FileKind::TimeIndex => self.time_index(f),
@@ -508,7 +529,7 @@ impl Dumper<'_> {
 
     fn log(&mut self, decoder: &mut Decoder, f: &DirFile) -> std::io::Result<Flow> {
         let path = &f.path;
-        let mut walker = Walker::open(path)?;
+        let mut walker = Walker::new(LogSource::open(path, false)?);
         if let Some(max) = self.args.max_bytes {
             walker = walker.limit_bytes(max);
         }
@@ -529,7 +550,21 @@ impl Dumper<'_> {
             );
         }
         let mut flow = Flow::Continue;
-        while let Some(step) = walker.next_step()? {
+        let mut change_shown = false;
+        loop {
+            let step = match walker.next_step() {
+                Ok(Some(step)) => step,
+                Ok(None) => break,
+                // A read that fails because the file shrank (a live broker).
+                Err(e) => match walker.source().change(path) {
+                    Some(change) => {
+                        self.problem(&display, walker.position(), ProblemKind::ChangedDuringRead, change.to_string())?;
+                        change_shown = true;
+                        break;
+                    }
+                    None => return Err(e),
+                },
+            };
             if self.limit_reached() {
                 flow = Flow::Stop;
                 break;
@@ -634,6 +669,11 @@ impl Dumper<'_> {
             for p in failures {
                 self.problem(&display, p.position, p.kind, p.message)?;
             }
+        }
+        // Changed after the part shown was read: what was shown is the file
+        // as it was; said on stderr, as the output itself is whole.
+        if let Some(change) = walker.source().change(path).filter(|_| !change_shown) {
+            eprintln!("kseg: warning: {display}: {change}");
         }
         self.sink.end_file()?;
         Ok(flow)

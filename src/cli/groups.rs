@@ -98,7 +98,7 @@ impl Ends {
 }
 
 pub fn run(args: GroupsArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, false, false) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, false, false) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let offsets: Vec<_> = partitions

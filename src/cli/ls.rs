@@ -92,7 +92,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: LsArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, true, false) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, true, false) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let opts =

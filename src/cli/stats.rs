@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::common::ReadArgs;
 use super::exit;
 use crate::output::rfc3339;
+use kseg::files::change::Change;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum StatsFormat {
@@ -207,7 +208,7 @@ struct TopicTotals {
 }
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, false, false) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, false, false) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let opts = stats::Options { max_decompressed: args.read.max_decompressed, reading: args.read.reading() };
@@ -230,21 +231,37 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let mut current: Option<(usize, Stats)> = None;
     let written = (|| -> anyhow::Result<()> {
         for window in work.chunks(chunk) {
-            let results: Vec<std::io::Result<Stats>> = pool.install(|| {
-                window.par_iter().map(|&(p, s)| stats::segment_stats(&partitions[p].segments[s].log, &opts)).collect()
+            let results: Vec<std::io::Result<(Stats, Option<Change>)>> = pool.install(|| {
+                window
+                    .par_iter()
+                    .map(|&(p, s)| stats::segment_stats_read(&partitions[p].segments[s].log, &opts))
+                    .collect()
             });
             for (&(p, s), result) in window.iter().zip(results) {
                 let part = &partitions[p];
                 let seg = &part.segments[s];
-                let st = match result {
-                    Ok(st) => st,
+                let (st, change) = match result {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        super::common::note_vanished(&seg.log);
+                        (Stats::default(), None)
+                    }
                     Err(e) => {
                         eprintln!("kseg: {}: {e}", seg.log.display());
                         unreadable = true;
-                        Stats::default()
+                        (Stats::default(), None)
                     }
                 };
-                failed |= st.damaged_batches > 0 || st.crc_mismatches > 0;
+                let damaged = st.damaged_batches > 0 || st.crc_mismatches > 0;
+                match change {
+                    // Damage read past a truncation is the truncation's, not the file's.
+                    Some(c) if c.spoils_reading() => super::common::warn_changed(&seg.log, c),
+                    Some(c) => {
+                        super::common::warn_changed(&seg.log, c);
+                        failed |= damaged;
+                    }
+                    None => failed |= damaged,
+                }
                 if !args.totals {
                     if json {
                         seg_json
