@@ -103,6 +103,17 @@ fn a_damaged_partition_is_an_error_and_sorting() {
 }
 
 #[test]
+fn a_log_start_past_the_log_end_is_an_error() {
+    let tmp = log_dir();
+    // demo-1 ends at 119: a log start of 120 makes the broker delete all its segments.
+    std::fs::write(tmp.path().join("log-start-offset-checkpoint"), "0\n1\ndemo 1 120\n").unwrap();
+    let (code, v, _) = ls(tmp.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(v["partitions"][1]["status"], "error");
+    assert_eq!(v["partitions"][1]["findings"][0][0], "log_start_past_end");
+}
+
+#[test]
 fn verify_runs_the_full_check() {
     let tmp = tempfile::tempdir().unwrap();
     // v2_bitflip_none: a CRC mismatch in segment 40 that a header walk cannot see.

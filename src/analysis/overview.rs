@@ -179,6 +179,14 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
             count(&mut s.findings, f.kind.name());
         }
     }
+    // The one log-directory check that concerns a single partition: a log
+    // start offset past the log end makes the broker delete every segment.
+    if let (true, Some(start), Some(end)) = (s.log_start_from_checkpoint, s.log_start_offset, s.log_end_offset)
+        && start > end
+    {
+        worst = worst.max(Health::Error);
+        count(&mut s.findings, crate::format::problem::ProblemKind::LogStartPastEnd.name());
+    }
     s.status = worst;
     s
 }
