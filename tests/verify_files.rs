@@ -265,7 +265,7 @@ fn the_table_is_readable() {
     assert_eq!(code, 0);
     assert!(!table.contains("ok "), "ok files listed without -v:\n{table}");
     assert_eq!(table.matches("note: ").count(), 3, "{table}");
-    assert!(table.contains("… and 7 more `checkpoint_unknown_partition` in "), "{table}");
+    assert!(table.contains("… and 7 more `checkpoint_unknown_partition` notes"), "{table}");
     assert!(table.contains("0 errors, 0 warnings, 10 notes"), "{table}");
 
     let (_, table) = run(&["-v"]);

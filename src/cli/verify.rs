@@ -282,30 +282,44 @@ fn write_file(out: &mut dyn Write, f: &FileReport) -> std::io::Result<()> {
 
 /// The findings, grouped by file (in order of first finding) and kind: the
 /// first `repeats` of each kind in a file, then one line counting the rest;
-/// at most `cap` finding lines in all, then one line counting what is left.
+/// notes, which name one file each (leftover files, checkpoint entries), are
+/// grouped by kind alone, after the rest. At most `cap` finding lines in
+/// all, then one line counting what is left.
 fn write_findings(out: &mut dyn Write, problems: &[Finding], cap: usize, repeats: usize) -> std::io::Result<()> {
     if problems.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
-    // (file, kind) groups in order of first appearance, each a list of indexes.
-    let mut groups: Vec<((&std::path::Path, ProblemKind), Vec<usize>)> = Vec::new();
-    let mut at: HashMap<(&std::path::Path, ProblemKind), usize> = HashMap::new();
-    let mut file_order: Vec<&std::path::Path> = Vec::new();
+    type Key<'a> = (Option<&'a std::path::Path>, ProblemKind);
+    // Groups in order of first appearance, each a list of finding indexes;
+    // and per file (notes: `None`, last), its groups in order.
+    let mut groups: Vec<(Key, Vec<usize>)> = Vec::new();
+    let mut group_at: HashMap<Key, usize> = HashMap::new();
+    let mut files: Vec<(Option<&std::path::Path>, Vec<usize>)> = Vec::new();
+    let mut file_at: HashMap<Option<&std::path::Path>, usize> = HashMap::new();
     for (i, p) in problems.iter().enumerate() {
-        let key = (p.file.as_path(), p.kind);
-        let g = *at.entry(key).or_insert_with(|| {
-            groups.push((key, Vec::new()));
-            groups.len() - 1
-        });
+        let file = (p.severity != Severity::Note).then_some(p.file.as_path());
+        let key = (file, p.kind);
+        let g = match group_at.get(&key) {
+            Some(&g) => g,
+            None => {
+                groups.push((key, Vec::new()));
+                group_at.insert(key, groups.len() - 1);
+                let f = *file_at.entry(file).or_insert_with(|| {
+                    files.push((file, Vec::new()));
+                    files.len() - 1
+                });
+                files[f].1.push(groups.len() - 1);
+                groups.len() - 1
+            }
+        };
         groups[g].1.push(i);
-        if !file_order.contains(&p.file.as_path()) {
-            file_order.push(p.file.as_path());
-        }
     }
+    files.sort_by_key(|(f, _)| f.is_none());
     let mut shown = 0usize;
-    for file in file_order {
-        for ((f, kind), idx) in groups.iter().filter(|((f, _), _)| *f == file) {
+    for (_, gs) in &files {
+        for &g in gs {
+            let ((file, kind), idx) = &groups[g];
             let mut left = idx.len();
             for &i in idx.iter().take(repeats) {
                 if shown >= cap {
@@ -316,7 +330,10 @@ fn write_findings(out: &mut dyn Write, problems: &[Finding], cap: usize, repeats
                 left -= 1;
             }
             if left > 0 {
-                writeln!(out, "  … and {} more `{kind}` in {}", thousands(left as u64), f.display())?;
+                match file {
+                    Some(f) => writeln!(out, "  … and {} more `{kind}` in {}", thousands(left as u64), f.display())?,
+                    None => writeln!(out, "  … and {} more `{kind}` notes", thousands(left as u64))?,
+                }
             }
         }
     }
