@@ -113,6 +113,23 @@ fn a_log_start_past_the_log_end_is_an_error() {
     assert_eq!(v["partitions"][1]["findings"][0][0], "log_start_past_end");
 }
 
+/// The quick check reads the last entries of the indexes (testdata/README.md:
+/// the damage each fixture carries, and whether verify calls it an error).
+#[test]
+fn the_quick_check_reads_index_tails() {
+    for (case, status, kind) in [
+        ("index_past_end", "error", "index_past_end"),
+        ("timeindex_extra_bytes", "error", "timeindex_size"),
+        ("torn_active_tail", "warning", "index_past_end"),
+    ] {
+        let (code, v, _) = ls(&root().join("testdata/corrupt").join(case), &[]);
+        let p = &v["partitions"][0];
+        assert_eq!(p["status"], status, "{case}: {p}");
+        assert!(p["findings"].as_array().unwrap().iter().any(|f| f[0] == kind), "{case}: {p}");
+        assert_eq!(code, if status == "error" { 1 } else { 0 }, "{case}");
+    }
+}
+
 #[test]
 fn verify_runs_the_full_check() {
     let tmp = tempfile::tempdir().unwrap();

@@ -16,6 +16,9 @@ use crate::files::log::LogSource;
 use crate::files::logdir::{self, Partition};
 use crate::files::mmap::Mapped;
 use crate::files::partition;
+use crate::files::partition::Segment;
+use crate::format::index::{OffsetIndex, TimeIndex};
+use crate::format::problem::ProblemKind;
 use crate::format::txnindex::TxnIndex;
 
 /// What a quick (or full) check of a partition found, worst first.
@@ -126,7 +129,7 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
     }
     let mut worst = Health::Ok;
     let mut analyzer = Analyzer::new(producers::Options::default());
-    for seg in &part.segments {
+    for (i, seg) in part.segments.iter().enumerate() {
         s.bytes += std::fs::metadata(&seg.log).map(|m| m.len()).unwrap_or(0);
         let scan =
             LogSource::open(&seg.log, opts.mmap).and_then(|src| producers::scan_segment(src, opts.max_decompressed));
@@ -152,6 +155,13 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
         s.last_timestamp = s.last_timestamp.max(scan.max_timestamp);
         let txn = seg.txnindex.as_deref().map(Mapped::open).and_then(Result::ok);
         analyzer.segment(seg, &scan, TxnIndex::new(txn.as_ref().map_or(&[], AsRef::as_ref)));
+        if !opts.full {
+            let active = part.active == Some(i);
+            for (kind, severity) in index_tails(seg, scan.last_offset, active) {
+                worst = worst.max(severity);
+                count(&mut s.findings, kind.name());
+            }
+        }
     }
     let snapshot = part
         .dir
@@ -189,6 +199,36 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
     }
     s.status = worst;
     s
+}
+
+/// The tails of a segment's index files, from their last entries only: a
+/// size that is not a whole number of entries, and a last entry past the
+/// log (an offset-index position past the `.log`'s size, a time-index
+/// offset past its last offset). Past the end of the active segment that is
+/// what a crash leaves (recovery rebuilds it): a warning there, else an error.
+fn index_tails(seg: &Segment, last_offset: Option<i64>, active: bool) -> Vec<(ProblemKind, Health)> {
+    let mut out = Vec::new();
+    let past = if active { Health::Warning } else { Health::Error };
+    let log_len = std::fs::metadata(&seg.log).map(|m| m.len()).unwrap_or(0);
+    if let Some(map) = seg.index.as_deref().and_then(|p| Mapped::open(p).ok()) {
+        let idx = OffsetIndex::new_checked(map, seg.base_offset);
+        if idx.trailing_bytes() != 0 {
+            out.push((ProblemKind::IndexSize, Health::Error));
+        }
+        if idx.entries > 0 && u64::from(idx.entry(idx.entries - 1).position) >= log_len {
+            out.push((ProblemKind::IndexPastEnd, past));
+        }
+    }
+    if let Some(map) = seg.timeindex.as_deref().and_then(|p| Mapped::open(p).ok()) {
+        let idx = TimeIndex::new_checked(map, seg.base_offset);
+        if idx.trailing_bytes() != 0 {
+            out.push((ProblemKind::TimeindexSize, Health::Error));
+        }
+        if idx.entries > 0 && last_offset.is_none_or(|l| idx.entry(idx.entries - 1).offset > l) {
+            out.push((ProblemKind::TimeindexPastEnd, past));
+        }
+    }
+    out
 }
 
 /// Everything `kseg verify` checks in one partition.
