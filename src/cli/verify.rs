@@ -166,9 +166,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         summary.records += f.records;
         summary.bytes += f.bytes;
     }
-    // Findings made after a file's own check change its status.
+    // Findings made after a file's own check change its status (by name:
+    // a log directory has tens of thousands of files).
+    let index: HashMap<PathBuf, usize> = files.iter().enumerate().map(|(i, f)| (f.file.clone(), i)).collect();
     for p in &problems {
-        if let Some(f) = files.iter_mut().find(|f| f.file == p.file) {
+        if let Some(f) = index.get(&p.file).map(|&i| &mut files[i]) {
             let s = match p.severity {
                 Severity::Error => Status::Error,
                 Severity::Warning => Status::Warning,
