@@ -9,6 +9,7 @@ pub mod groups;
 pub mod overview;
 pub mod partition_files;
 pub mod producers;
+pub mod rebuild;
 pub mod sketch;
 pub mod stats;
 pub mod verify;

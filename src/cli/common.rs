@@ -142,6 +142,11 @@ pub fn verdict_after_writing(written: anyhow::Result<()>, code: u8) -> anyhow::R
 /// may be log data, or when it cannot be read (the reader reports that).
 pub fn not_log_data(path: &std::path::Path) -> Option<String> {
     use std::io::Read;
+    // Only a regular file is sniffed: a FIFO or a device would block on
+    // open or lose the bytes read.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let mut head = [0u8; 17];
     let mut f = std::fs::File::open(path).ok()?;
     let mut n = 0;

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod kafka_dump_log;
 pub mod ls;
 pub mod producers;
+pub mod rebuild_index;
 pub mod stats;
 pub mod verify;
 
@@ -66,6 +67,11 @@ pub enum Command {
     /// (with the lag when that partition's log is in the same log directory).
     /// Exit 1 when some data could not be read.
     Groups(groups::GroupsArgs),
+    /// Write the .index, .timeindex and .txnindex Kafka's segment recovery
+    /// would write into a new directory, and compare them with the files on
+    /// disk. Exit 0 when every one on disk is as rebuilt, 1 when one differs,
+    /// 2 when it could not run.
+    RebuildIndex(rebuild_index::RebuildIndexArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -89,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Producers(args) => producers::run(args),
         Command::Ls(args) => ls::run(args),
         Command::Groups(args) => groups::run(args),
+        Command::RebuildIndex(args) => rebuild_index::run(args),
     }
 }
 
