@@ -126,7 +126,7 @@ fn scan(
     batch_may_hold: impl Fn(i64, i64) -> bool,
     want: impl Fn(i64, i64) -> bool,
 ) -> io::Result<Option<Hit>> {
-    let mut walker = Walker::new(FileSource::open(&seg.log)?.with_chunk(SCAN_CHUNK));
+    let mut walker = Walker::new(open_log(seg)?.with_chunk(SCAN_CHUNK));
     walker.seek(start);
     let mut hit = None;
     // Headers first: a batch is read whole only when it may hold the answer.
@@ -227,7 +227,7 @@ fn largest_timestamp(seg: &Segment, active: bool, scanned: &mut u64) -> io::Resu
 /// Call `f(position, size, (last offset, max timestamp))` for every batch of
 /// `seg` from `start`, reading only batch headers.
 fn each_head(seg: &Segment, start: u64, scanned: &mut u64, mut f: impl FnMut(u64, u64, (i64, i64))) -> io::Result<()> {
-    let mut walker = Walker::new(FileSource::open(&seg.log)?.with_chunk(SCAN_CHUNK));
+    let mut walker = Walker::new(open_log(seg)?.with_chunk(SCAN_CHUNK));
     walker.seek(start);
     while let Some((position, size, head)) = walker.next_head(batch::HEADER_LEN)? {
         if let Some(summary) = EntryHead::new(head).last_offset_and_max_timestamp() {
@@ -296,7 +296,7 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
                     end = Some((last + 1, position, size));
                 })?;
                 if let Some((leo, position, size)) = end {
-                    let mut walker = Walker::new(FileSource::open(&seg.log)?);
+                    let mut walker = Walker::new(open_log(seg)?);
                     let bytes = walker.read_entry(position, size)?;
                     let base = decoder.decode(bytes, position).map_or(leo - 1, |d| d.info.base_offset);
                     a.explain.push(format!("latest: log end offset after the last batch of {}", name(&seg.log)));
@@ -382,4 +382,10 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
         }
     }
     Ok(a)
+}
+
+/// A segment's log, for a scan; an error names the file (on a live broker,
+/// retention may delete it between listing and opening).
+fn open_log(seg: &Segment) -> io::Result<FileSource> {
+    FileSource::open(&seg.log).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", seg.log.display())))
 }

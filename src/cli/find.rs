@@ -139,7 +139,7 @@ fn print_common(out: &mut dyn Write, explain: bool, steps: &[String], warnings: 
 
 pub fn run_offset(args: FindOffsetArgs) -> anyhow::Result<ExitCode> {
     let segs = segments_for(&args.path, args.base_offset)?;
-    let a = find::find_offset(&segs, args.offset)?;
+    let a = find::find_offset(&segs, args.offset).with_context(|| args.path.display().to_string())?;
     let mut out = super::stdout();
     match args.format {
         FindFormat::Json => print_json(&mut out, &a, &a.warnings)?,
@@ -173,7 +173,7 @@ pub fn run_offset(args: FindOffsetArgs) -> anyhow::Result<ExitCode> {
 pub fn run_time(args: FindTimeArgs) -> anyhow::Result<ExitCode> {
     let target = parse_time(&args.timestamp)?;
     let segs = segments_for(&args.path, args.base_offset)?;
-    let a = find::find_time(&segs, target)?;
+    let a = find::find_time(&segs, target).with_context(|| args.path.display().to_string())?;
     let mut out = super::stdout();
     match args.format {
         FindFormat::Json => print_json(&mut out, &a, &a.warnings)?,
