@@ -81,9 +81,32 @@ pub struct DumpArgs {
 
     /// Only decoded records of this type, e.g. OFFSET_COMMIT, GROUP_METADATA,
     /// TRANSACTION_LOG, PARTITION_RECORD, or the type id (implies --records).
-    /// Case, `_` and a trailing RECORD do not matter.
-    #[arg(long, value_name = "NAME")]
+    /// Case, `_` and a trailing RECORD do not matter; a name no internal
+    /// topic has is an error that lists the names.
+    #[arg(long, value_name = "NAME", value_parser = record_type_name)]
     pub record_type: Option<String>,
+}
+
+/// A `--record-type` value: a record type id, or a name that some internal
+/// topic's schema has (loosely matched, as `TopicRecord::type_matches`
+/// does). The names come from the schema tables, so this is a parser over
+/// them rather than a `ValueEnum` that would repeat them.
+fn record_type_name(s: &str) -> Result<String, String> {
+    if s.parse::<i32>().is_ok() {
+        return Ok(s.to_string());
+    }
+    let norm = |s: &str| -> String {
+        let s = s.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase();
+        s.strip_suffix("record").map(str::to_string).unwrap_or(s)
+    };
+    let mut names: Vec<&str> =
+        TopicKind::ALL.into_iter().flat_map(|k| k.record_types()).map(|(_, name)| name).collect();
+    if names.iter().any(|n| norm(n) == norm(s)) {
+        return Ok(s.to_string());
+    }
+    names.sort_unstable();
+    names.dedup();
+    Err(format!("no internal topic has a record type {s:?}; the names are: {}", names.join(", ")))
 }
 
 /// `--decode` values.
@@ -157,6 +180,12 @@ struct Input {
 const MAX_TEXT: u64 = 64 << 20;
 
 pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
+    if let (Some(from), Some(to)) = (args.from_offset, args.to_offset)
+        && from > to
+    {
+        eprintln!("kseg: --from-offset {from} is above --to-offset {to}: no offset is in that range");
+        return Ok(ExitCode::from(exit::ERROR));
+    }
     if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) {
         args.records = true;
     }

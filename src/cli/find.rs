@@ -13,8 +13,12 @@ use super::exit;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FindFormat {
+    /// Aligned lines for people.
     Table,
+    /// One pretty-printed JSON object.
     Json,
+    /// The same object on one line (JSON Lines).
+    Jsonl,
 }
 
 #[derive(Debug, Args)]
@@ -90,11 +94,20 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "-".into(), |v| v.to_string())
 }
 
-fn print_json(out: &mut dyn Write, answer: &impl serde::Serialize, warnings: &[String]) -> anyhow::Result<()> {
+fn print_json(
+    out: &mut dyn Write,
+    answer: &impl serde::Serialize,
+    warnings: &[String],
+    lines: bool,
+) -> anyhow::Result<()> {
     for w in warnings {
         eprintln!("kseg: warning: {w}");
     }
-    serde_json::to_writer_pretty(&mut *out, answer)?;
+    if lines {
+        serde_json::to_writer(&mut *out, answer)?;
+    } else {
+        serde_json::to_writer_pretty(&mut *out, answer)?;
+    }
     writeln!(out)?;
     Ok(())
 }
@@ -116,7 +129,9 @@ pub fn run_offset(args: FindOffsetArgs) -> anyhow::Result<ExitCode> {
     let a = find::find_offset(&segs, args.offset)?;
     let mut out = super::stdout();
     match args.format {
-        FindFormat::Json => print_json(&mut out, &a, &a.warnings)?,
+        FindFormat::Json | FindFormat::Jsonl => {
+            print_json(&mut out, &a, &a.warnings, args.format == FindFormat::Jsonl)?
+        }
         FindFormat::Table => {
             print_common(&mut out, args.explain, &a.explain, &a.warnings)?;
             writeln!(out, "target:      {}", a.target)?;
@@ -137,7 +152,7 @@ pub fn run_offset(args: FindOffsetArgs) -> anyhow::Result<ExitCode> {
                 "index entry: {}",
                 a.index_entry.map_or("-".into(), |e| format!("offset {} -> position {}", e.offset, e.position))
             )?;
-            writeln!(out, "scanned:     {} bytes", a.bytes_scanned)?;
+            writeln!(out, "scanned:     {}", crate::output::count(a.bytes_scanned, "byte"))?;
         }
     }
     out.flush()?;
@@ -150,7 +165,9 @@ pub fn run_time(args: FindTimeArgs) -> anyhow::Result<ExitCode> {
     let a = find::find_time(&segs, target)?;
     let mut out = super::stdout();
     match args.format {
-        FindFormat::Json => print_json(&mut out, &a, &a.warnings)?,
+        FindFormat::Json | FindFormat::Jsonl => {
+            print_json(&mut out, &a, &a.warnings, args.format == FindFormat::Jsonl)?
+        }
         FindFormat::Table => {
             print_common(&mut out, args.explain, &a.explain, &a.warnings)?;
             let ts = |t: i64| crate::output::rfc3339(t).map_or(t.to_string(), |s| format!("{t} ({s})"));
@@ -161,7 +178,7 @@ pub fn run_time(args: FindTimeArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "segment:   {}", opt(&a.segment.as_ref().map(|p| p.display())))?;
             writeln!(out, "position:  {}", opt(&a.position))?;
             writeln!(out, "batch:     {}", opt(&a.batch_base_offset))?;
-            writeln!(out, "scanned:   {} bytes", a.bytes_scanned)?;
+            writeln!(out, "scanned:   {}", crate::output::count(a.bytes_scanned, "byte"))?;
         }
     }
     out.flush()?;

@@ -128,6 +128,20 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, opts: Options) -> Box<
     }
 }
 
+/// `n` and the noun, singular for exactly one: "1 file", "2 files",
+/// "0 entries". Nouns ending in -y after a consonant take -ies.
+pub fn count(n: impl Into<i128>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ if noun.ends_with('s') || noun.ends_with('x') || noun.ends_with("ch") => format!("{n} {noun}es"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
 /// RFC 3339 in UTC for a millisecond timestamp; `None` for negative values,
 /// which Kafka uses for "no timestamp".
 pub fn rfc3339(ms: i64) -> Option<String> {
@@ -135,4 +149,18 @@ pub fn rfc3339(ms: i64) -> Option<String> {
         return None;
     }
     jiff::Timestamp::from_millisecond(ms).ok().map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn count_says_one_in_the_singular() {
+        assert_eq!(super::count(1u64, "file"), "1 file");
+        assert_eq!(super::count(0u64, "file"), "0 files");
+        assert_eq!(super::count(2u64, "entry"), "2 entries");
+        assert_eq!(super::count(1u64, "entry"), "1 entry");
+        assert_eq!(super::count(3u64, "batch"), "3 batches");
+        assert_eq!(super::count(-1i64, "byte"), "-1 bytes");
+        assert_eq!(super::count(2u64, "key"), "2 keys");
+    }
 }

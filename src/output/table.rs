@@ -13,7 +13,7 @@ use kseg::format::snapshot::{ProducerEntry, SnapshotHeader};
 use kseg::format::txnindex::AbortedTxn;
 use kseg::topics::TopicRecord;
 
-use super::{Encoding, FileStart, Options, Problem, Sink, Summary, rfc3339};
+use super::{Encoding, FileStart, Options, Problem, Sink, Summary, count, rfc3339};
 
 const BLOCK: usize = 500;
 const MAX_CELL: usize = 48;
@@ -253,11 +253,11 @@ impl Sink for TableSink<'_> {
         self.flush_rows()?;
         let state = f.state.map_or(String::new(), |s| format!("{}, ", s.to_uppercase()));
         let detail = match (f.entries, f.preallocated_slots) {
-            (Some(e), Some(z)) => format!(": {e} entries, {z} preallocated slots"),
+            (Some(e), Some(z)) => format!(": {}, {}", count(e, "entry"), count(z, "preallocated slot")),
             _ if f.kind == "other" => ": not read".to_string(),
             _ => String::new(),
         };
-        writeln!(self.out, "{} ({}, {state}{} bytes{detail})", f.file, f.kind, f.size)
+        writeln!(self.out, "{} ({}, {state}{}{detail})", f.file, f.kind, count(f.size, "byte"))
     }
 
     fn batch(&mut self, _file: &str, b: &BatchInfo) -> io::Result<()> {
@@ -265,12 +265,14 @@ impl Sink for TableSink<'_> {
             return self.push_as(BATCH, batch_fields(b).into());
         }
         self.flush_rows()?;
-        let [pos, offsets, count, magic, codec, crc, ts_type, max_ts, producer, flags, size] = batch_fields(b);
+        let [pos, offsets, _, magic, codec, crc, ts_type, max_ts, producer, flags, _] = batch_fields(b);
         let producer = if producer == "-" { String::new() } else { format!(" producer {producer}") };
         let flags = if flags.is_empty() { String::new() } else { format!(" [{flags}]") };
         writeln!(
             self.out,
-            "batch at {pos}: offsets {offsets}, {count} records, {magic} {codec}, crc {crc}, {ts_type} max {max_ts}{producer}{flags}, {size} bytes"
+            "batch at {pos}: offsets {offsets}, {}, {magic} {codec}, crc {crc}, {ts_type} max {max_ts}{producer}{flags}, {}",
+            b.count.map_or("? records".into(), |c| count(c, "record")),
+            count(b.size, "byte")
         )
     }
 
@@ -310,9 +312,9 @@ impl Sink for TableSink<'_> {
         };
         writeln!(
             self.out,
-            "producer snapshot version {}, crc {crc}, {} entries",
+            "producer snapshot version {}, crc {crc}, {}",
             show(h.version.map(|v| v.to_string())),
-            show(h.count.map(|c| c.to_string()))
+            h.count.map_or("? entries".into(), |c| count(c, "entry"))
         )
     }
 
@@ -334,7 +336,12 @@ impl Sink for TableSink<'_> {
     fn checkpoint(&mut self, _file: &str, h: &CheckpointHeader) -> io::Result<()> {
         self.flush_rows()?;
         let show = |v: Option<i32>| v.map_or("?".to_string(), |v| v.to_string());
-        writeln!(self.out, "checkpoint version {}, {} entries", show(h.version), show(h.count))
+        writeln!(
+            self.out,
+            "checkpoint version {}, {}",
+            show(h.version),
+            h.count.map_or("? entries".into(), |c| count(c, "entry"))
+        )
     }
 
     fn checkpoint_entry(&mut self, _file: &str, e: &CheckpointEntry) -> io::Result<()> {
@@ -366,8 +373,12 @@ impl Sink for TableSink<'_> {
         self.flush_rows()?;
         writeln!(
             self.out,
-            "{} files, {} batches, {} records, {} bytes, {} problems",
-            s.files, s.batches, s.records, s.bytes, s.problems
+            "{}, {}, {}, {}, {}",
+            count(s.files, "file"),
+            count(s.batches, "batch"),
+            count(s.records, "record"),
+            count(s.bytes, "byte"),
+            count(s.problems, "problem")
         )?;
         self.out.flush()
     }
