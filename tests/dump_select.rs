@@ -100,3 +100,63 @@ fn plurals_are_right() {
         assert!(!r.stdout.contains(&format!(" {bad}")) && !r.stdout.starts_with(bad), "{bad} in {}", r.stdout);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// find-time forms, find-offset's record and log end offset
+// ---------------------------------------------------------------------------------------------
+
+fn find_json(args: &[&str]) -> (i32, Value) {
+    let r = run(&[args, &["--format", "jsonl"]].concat());
+    assert!(r.code <= 1, "{args:?}: {}", r.stderr);
+    (r.code, serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", r.stdout)))
+}
+
+#[test]
+fn find_time_takes_dates_times_and_kafka_specials() {
+    // 1700000100000 ms is 2023-11-14T22:15:00Z (1700000000 s is 22:13:20Z, plus 100 s).
+    let (_, ms) = find_json(&["find-time", DEMO, "1700000100000"]);
+    for form in ["2023-11-14 22:15", "2023-11-14 22:15:00", "2023-11-14T22:15:00Z", "2023-11-15 07:15+09:00"] {
+        let (_, v) = find_json(&["find-time", DEMO, form]);
+        assert_eq!(v["target_timestamp"], 1_700_000_100_000i64, "{form}");
+        assert_eq!(v["offset"], ms["offset"], "{form}");
+    }
+    let (_, date) = find_json(&["find-time", DEMO, "2023-11-14"]);
+    assert_eq!(date["target_timestamp"], 1_699_920_000_000i64);
+    for (num, name) in [("-1", "latest"), ("-2", "earliest"), ("-3", "max-timestamp")] {
+        assert_eq!(find_json(&["find-time", DEMO, num]).1, find_json(&["find-time", DEMO, name]).1, "{num}");
+    }
+    let r = run(&["find-time", DEMO, "2023-11-14 25:00"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("RFC 3339") && r.stderr.contains("latest (-1)"), "{}", r.stderr);
+    assert!(!r.stderr.contains("offset component"), "{}", r.stderr);
+}
+
+#[test]
+fn find_offset_shows_the_record_and_past_the_end_the_log_end_offset() {
+    let all = jsonl(&["dump", "--records", "--format", "jsonl", DEMO]);
+    let recs = records(&all);
+    let r = recs.iter().find(|r| r["offset"] == 50).expect("offset 50 in demo-0");
+    let (code, v) = find_json(&["find-offset", DEMO, "50"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["record"]["key"], r["key"]);
+    assert_eq!(v["timestamp"], r["timestamp"]);
+    let value = r["value"].as_str().unwrap();
+    assert_eq!(v["record"]["value_size"], value.len());
+    assert!(value.starts_with(v["record"]["value"].as_str().unwrap()));
+    let table = run(&["find-offset", DEMO, "50"]).stdout;
+    let key_line = table.lines().find(|l| l.starts_with("key:")).unwrap();
+    assert!(key_line.ends_with(r["key"].as_str().unwrap()), "{table}");
+    assert!(table.contains("timestamp:"), "{table}");
+
+    // Past the end: the log end offset is one past the last batch's last offset.
+    let leo =
+        all.iter().filter(|o| o["type"] == "batch").map(|b| b["last_offset"].as_i64().unwrap()).max().unwrap() + 1;
+    let (code, v) = find_json(&["find-offset", DEMO, "5000"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["log_end_offset"], leo);
+    assert!(v.get("record").is_none());
+    let table = run(&["find-offset", DEMO, "5000"]).stdout;
+    assert!(table.contains(&format!("log end:     {leo} ")), "{table}");
+    // Found: no log end offset line.
+    assert!(find_json(&["find-offset", DEMO, "50"]).1.get("log_end_offset").is_none());
+}

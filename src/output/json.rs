@@ -164,7 +164,8 @@ pub fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>, enc: Encoding) {
         return;
     };
     match enc {
-        Encoding::Utf8 | Encoding::None => {
+        Encoding::Json if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => minify_into(out, bytes),
+        Encoding::Utf8 | Encoding::None | Encoding::Json => {
             if !escape_utf8(out, bytes) {
                 escape_str(out, &String::from_utf8_lossy(bytes));
             }
@@ -187,13 +188,25 @@ pub fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>, enc: Encoding) {
     }
 }
 
-/// Lower-case hex of `bytes`, appended to `s`.
-pub fn hex_into(bytes: &[u8], s: &mut String) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    s.reserve(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
+/// Append valid JSON `doc` without the whitespace between its tokens: a
+/// value's own line breaks must not break a JSON Lines line.
+fn minify_into(out: &mut Vec<u8>, doc: &[u8]) {
+    out.reserve(doc.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in doc {
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            in_string = b == b'"';
+            out.push(b);
+        }
     }
 }
 
@@ -356,6 +369,26 @@ mod tests {
             escape_str(&mut out, s);
             let back: String = serde_json::from_slice(&out).unwrap();
             assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn json_values_go_in_as_json_and_the_rest_as_strings() {
+        let cases: [(&[u8], serde_json::Value); 7] = [
+            (b"{\"a\": [1, 2],\n \"b\": \"x y\\\" z\"}", serde_json::json!({"a": [1, 2], "b": "x y\" z"})),
+            (b" 42 ", serde_json::json!(42)),
+            (b"\"text\"", serde_json::json!("text")),
+            (b"null", serde_json::Value::Null),
+            (b"{\"a\": 1", serde_json::json!("{\"a\": 1")),
+            (b"plain words", serde_json::json!("plain words")),
+            (b"\xff", serde_json::json!("\u{fffd}")),
+        ];
+        for (bytes, want) in cases {
+            let mut out = Vec::new();
+            write_bytes(&mut out, Some(bytes), Encoding::Json);
+            assert!(!out.contains(&b'\n'), "{}", String::from_utf8_lossy(&out));
+            let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(bytes));
         }
     }
 

@@ -1,6 +1,7 @@
 //! Writers for dump output. Every format takes the same typed events, so a
 //! new format is one new file here.
 
+pub mod cell;
 pub mod json;
 pub mod simd;
 pub mod table;
@@ -36,6 +37,10 @@ pub enum Encoding {
     Base64,
     /// Leave the field out.
     None,
+    /// JSON output: a value that is valid JSON goes in as JSON (an object,
+    /// array, number...), anything else as a UTF-8 string. Tables show it as
+    /// utf8.
+    Json,
 }
 
 /// A problem met while reading, with where it is.

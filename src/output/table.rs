@@ -3,7 +3,6 @@
 
 use std::io::{self, Write};
 
-use base64::Engine;
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::BatchInfo;
 use kseg::format::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
@@ -158,36 +157,15 @@ fn timestamp_text(ms: i64) -> String {
     }
 }
 
-/// Text for a terminal: control and bidi characters escaped, long values cut.
+/// A key or value for a cell, by the one rule (`cell.rs`), cut at
+/// `MAX_CELL` columns.
 pub fn show_bytes(bytes: Option<&[u8]>, enc: Encoding) -> String {
-    if enc == Encoding::None {
-        return String::new();
-    }
-    let Some(bytes) = bytes else { return "null".into() };
-    let mut s = match enc {
-        Encoding::None => return String::new(),
-        Encoding::Hex => {
-            let mut s = String::new();
-            super::json::hex_into(&bytes[..bytes.len().min(MAX_CELL)], &mut s);
-            s
-        }
-        Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&bytes[..bytes.len().min(MAX_CELL)]),
-        Encoding::Utf8 => match std::str::from_utf8(bytes) {
-            Ok(text) => sanitize(text),
-            // Binary data reads better as hex than as replacement characters.
-            Err(_) => {
-                let mut s = String::from("0x");
-                super::json::hex_into(&bytes[..bytes.len().min(MAX_CELL)], &mut s);
-                s
-            }
-        },
-    };
-    if s.chars().count() > MAX_CELL
-        || (s.is_ascii() && bytes.len() > MAX_CELL && !s.contains(' ') && enc != Encoding::Utf8)
-    {
-        s = s.chars().take(MAX_CELL).collect::<String>() + &format!("… ({} bytes)", bytes.len());
-    }
-    s
+    super::cell::show(bytes, enc, Some(MAX_CELL), None).text
+}
+
+/// The start of a key or value (`size` bytes whole) for a line of its own.
+pub fn preview(bytes: Option<&[u8]>, size: usize) -> String {
+    super::cell::show(bytes, Encoding::Utf8, Some(2 * MAX_CELL), Some(size)).text
 }
 
 fn sanitize(text: &str) -> String {
