@@ -160,3 +160,234 @@ fn find_offset_shows_the_record_and_past_the_end_the_log_end_offset() {
     // Found: no log end offset line.
     assert!(find_json(&["find-offset", DEMO, "50"]).1.get("log_end_offset").is_none());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Selection: --from-time/--to-time, --from-offset seeking, filters
+// ---------------------------------------------------------------------------------------------
+
+/// (batch object, record object) pairs of a full JSON Lines dump, in order.
+fn pairs(objs: &[Value]) -> Vec<(&Value, &Value)> {
+    let mut batch = None;
+    let mut out = Vec::new();
+    for o in objs {
+        match o["type"].as_str() {
+            Some("batch") => batch = Some(o),
+            Some("record") => out.push((batch.expect("a record after its batch"), o)),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn summary(objs: &[Value]) -> &Value {
+    objs.iter().rev().find(|o| o["type"] == "summary").expect("a summary")
+}
+
+/// The offset `find-time T` answers, or None.
+fn find_time_offset(path: &str, t: &str) -> Option<i64> {
+    let r = run(&["find-time", path, t, "--format", "jsonl"]);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+    v["offset"].as_i64()
+}
+
+/// `--from-time T` starts exactly where `find-time T` points, and `--to-time T` ends before
+/// where `find-time T+1ms` points; the records between are the full dump's.
+fn check_time_window(path: &str, times: &[i64]) {
+    let all = jsonl(&["dump", "--records", "--format", "jsonl", path]);
+    let all_offsets = offsets(&all);
+    for &t in times {
+        let ts = t.to_string();
+        let got = offsets(&jsonl(&["dump", "--records", "--format", "jsonl", "--from-time", &ts, path]));
+        let want: Vec<i64> = match find_time_offset(path, &ts) {
+            Some(o) => all_offsets.iter().copied().filter(|&x| x >= o).collect(),
+            None => vec![],
+        };
+        assert_eq!(got, want, "{path} --from-time {t}");
+        let got = offsets(&jsonl(&["dump", "--records", "--format", "jsonl", "--to-time", &ts, path]));
+        let want: Vec<i64> = match find_time_offset(path, &(t + 1).to_string()) {
+            Some(o) => all_offsets.iter().copied().filter(|&x| x < o).collect(),
+            None => all_offsets.clone(),
+        };
+        assert_eq!(got, want, "{path} --to-time {t}");
+    }
+}
+
+#[test]
+fn from_time_starts_where_find_time_points_on_fixtures() {
+    // demo-0: timestamps 1700000100000.. out of order within batches.
+    check_time_window(
+        DEMO,
+        &[
+            0,
+            1_700_000_100_000,
+            1_700_000_100_155,
+            1_700_000_101_000,
+            1_700_000_101_030,
+            1_700_000_102_020,
+            1_800_000_000_000,
+        ],
+    );
+    check_time_window("testdata/partitions/legacy-0", &[0, 1_700_000_000_005, 1_800_000_000_000]);
+    // Date forms reach the same place as milliseconds.
+    let a = offsets(&jsonl(&["dump", "--records", "--format", "jsonl", "--from-time", "2023-11-14 22:15:01", DEMO]));
+    let b = offsets(&jsonl(&["dump", "--records", "--format", "jsonl", "--from-time", "1700000101000", DEMO]));
+    assert_eq!(a, b);
+    assert!(!a.is_empty());
+    let r = run(&["dump", "--from-time", "half past three", DEMO]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("RFC 3339"), "{}", r.stderr);
+}
+
+#[test]
+fn from_time_starts_where_find_time_points_on_the_corpus() {
+    let Some(corpus) = common::corpus() else { return };
+    for dir in [
+        "devandref-apache-kafka-eda-study/data/__cluster_metadata-0",
+        "arthurarutunyan04-backend-labs-kafka400/kafka-data/oms_order_status_changed-0",
+    ] {
+        let path = corpus.join(dir);
+        let path = path.to_str().unwrap();
+        let all = jsonl(&["dump", "--records", "--format", "jsonl", "--decode", "none", path]);
+        let ts: Vec<i64> = records(&all).iter().map(|r| r["timestamp"].as_i64().unwrap()).collect();
+        let (lo, hi) = (*ts.iter().min().unwrap(), *ts.iter().max().unwrap());
+        for t in [lo - 1, lo + (hi - lo) / 3, lo + (hi - lo) / 2, hi, hi + 1] {
+            let want = find_time_offset(path, &t.to_string());
+            let first = jsonl(&[
+                "dump",
+                "--records",
+                "--format",
+                "jsonl",
+                "--decode",
+                "none",
+                "--limit",
+                "1",
+                "--from-time",
+                &t.to_string(),
+                path,
+            ]);
+            assert_eq!(offsets(&first).first().copied(), want, "{dir} --from-time {t}");
+        }
+    }
+}
+
+/// The entries of an offset index, read by hand: 4-byte relative offset, 4-byte position.
+fn index_entries(path: &std::path::Path, base: i64) -> Vec<(i64, u64)> {
+    let bytes = std::fs::read(path).unwrap();
+    bytes
+        .chunks_exact(8)
+        .map(|c| {
+            (
+                base + i64::from(u32::from_be_bytes(c[..4].try_into().unwrap())),
+                u64::from(u32::from_be_bytes(c[4..].try_into().unwrap())),
+            )
+        })
+        .enumerate()
+        .take_while(|&(i, (o, p))| i == 0 || (o, p) != (base, 0))
+        .map(|(_, e)| e)
+        .collect()
+}
+
+#[test]
+fn from_offset_seeks_by_segment_and_index() {
+    let all = jsonl(&["dump", "--records", "--format", "jsonl", DEMO]);
+    let dir = root().join(DEMO);
+    let entries = index_entries(&dir.join("00000000000000000095.index"), 95);
+    let log_len = std::fs::metadata(dir.join("00000000000000000095.log")).unwrap().len();
+    for target in [0, 39, 40, 60, 95, 104, 110, 116, 118] {
+        let got = jsonl(&["dump", "--records", "--format", "jsonl", "--from-offset", &target.to_string(), DEMO]);
+        let want: Vec<i64> = offsets(&all).into_iter().filter(|&o| o >= target).collect();
+        assert_eq!(offsets(&got), want, "--from-offset {target}");
+        // Segments wholly below the target are not read: not even their file object.
+        let logs: Vec<&str> = got
+            .iter()
+            .filter(|o| o["type"] == "file" && o["kind"] == "log")
+            .map(|o| o["file"].as_str().unwrap())
+            .collect();
+        if target >= 95 {
+            assert_eq!(logs, [format!("{DEMO}/00000000000000000095.log")], "--from-offset {target}");
+            // The walk starts at the index entry at or below the target.
+            let start = entries.iter().rev().find(|(o, _)| *o <= target).map_or(0, |e| e.1);
+            assert_eq!(summary(&got)["bytes_read"], log_len - start, "--from-offset {target}");
+        }
+    }
+}
+
+#[test]
+fn from_offset_reads_what_it_shows_plus_one_index_interval_on_the_corpus() {
+    let Some(corpus) = common::corpus() else { return };
+    let dir = corpus.join("devandref-apache-kafka-eda-study/data/__cluster_metadata-0");
+    let path = dir.to_str().unwrap();
+    let entries = index_entries(&dir.join("00000000000000014667.index"), 14667);
+    let seg_len = std::fs::metadata(dir.join("00000000000000014667.log")).unwrap().len();
+    for target in [14667 + 1, 20000, 23000] {
+        let got = jsonl(&[
+            "dump",
+            "--records",
+            "--format",
+            "jsonl",
+            "--limit",
+            "1",
+            "--from-offset",
+            &target.to_string(),
+            path,
+        ]);
+        assert_eq!(offsets(&got), [target], "--from-offset {target}");
+        let batch = got.iter().find(|o| o["type"] == "batch").unwrap();
+        let end = batch["position"].as_u64().unwrap() + batch["size"].as_u64().unwrap();
+        let start = entries.iter().rev().find(|(o, _)| *o <= target).map_or(0, |e| e.1);
+        let read = summary(&got)["bytes_read"].as_u64().unwrap();
+        // From the index entry to the end of the batch shown, and at most one 4 KiB read-ahead.
+        assert!(
+            read >= end - start && read <= end - start + 4096,
+            "--from-offset {target}: read {read}, batch ends {end}, index {start}"
+        );
+        assert!(read < seg_len / 20, "{read} of {seg_len}");
+    }
+}
+
+#[test]
+fn filters_match_a_brute_force_filter_of_the_full_dump() {
+    type Pred = fn(&Value, &Value) -> bool;
+    let has_header = |r: &Value, name: &str, value: Option<&str>| {
+        r["headers"].as_array().unwrap().iter().any(|h| h["key"] == name && value.is_none_or(|v| h["value"] == v))
+    };
+    let cases: Vec<(&str, Vec<&str>, Pred)> = vec![
+        ("testdata/segments/v2_headers/00000000000000000000.log", vec!["--key", "hnull"], |_, r| r["key"] == "hnull"),
+        ("testdata/segments/v2_headers/00000000000000000000.log", vec!["--header", "a"], |_, r| {
+            r["headers"].as_array().unwrap().iter().any(|h| h["key"] == "a")
+        }),
+        ("testdata/segments/v2_headers/00000000000000000000.log", vec!["--header", "a=2"], |_, r| {
+            r["headers"].as_array().unwrap().iter().any(|h| h["key"] == "a" && h["value"] == "2")
+        }),
+        ("testdata/segments/v2_headers/00000000000000000000.log", vec!["--header", "empty="], |_, r| {
+            r["headers"].as_array().unwrap().iter().any(|h| h["key"] == "empty" && h["value"] == "")
+        }),
+        ("testdata/segments/v2_transactions/00000000000000000000.log", vec!["--producer-id", "5001"], |b, _| {
+            b["producer_id"] == 5001
+        }),
+        (DEMO, vec!["--key", "key-3"], |_, r| r["key"] == "key-3"),
+        (DEMO, vec!["--key", "key-3", "--from-offset", "50"], |_, r| {
+            r["key"] == "key-3" && r["offset"].as_i64().unwrap() >= 50
+        }),
+    ];
+    let _ = has_header;
+    for (path, args, pred) in cases {
+        let all = jsonl(&["dump", "--records", "--format", "jsonl", path]);
+        let want: Vec<i64> =
+            pairs(&all).into_iter().filter(|(b, r)| pred(b, r)).map(|(_, r)| r["offset"].as_i64().unwrap()).collect();
+        assert!(!want.is_empty(), "{path} {args:?}: the brute-force filter keeps nothing; a weak case");
+        let got = jsonl(&[&["dump", "--records", "--format", "jsonl", path][..], &args].concat());
+        assert_eq!(offsets(&got), want, "{path} {args:?}");
+        // Every batch shown holds a record shown.
+        for b in got.iter().filter(|o| o["type"] == "batch") {
+            let (lo, hi) = (b["base_offset"].as_i64().unwrap(), b["last_offset"].as_i64().unwrap());
+            assert!(
+                want.iter().any(|o| (lo..=hi).contains(o)),
+                "{path} {args:?}: batch {lo}..{hi} shown without a record"
+            );
+        }
+        // With --limit: the first N of the same list.
+        let got = jsonl(&[&["dump", "--records", "--format", "jsonl", "--limit", "1", path][..], &args].concat());
+        assert_eq!(offsets(&got), want[..1], "{path} {args:?} --limit 1");
+    }
+}

@@ -8,6 +8,7 @@ use clap::Args;
 use kseg::files::logdir::{self, Descend};
 use kseg::files::mmap::Mapped;
 use kseg::files::partition::{self, DirFile, FileKind, base_offset_from_name};
+use kseg::files::read::FileSource;
 use kseg::format::index::{OffsetIndex, TimeIndex};
 use kseg::format::issue::Issue;
 use kseg::format::problem::ProblemKind;
@@ -16,7 +17,9 @@ use kseg::topics::{self, TopicKind, TopicRecord};
 use kseg::{BatchInfo, DecodeError, Decoder};
 
 use super::exit;
+use super::select::{self, RecordFilter, Times};
 use crate::output::{self, Encoding, FileStart, Format, Problem, Sink, Summary};
+use kseg::analysis::find::TimeTarget;
 
 #[derive(Debug, Args)]
 pub struct DumpArgs {
@@ -31,13 +34,38 @@ pub struct DumpArgs {
     #[arg(long)]
     pub records: bool,
 
-    /// Skip batches and records below this offset.
+    /// Start at this offset: segments below it are not read, and the walk
+    /// starts at its offset index entry, as a broker seeks.
     #[arg(long, value_name = "OFFSET")]
     pub from_offset: Option<i64>,
 
     /// Stop after this offset.
     #[arg(long, value_name = "OFFSET")]
     pub to_offset: Option<i64>,
+
+    /// Start at the offset `kseg find-time TIME` finds in each partition (the
+    /// same forms: milliseconds, RFC 3339, 2026-11-26, "2026-11-26 02:00",
+    /// -1, -2, -3).
+    #[arg(long, value_name = "TIME", value_parser = select::time_arg, allow_hyphen_values = true)]
+    pub from_time: Option<TimeTarget>,
+
+    /// Stop before the offset `kseg find-time` finds for one millisecond
+    /// after TIME: every record up to TIME, as the log orders them.
+    #[arg(long, value_name = "TIME", value_parser = select::time_arg, allow_hyphen_values = true)]
+    pub to_time: Option<TimeTarget>,
+
+    /// Only records with this key (its UTF-8 bytes, exactly; implies --records).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Only records with a header of this name, or of this name and value
+    /// (repeat to require several; implies --records).
+    #[arg(long, value_name = "NAME[=VALUE]", value_parser = select::header_filter)]
+    pub header: Vec<select::HeaderFilter>,
+
+    /// Only batches written by this producer id.
+    #[arg(long, value_name = "ID", allow_negative_numbers = true)]
+    pub producer_id: Option<i64>,
 
     /// Show at most this many items (records with --records, else batches).
     #[arg(long, value_name = "N")]
@@ -140,13 +168,22 @@ impl DecodeArg {
 }
 
 impl DumpArgs {
-    fn has_filters(&self) -> bool {
+    /// Filters on the decoded records of internal topics.
+    fn has_topic_filters(&self) -> bool {
         self.group.is_some() || self.transactional_id.is_some() || self.record_type.is_some()
+    }
+
+    fn has_filters(&self) -> bool {
+        self.has_topic_filters() || self.key.is_some() || !self.header.is_empty()
+    }
+
+    fn record_filter(&self) -> RecordFilter {
+        RecordFilter { key: self.key.clone(), headers: self.header.clone() }
     }
 
     /// Whether a decoded record passes --group, --transactional-id and --record-type.
     fn passes(&self, d: Option<&TopicRecord>) -> bool {
-        let Some(d) = d else { return !self.has_filters() };
+        let Some(d) = d else { return !self.has_topic_filters() };
         self.group.as_deref().is_none_or(|g| d.group_id() == Some(g))
             && self.transactional_id.as_deref().is_none_or(|t| d.transactional_id() == Some(t))
             && self.record_type.as_deref().is_none_or(|n| d.type_matches(n))
@@ -158,6 +195,8 @@ struct Dumper<'w> {
     args: DumpArgs,
     summary: Summary,
     shown: u64,
+    times: Times,
+    filter: RecordFilter,
 }
 
 enum Flow {
@@ -173,7 +212,14 @@ enum Flow {
 struct Input {
     file: DirFile,
     listed: bool,
+    /// A segment found in a directory: the base offset of the next one,
+    /// below which all of its offsets are.
+    next_base: Option<i64>,
 }
+
+/// Read-ahead of a walk that may end early (--limit, --to-offset): about
+/// one index interval, so a short dump reads little more than it shows.
+const SHORT_READ: usize = 4 << 10;
 
 /// Largest text file read (checkpoints of a log directory with very many
 /// partitions stay far below).
@@ -189,12 +235,21 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) {
         args.records = true;
     }
+    let opts =
+        output::Options { key_encoding: args.key_encoding, value_encoding: args.value_encoding, records: args.records };
+    let sink = output::sink(args.format, super::stdout(), opts);
+    let times = Times::new(args.from_time, args.to_time);
+    let filter = args.record_filter();
+    let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0, times, filter };
     let mut inputs = Vec::new();
     let mut unreadable = false;
-    for path in &args.paths {
+    for path in &d.args.paths.clone() {
         match expand(path) {
-            Ok((files, partly)) => {
-                unreadable |= partly;
+            Ok((files, failed)) => {
+                for (dir, e) in failed {
+                    d.unreadable(&dir, &e)?;
+                    unreadable = true;
+                }
                 if files.iter().all(|f| f.listed && f.file.kind == FileKind::Other) {
                     eprintln!("kseg: {}: no Kafka files in this directory", path.display());
                     unreadable = true;
@@ -203,17 +258,13 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             Err(e) => {
-                eprintln!("kseg: {}: {e}", path.display());
+                d.unreadable(path, &e)?;
                 unreadable = true;
             }
         }
     }
-    let opts =
-        output::Options { key_encoding: args.key_encoding, value_encoding: args.value_encoding, records: args.records };
-    let sink = output::sink(args.format, super::stdout(), opts);
-    let decoder = Decoder::new(args.max_decompressed);
-    let mut decoder = decoder;
-    let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0 };
+    link_segments(&mut inputs);
+    let mut decoder = Decoder::new(d.args.max_decompressed);
     // Past --to-offset, the later segments of that partition are too.
     let mut ended: Option<PathBuf> = None;
     for input in &inputs {
@@ -230,7 +281,7 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
             Ok(Flow::Stop) => break,
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
             Err(e) => {
-                eprintln!("kseg: {}: {e}", input.file.path.display());
+                d.unreadable(&input.file.path, &e)?;
                 unreadable = true;
             }
         }
@@ -245,24 +296,42 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
+/// Each segment found in a directory learns the next one's base offset.
+fn link_segments(inputs: &mut [Input]) {
+    let mut next: Option<(PathBuf, i64)> = None;
+    for input in inputs.iter_mut().rev() {
+        if !(input.listed && input.file.kind == FileKind::Log) {
+            continue;
+        }
+        let dir = input.file.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        input.next_base = next.as_ref().filter(|(d, _)| *d == dir).map(|(_, b)| *b);
+        if let Some(base) = base_offset_from_name(&input.file.path) {
+            next = Some((dir, base));
+        }
+    }
+}
+
+/// A directory that could not be read, and why.
+type Failed = (PathBuf, std::io::Error);
+
 /// A file is itself. A directory is its files in listing order (segments
 /// by base offset with their indexes, snapshots, text files, others), then
 /// its subdirectories the same way: a partition directory, or a log
 /// directory and its partitions.
-/// The second value says a subdirectory could not be read (already reported).
-fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
+/// The second value lists the subdirectories that could not be read.
+fn expand(path: &Path) -> std::io::Result<(Vec<Input>, Vec<Failed>)> {
     let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
-        return Ok((vec![Input { file: DirFile::new(path.to_path_buf()), listed: false }], false));
+        return Ok((
+            vec![Input { file: DirFile::new(path.to_path_buf()), listed: false, next_base: None }],
+            Vec::new(),
+        ));
     }
     let mut out = Vec::new();
     // A subdirectory that cannot be read is reported (exit 2) and skipped; the
     // rest of the tree is still dumped. The top directory must be readable.
-    let unreadable = std::cell::Cell::new(false);
-    let report = |dir: &Path, e: std::io::Error| {
-        eprintln!("kseg: {}: {e}", dir.display());
-        unreadable.set(true);
-    };
+    let failed = std::cell::RefCell::new(Vec::new());
+    let report = |dir: &Path, e: std::io::Error| failed.borrow_mut().push((dir.to_path_buf(), e));
     let mut visit = |dir: &Path| -> std::io::Result<Descend> {
         match partition::files(dir) {
             Ok(files) => {
@@ -278,7 +347,7 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
                         );
                         continue;
                     }
-                    out.push(Input { file, listed: true });
+                    out.push(Input { file, listed: true, next_base: None });
                 }
             }
             Err(e) if dir == path => return Err(e),
@@ -290,7 +359,7 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
         Ok(Descend::Yes)
     };
     logdir::walk_dirs(path, logdir::MAX_DEPTH, &mut visit, &mut Noted(&report))?;
-    Ok((out, unreadable.get()))
+    Ok((out, failed.into_inner()))
 }
 
 /// A walk's failures and left-out directories, on stderr.
@@ -329,6 +398,21 @@ impl Dumper<'_> {
         })
     }
 
+    /// A path that cannot be read: on stderr, and as a problem object so
+    /// that JSON output keeps a trace of it.
+    fn unreadable(&mut self, path: &Path, e: &dyn std::fmt::Display) -> std::io::Result<()> {
+        eprintln!("kseg: {}: {e}", path.display());
+        self.summary.problems += 1;
+        let file = path.display().to_string();
+        self.sink.problem(&Problem {
+            file,
+            position: 0,
+            kind: ProblemKind::Unreadable,
+            message: e.to_string(),
+            line: None,
+        })
+    }
+
     fn report(&mut self, p: Problem) -> std::io::Result<()> {
         self.summary.problems += 1;
         self.sink.problem(&p)?;
@@ -362,8 +446,32 @@ impl Dumper<'_> {
             FileKind::TxnIndex => self.txn_index(f),
             FileKind::Snapshot => self.snapshot(f),
             k if let Some(format) = k.text_format() => self.text(f, format),
-            _ => self.log(decoder, f),
+            _ => {
+                let range = match self.times.range(&f.path, input.listed) {
+                    Ok(r) => r,
+                    Err(e) => return Err(std::io::Error::other(format!("{e:#}"))),
+                };
+                let Some(range) = range else {
+                    // --from-time is past every record of this partition.
+                    return Ok(Flow::EndOfRange);
+                };
+                let (from, to) = self.offsets(range);
+                if from > to {
+                    return Ok(Flow::EndOfRange);
+                }
+                // A segment wholly below the start is not read at all: its
+                // offsets are all below the next segment's base offset.
+                if input.next_base.is_some_and(|next| next <= from) {
+                    return Ok(Flow::Continue);
+                }
+                self.log(decoder, f, from, to)
+            }
         }
+    }
+
+    /// --from-offset/--to-offset within a range the times gave.
+    fn offsets(&self, (from, to): (i64, i64)) -> (i64, i64) {
+        (from.max(self.args.from_offset.unwrap_or(i64::MIN)), to.min(self.args.to_offset.unwrap_or(i64::MAX)))
     }
 
     fn start(&mut self, f: &DirFile, kind: &str, size: u64, slots: Option<(usize, usize)>) -> std::io::Result<String> {
@@ -527,11 +635,22 @@ impl Dumper<'_> {
         Ok(Flow::Continue)
     }
 
-    fn log(&mut self, decoder: &mut Decoder, f: &DirFile) -> std::io::Result<Flow> {
+    fn log(&mut self, decoder: &mut Decoder, f: &DirFile, from: i64, to: i64) -> std::io::Result<Flow> {
         let path = &f.path;
-        let mut walker = Walker::open(path)?;
+        let mut source = FileSource::open(path)?;
+        if self.args.limit.is_some() || to < i64::MAX {
+            // The walk may end early: read little past where it ends.
+            source = source.with_chunk(SHORT_READ);
+        }
+        let mut walker = Walker::new(source);
         if let Some(max) = self.args.max_bytes {
             walker = walker.limit_bytes(max);
+        }
+        if f.kind == FileKind::Log
+            && let Some(base) = base_offset_from_name(path)
+        {
+            let start = select::seek_position(&mut walker, path, base, from);
+            walker.seek(start);
         }
         let kind = if f.kind == FileKind::Other { "records" } else { f.kind.name() };
         let file_len = walker.source().len();
@@ -539,12 +658,11 @@ impl Dumper<'_> {
         // it cuts through is not reported as trailing bytes.
         let cut_by_user = walker.end() < file_len;
         let display = self.start(f, kind, file_len, None)?;
-        let (from, to) = (self.args.from_offset.unwrap_or(i64::MIN), self.args.to_offset.unwrap_or(i64::MAX));
         let topic_kind = match self.args.decode {
             Some(d) => d.kind(),
             None => TopicKind::for_path(path),
         };
-        if topic_kind.is_none() && self.args.has_filters() && self.args.records {
+        if topic_kind.is_none() && self.args.has_topic_filters() && self.args.records {
             eprintln!(
                 "kseg: {display}: not decoded (use --decode TOPIC), so no record can match --group, --transactional-id or --record-type"
             );
@@ -592,7 +710,7 @@ impl Dumper<'_> {
                 }
             };
             let info: BatchInfo = decoded.info.clone();
-            if info.last_offset < from {
+            if info.last_offset < from || self.args.producer_id.is_some_and(|p| p != info.producer_id) {
                 continue;
             }
             if info.base_offset > to {
@@ -628,7 +746,7 @@ impl Dumper<'_> {
                             (Some(k), None) => Some(topics::decode_record(k, r.key, r.value)),
                             _ => None,
                         };
-                        if !self.args.passes(decoded.as_ref()) {
+                        if !self.args.passes(decoded.as_ref()) || !self.filter.passes(&r) {
                             continue;
                         }
                         if self.limit_reached() {
@@ -656,6 +774,7 @@ impl Dumper<'_> {
                 self.problem(&display, p.position, p.kind, p.message)?;
             }
         }
+        self.summary.bytes_read += walker.source().bytes_read();
         self.sink.end_file()?;
         Ok(flow)
     }

@@ -6,6 +6,7 @@ pub mod dump;
 pub mod find;
 pub mod kafka_dump_log;
 pub mod producers;
+pub mod select;
 pub mod stats;
 pub mod verify;
 

@@ -62,6 +62,9 @@ pub struct Summary {
     pub records: u64,
     pub bytes: u64,
     pub problems: u64,
+    /// Bytes read from `.log` files (with --from-offset and --limit, about
+    /// what is shown plus one index interval).
+    pub bytes_read: u64,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
