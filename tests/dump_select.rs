@@ -391,3 +391,112 @@ fn filters_match_a_brute_force_filter_of_the_full_dump() {
         assert_eq!(offsets(&got), want[..1], "{path} {args:?} --limit 1");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// JSON for jq
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn records_and_batches_say_where_they_come_from() {
+    let objs = jsonl(&["dump", "--records", "--format", "jsonl", DEMO]);
+    let mut file = None;
+    for o in &objs {
+        match o["type"].as_str().unwrap() {
+            "file" => file = Some(o["file"].clone()),
+            "batch" | "record" => {
+                assert_eq!(o["file"], *file.as_ref().unwrap(), "{o}");
+                assert_eq!(o["topic"], "demo", "{o}");
+                assert_eq!(o["partition"], 0, "{o}");
+            }
+            _ => {}
+        }
+    }
+    assert!(!records(&objs).is_empty());
+    // No partition directory: a file but no topic or partition.
+    for o in jsonl(&["dump", "--records", "--format", "jsonl", V2]).iter().filter(|o| o["type"] == "record") {
+        assert_eq!(o["file"], V2);
+        assert!(o.get("topic").is_none() && o.get("partition").is_none(), "{o}");
+    }
+}
+
+#[test]
+fn an_unreadable_path_is_a_problem_object() {
+    for format in ["jsonl", "json"] {
+        let r = run(&["dump", "--format", format, "testdata/no-such-file.log", V2]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        let objs: Vec<Value> = if format == "json" {
+            serde_json::from_str(&r.stdout).unwrap()
+        } else {
+            r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        };
+        let p: Vec<&Value> = objs.iter().filter(|o| o["type"] == "problem").collect();
+        assert_eq!(p.len(), 1, "{}", r.stdout);
+        assert_eq!(p[0]["kind"], "unreadable");
+        assert_eq!(p[0]["file"], "testdata/no-such-file.log");
+        // The readable path is still dumped.
+        assert!(objs.iter().any(|o| o["type"] == "batch"));
+        assert_eq!(summary(&objs)["problems"], 1);
+    }
+}
+
+#[test]
+fn value_encoding_json_puts_json_values_in_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    // A v2 batch of three records, encoded by hand (offsets 0..2, CreateTime 0, no headers):
+    // a JSON object with a line break, a plain string, and a null value.
+    let values: [Option<&[u8]>; 3] = [Some(b"{\"a\": [1,\n 2]}"), Some(b"not json"), None];
+    let log = dir.path().join("00000000000000000000.log");
+    std::fs::write(&log, v2_batch(&values)).unwrap();
+    let log = log.to_str().unwrap();
+    let objs = jsonl(&["dump", "--records", "--format", "jsonl", "--value-encoding", "json", log]);
+    let vals: Vec<&Value> = records(&objs).iter().map(|r| &r["value"]).collect();
+    assert_eq!(vals, [&serde_json::json!({"a": [1, 2]}), &serde_json::json!("not json"), &Value::Null]);
+}
+
+/// A magic v2 batch of records with null keys and the given values, CRC-32C by the
+/// independent `crc32c` crate.
+fn v2_batch(values: &[Option<&[u8]>]) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, v: i64) {
+        let mut z = ((v << 1) ^ (v >> 63)) as u64;
+        while z >= 0x80 {
+            out.push((z as u8) | 0x80);
+            z >>= 7;
+        }
+        out.push(z as u8);
+    }
+    let mut records = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let mut body = vec![0u8]; // attributes
+        varint(&mut body, 0); // timestamp delta
+        varint(&mut body, i as i64); // offset delta
+        varint(&mut body, -1); // null key
+        match v {
+            Some(v) => {
+                varint(&mut body, v.len() as i64);
+                body.extend_from_slice(v);
+            }
+            None => varint(&mut body, -1),
+        }
+        varint(&mut body, 0); // headers
+        varint(&mut records, body.len() as i64);
+        records.extend_from_slice(&body);
+    }
+    let mut after_crc = Vec::new();
+    after_crc.extend_from_slice(&0i16.to_be_bytes()); // attributes
+    after_crc.extend_from_slice(&(values.len() as i32 - 1).to_be_bytes()); // last offset delta
+    after_crc.extend_from_slice(&0i64.to_be_bytes()); // base timestamp
+    after_crc.extend_from_slice(&0i64.to_be_bytes()); // max timestamp
+    after_crc.extend_from_slice(&(-1i64).to_be_bytes()); // producer id
+    after_crc.extend_from_slice(&(-1i16).to_be_bytes()); // producer epoch
+    after_crc.extend_from_slice(&(-1i32).to_be_bytes()); // base sequence
+    after_crc.extend_from_slice(&(values.len() as i32).to_be_bytes());
+    after_crc.extend_from_slice(&records);
+    let mut out = Vec::new();
+    out.extend_from_slice(&0i64.to_be_bytes()); // base offset
+    out.extend_from_slice(&((4 + 1 + 4 + after_crc.len()) as i32).to_be_bytes()); // batch length
+    out.extend_from_slice(&0i32.to_be_bytes()); // partition leader epoch
+    out.push(2); // magic
+    out.extend_from_slice(&crc32c::crc32c(&after_crc).to_be_bytes());
+    out.extend_from_slice(&after_crc);
+    out
+}

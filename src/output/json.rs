@@ -25,6 +25,11 @@ pub struct JsonSink<'w> {
     lines: bool,
     first: bool,
     line: Vec<u8>,
+    /// The current file's topic and partition, from its directory's name.
+    place: Option<(String, i32)>,
+    /// `,"file":…` and the topic and partition, written once per file and
+    /// copied into every record object.
+    record_place: Vec<u8>,
 }
 
 #[derive(Serialize)]
@@ -33,13 +38,17 @@ struct Tagged<'a, T: Serialize> {
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<i32>,
     #[serde(flatten)]
     body: &'a T,
 }
 
 impl<'w> JsonSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>, opts: Options, lines: bool) -> Self {
-        JsonSink { out, opts, lines, first: true, line: Vec::new() }
+        JsonSink { out, opts, lines, first: true, line: Vec::new(), place: None, record_place: Vec::new() }
     }
 
     /// Everything goes through `line`: the separator, then the item.
@@ -55,7 +64,24 @@ impl<'w> JsonSink<'w> {
 
     fn item<T: Serialize>(&mut self, kind: &'static str, file: Option<&str>, body: &T) -> io::Result<()> {
         self.separator()?;
-        serde_json::to_writer(&mut self.line, &Tagged { kind, file, body }).map_err(io::Error::other)?;
+        let tagged = Tagged { kind, file, topic: None, partition: None, body };
+        serde_json::to_writer(&mut self.line, &tagged).map_err(io::Error::other)?;
+        self.end_item()
+    }
+
+    /// An object of a file's contents with the file's topic and partition.
+    fn placed<T: Serialize>(&mut self, kind: &'static str, file: &str, body: &T) -> io::Result<()> {
+        self.separator()?;
+        let (topic, partition) = match &self.place {
+            Some((t, p)) => (Some(t.as_str()), Some(*p)),
+            None => (None, None),
+        };
+        let tagged = Tagged { kind, file: Some(file), topic, partition, body };
+        serde_json::to_writer(&mut self.line, &tagged).map_err(io::Error::other)?;
+        self.end_item()
+    }
+
+    fn end_item(&mut self) -> io::Result<()> {
         if self.lines {
             self.line.push(b'\n');
         }
@@ -229,7 +255,9 @@ impl JsonSink<'_> {
         // Records go straight into our own output buffer (no per-write
         // dispatch): the hot path of a full dump.
         let line = &mut self.line;
-        line.extend_from_slice(b"{\"type\":\"record\",\"offset\":");
+        line.extend_from_slice(b"{\"type\":\"record\"");
+        line.extend_from_slice(&self.record_place);
+        line.extend_from_slice(b",\"offset\":");
         int(line, r.offset);
         line.extend_from_slice(b",\"timestamp\":");
         int(line, r.timestamp);
@@ -286,11 +314,21 @@ fn write_decoded(line: &mut Vec<u8>, d: &TopicRecord) -> serde_json::Result<()> 
 
 impl Sink for JsonSink<'_> {
     fn begin_file(&mut self, file: &FileStart<'_>) -> io::Result<()> {
+        self.place = super::topic_partition(std::path::Path::new(file.file));
+        self.record_place.clear();
+        self.record_place.extend_from_slice(b",\"file\":");
+        escape_str(&mut self.record_place, file.file);
+        if let Some((topic, partition)) = &self.place {
+            self.record_place.extend_from_slice(b",\"topic\":");
+            escape_str(&mut self.record_place, topic);
+            self.record_place.extend_from_slice(b",\"partition\":");
+            int(&mut self.record_place, *partition);
+        }
         self.item("file", None, file)
     }
 
     fn batch(&mut self, file: &str, batch: &BatchInfo) -> io::Result<()> {
-        self.item("batch", Some(file), batch)
+        self.placed("batch", file, batch)
     }
 
     fn record(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>) -> io::Result<()> {

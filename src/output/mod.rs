@@ -150,6 +150,18 @@ pub fn count(n: impl Into<i128>, noun: &str) -> String {
     }
 }
 
+/// The topic and partition a file's directory names (`orders-3/…log`:
+/// `orders`, 3), as Kafka names partition directories; `None` for any other
+/// directory.
+pub fn topic_partition(file: &std::path::Path) -> Option<(String, i32)> {
+    let dir = file.parent()?.file_name()?.to_str()?;
+    let (topic, partition) = dir.rsplit_once('-')?;
+    if topic.is_empty() || partition.is_empty() || !partition.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((topic.to_string(), partition.parse().ok()?))
+}
+
 /// RFC 3339 in UTC for a millisecond timestamp; `None` for negative values,
 /// which Kafka uses for "no timestamp".
 pub fn rfc3339(ms: i64) -> Option<String> {
@@ -170,5 +182,18 @@ mod tests {
         assert_eq!(super::count(3u64, "batch"), "3 batches");
         assert_eq!(super::count(-1i64, "byte"), "-1 bytes");
         assert_eq!(super::count(2u64, "key"), "2 keys");
+    }
+
+    #[test]
+    fn topic_and_partition_from_the_directory_name() {
+        use std::path::Path;
+        let tp = |p: &str| super::topic_partition(Path::new(p));
+        assert_eq!(tp("data/orders-3/00000000000000000000.log"), Some(("orders".into(), 3)));
+        assert_eq!(tp("my-topic-12/0.index"), Some(("my-topic".into(), 12)));
+        assert_eq!(tp("__consumer_offsets-0/x.log"), Some(("__consumer_offsets".into(), 0)));
+        assert_eq!(tp("testdata/segments/v2_none/0.log"), None);
+        assert_eq!(tp("v2-/0.log"), None);
+        assert_eq!(tp("0.log"), None);
+        assert_eq!(tp("t-99999999999/0.log"), None);
     }
 }
