@@ -79,6 +79,13 @@ pub struct DumpArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// Print each record as FORMAT, with kcat's -f tokens: %t topic, %p
+    /// partition, %o offset, %k key, %s value (raw bytes), %K/%S their sizes
+    /// (-1 when null), %T timestamp, %h headers, \n, \t (implies --records;
+    /// nothing else is printed). E.g. '%o\t%k\t%s\n'.
+    #[arg(long, value_name = "FORMAT", value_parser = output::print::parse_arg, conflicts_with = "format")]
+    pub print: Option<output::print::Pieces>,
+
     /// How record keys are shown.
     #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
     pub key_encoding: Encoding,
@@ -232,12 +239,15 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
         eprintln!("kseg: --from-offset {from} is above --to-offset {to}: no offset is in that range");
         return Ok(ExitCode::from(exit::ERROR));
     }
-    if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) {
+    if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) || args.print.is_some() {
         args.records = true;
     }
     let opts =
         output::Options { key_encoding: args.key_encoding, value_encoding: args.value_encoding, records: args.records };
-    let sink = output::sink(args.format, super::stdout(), opts);
+    let sink: Box<dyn Sink> = match args.print.take() {
+        Some(p) => Box::new(output::print::PrintSink::new(super::stdout(), p.0)),
+        None => output::sink(args.format, super::stdout(), opts),
+    };
     let times = Times::new(args.from_time, args.to_time);
     let filter = args.record_filter();
     let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0, times, filter };

@@ -3,6 +3,7 @@
 
 pub mod cell;
 pub mod json;
+pub mod print;
 pub mod simd;
 pub mod table;
 
