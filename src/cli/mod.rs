@@ -28,7 +28,7 @@ pub struct Cli {
 pub enum Command {
     /// Show the batches (and with --records, the records) of .log files and
     /// partition directories.
-    Dump(dump::DumpArgs),
+    Dump(Box<dump::DumpArgs>),
     /// Find an offset as a broker does: segment by base offset, offset index
     /// by binary search, then a short scan. Exit 0 when a record with this
     /// offset exists, 1 when not.
@@ -69,7 +69,7 @@ pub mod exit {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Dump(args) => dump::run(args),
+        Command::Dump(args) => dump::run(*args),
         Command::FindOffset(args) => find::run_offset(args),
         Command::FindTime(args) => find::run_time(args),
         Command::Verify(args) => verify::run(args),
