@@ -444,7 +444,7 @@ fn value_encoding_json_puts_json_values_in_as_json() {
     let dir = tempfile::tempdir().unwrap();
     // A v2 batch of three records, encoded by hand (offsets 0..2, CreateTime 0, no headers):
     // a JSON object with a line break, a plain string, and a null value.
-    let values: [Option<&[u8]>; 3] = [Some(b"{\"a\": [1,\n 2]}"), Some(b"not json"), None];
+    let values: [Rec; 3] = [(None, Some(b"{\"a\": [1,\n 2]}"), &[]), (None, Some(b"not json"), &[]), (None, None, &[])];
     let log = dir.path().join("00000000000000000000.log");
     std::fs::write(&log, v2_batch(&values)).unwrap();
     let log = log.to_str().unwrap();
@@ -453,9 +453,12 @@ fn value_encoding_json_puts_json_values_in_as_json() {
     assert_eq!(vals, [&serde_json::json!({"a": [1, 2]}), &serde_json::json!("not json"), &Value::Null]);
 }
 
-/// A magic v2 batch of records with null keys and the given values, CRC-32C by the
-/// independent `crc32c` crate.
-fn v2_batch(values: &[Option<&[u8]>]) -> Vec<u8> {
+/// A record to encode: key, value, headers.
+type Rec<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, &'a [(&'a str, Option<&'a [u8]>)]);
+
+/// A magic v2 batch of these records (offsets from 0, CreateTime 0), encoded by hand, CRC-32C
+/// by the independent `crc32c` crate.
+fn v2_batch(values: &[Rec<'_>]) -> Vec<u8> {
     fn varint(out: &mut Vec<u8>, v: i64) {
         let mut z = ((v << 1) ^ (v >> 63)) as u64;
         while z >= 0x80 {
@@ -465,19 +468,24 @@ fn v2_batch(values: &[Option<&[u8]>]) -> Vec<u8> {
         out.push(z as u8);
     }
     let mut records = Vec::new();
-    for (i, v) in values.iter().enumerate() {
+    let bytes = |body: &mut Vec<u8>, b: Option<&[u8]>| match b {
+        Some(b) => {
+            varint(body, b.len() as i64);
+            body.extend_from_slice(b);
+        }
+        None => varint(body, -1),
+    };
+    for (i, (k, v, headers)) in values.iter().enumerate() {
         let mut body = vec![0u8]; // attributes
         varint(&mut body, 0); // timestamp delta
         varint(&mut body, i as i64); // offset delta
-        varint(&mut body, -1); // null key
-        match v {
-            Some(v) => {
-                varint(&mut body, v.len() as i64);
-                body.extend_from_slice(v);
-            }
-            None => varint(&mut body, -1),
+        bytes(&mut body, *k);
+        bytes(&mut body, *v);
+        varint(&mut body, headers.len() as i64);
+        for (name, value) in headers.iter() {
+            bytes(&mut body, Some(name.as_bytes()));
+            bytes(&mut body, *value);
         }
-        varint(&mut body, 0); // headers
         varint(&mut records, body.len() as i64);
         records.extend_from_slice(&body);
     }
@@ -576,4 +584,139 @@ fn print_writes_kcat_tokens_with_raw_bytes() {
         .map(|(_, r)| format!("{}\n", r["offset"]))
         .collect();
     assert_eq!(r.stdout, want.concat());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables for a terminal
+// ---------------------------------------------------------------------------------------------
+
+fn table_snapshot(name: &str, args: &[&str]) {
+    let r = run(args);
+    assert_eq!(r.code, 0, "kseg {args:?}: {}", r.stderr);
+    insta::with_settings!({
+        description => format!("kseg {}", args.join(" ")),
+        omit_expression => true,
+        prepend_module_to_snapshot => false,
+    }, {
+        insta::assert_snapshot!(name, r.stdout);
+    });
+}
+
+/// Fixtures with binary, null, empty and long keys and values and headers, at 80 and 160 columns.
+#[test]
+fn table_goldens_at_80_and_160_columns() {
+    let cases = [
+        ("g-binary-0", "testdata/broker/data/g-binary-0/00000000000000000000.log"),
+        ("g-rolled-0", "testdata/broker/data/g-rolled-0/00000000000000000040.log"),
+        ("v2_headers", "testdata/segments/v2_headers/00000000000000000000.log"),
+    ];
+    for (name, path) in cases {
+        for width in ["80", "160"] {
+            table_snapshot(&format!("table_{name}__records_{width}"), &["dump", "--records", "--width", width, path]);
+            let r = run(&["dump", "--records", "--width", width, path]);
+            for line in r.stdout.lines() {
+                let w = line.chars().count();
+                // Wide characters take two columns: count them by the bytes' share.
+                assert!(w <= width.parse().unwrap(), "{name} at {width}: {w} characters: {line}");
+            }
+        }
+        table_snapshot(&format!("table_{name}__batches_80"), &["dump", "--width", "80", path]);
+    }
+    // COLUMNS gives the width as --width does.
+    let a = run(&["dump", "--records", "--width", "80", cases[0].1]).stdout;
+    let b = Command::new(BIN)
+        .current_dir(root())
+        .args(["dump", "--records", cases[0].1])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    assert_eq!(a, String::from_utf8(b.stdout).unwrap());
+}
+
+#[test]
+fn full_shows_whole_values() {
+    let all =
+        jsonl(&["dump", "--records", "--format", "jsonl", "testdata/segments/v2_headers/00000000000000000000.log"]);
+    let long = records(&all).iter().find(|r| r["offset"] == 11).unwrap()["value"].as_str().unwrap().to_string();
+    assert!(long.len() > 200);
+    let cut =
+        run(&["dump", "--records", "--width", "80", "testdata/segments/v2_headers/00000000000000000000.log"]).stdout;
+    assert!(!cut.contains(&long) && cut.contains("… (300 bytes)"), "{cut}");
+    let full =
+        run(&["dump", "--records", "--width", "80", "--full", "testdata/segments/v2_headers/00000000000000000000.log"])
+            .stdout;
+    assert!(full.contains(&long), "{full}");
+    assert!(!full.contains("… ("), "{full}");
+}
+
+#[test]
+fn one_rule_for_bytes_and_controls_always_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs: [Rec; 5] = [
+        (Some(b"\x1b[2J\x1b]0;pwned\x07"), Some(b"red \x1b[31mtext\x1b[0m\r\x08"), &[]),
+        (Some("flip \u{202e}txet".as_bytes()), Some(b"\x00\x01\x02"), &[("h", Some(b"\x1b[1m"))]),
+        (None, Some(b"null"), &[]),
+        (Some(b""), None, &[]),
+        (Some(b"\xff\xfe"), Some(b"plain"), &[]),
+    ];
+    let log = dir.path().join("00000000000000000000.log");
+    std::fs::write(&log, v2_batch(&recs)).unwrap();
+    let log = log.to_str().unwrap();
+    for args in [&["--width", "160"][..], &["--width", "160", "--full"], &["--width", "160", "--color", "always"]] {
+        let r = run(&[&["dump", "--records", log][..], args].concat());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        // No terminal control reaches the terminal but kseg's own colour codes.
+        let plain =
+            r.stdout.replace("\x1b[0m", "").replace("\x1b[2m", "").replace("\x1b[1m", "").replace("\x1b[36m", "");
+        for bad in ['\x1b', '\r', '\x08', '\x07', '\u{202e}', '\0'] {
+            assert!(!plain.contains(bad), "{args:?}: {bad:?} in {:?}", r.stdout);
+        }
+        let row = |o: &str| plain.lines().find(|l| l.trim_start().starts_with(&format!("{o}  "))).unwrap().to_string();
+        assert!(row("0").contains("\\e[2J\\e]0;pwned") || row("0").contains("0x1b5b324a"), "{}", row("0"));
+        assert!(row("0").contains("red \\e[31mtext\\e[0m\\r\\b"), "{}", row("0"));
+        assert!(row("1").contains("flip \\u{202e}txet") && row("1").contains("0x000102"), "{}", row("1"));
+        // Null is the null mark, the text "null" is text, the empty key is nothing.
+        assert!(row("2").contains("∅") && row("2").contains("null"), "{}", row("2"));
+        assert!(row("3").contains("∅"), "{}", row("3"));
+        assert!(row("4").contains("0xfffe") && row("4").contains("plain"), "{}", row("4"));
+    }
+    // Colour: the null mark dimmed with --color always, no escape codes with --color never
+    // or NO_COLOR.
+    let r = run(&["dump", "--records", "--color", "always", log]);
+    assert!(r.stdout.contains("\x1b[2m∅\x1b[0m"), "{:?}", r.stdout);
+    let r = run(&["dump", "--records", "--color", "never", log]);
+    assert!(!r.stdout.contains("\x1b["), "{:?}", r.stdout);
+    let out =
+        Command::new(BIN).current_dir(root()).args(["dump", "--records", log]).env("NO_COLOR", "1").output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("\x1b["));
+}
+
+/// On a pseudo-terminal (util-linux `script`), tables are coloured and fit the terminal's
+/// width; NO_COLOR turns the colour off. Skips where `script` is missing.
+#[test]
+fn pseudo_terminal_colours_and_fits() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("kseg-test: skipped: no script(1)");
+        return;
+    }
+    let path = "testdata/segments/v2_headers/00000000000000000000.log";
+    let pty = |no_color: bool| {
+        let cmd = format!("stty cols 80 rows 40; {} dump --records {path}", BIN);
+        let mut c = Command::new("script");
+        c.current_dir(root()).args(["-qec", &cmd, "/dev/null"]).env_remove("COLUMNS");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+    };
+    let coloured = pty(false);
+    assert!(coloured.contains("\x1b[2m∅\x1b[0m"), "{coloured:?}");
+    let plain = pty(true);
+    assert!(!plain.contains("\x1b["), "{plain:?}");
+    // The same table as a pipe at 80 columns.
+    assert_eq!(plain, run(&["dump", "--records", "--width", "80", path]).stdout);
 }

@@ -86,6 +86,20 @@ pub struct DumpArgs {
     #[arg(long, value_name = "FORMAT", value_parser = output::print::parse_arg, conflicts_with = "format")]
     pub print: Option<output::print::Pieces>,
 
+    /// Tables: show keys, values and headers whole instead of cutting them to
+    /// the terminal's width.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Tables: colour (auto: when stdout is a terminal and NO_COLOR is not set).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// Tables: fit this many columns (default: COLUMNS, else the terminal's
+    /// width, else 120).
+    #[arg(long, value_name = "COLUMNS", hide = true)]
+    pub width: Option<usize>,
+
     /// How record keys are shown.
     #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
     pub key_encoding: Encoding,
@@ -142,6 +156,43 @@ fn record_type_name(s: &str) -> Result<String, String> {
     names.sort_unstable();
     names.dedup();
     Err(format!("no internal topic has a record type {s:?}; the names are: {}", names.join(", ")))
+}
+
+/// `--color` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    Always,
+    Never,
+}
+
+/// The width tables fit: `--width`, else `COLUMNS`, else the terminal's,
+/// else 120 (a pipe with no width given).
+fn table_width(arg: Option<usize>) -> usize {
+    use std::io::IsTerminal;
+    let narrowest = 40;
+    if let Some(w) = arg {
+        return w.max(narrowest);
+    }
+    if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()) {
+        return w.max(narrowest);
+    }
+    if std::io::stdout().is_terminal()
+        && let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size()
+    {
+        return usize::from(w).max(narrowest);
+    }
+    120
+}
+
+fn use_color(when: ColorWhen) -> bool {
+    use std::io::IsTerminal;
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
 }
 
 /// `--decode` values.
@@ -242,8 +293,14 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) || args.print.is_some() {
         args.records = true;
     }
-    let opts =
-        output::Options { key_encoding: args.key_encoding, value_encoding: args.value_encoding, records: args.records };
+    let opts = output::Options {
+        key_encoding: args.key_encoding,
+        value_encoding: args.value_encoding,
+        records: args.records,
+        width: table_width(args.width),
+        full: args.full,
+        color: use_color(args.color),
+    };
     let sink: Box<dyn Sink> = match args.print.take() {
         Some(p) => Box::new(output::print::PrintSink::new(super::stdout(), p.0)),
         None => output::sink(args.format, super::stdout(), opts),

@@ -48,38 +48,60 @@ fn is_bidi(c: char) -> bool {
 }
 
 /// Valid UTF-8 with no control characters but the five shown escaped.
+/// One pass over the bytes: C0 controls and DEL are single bytes, C1
+/// controls (U+0080–U+009F) are `C2 80`–`C2 9F`.
 fn as_text(bytes: &[u8]) -> Option<&str> {
     let s = std::str::from_utf8(bytes).ok()?;
-    let printable = s.chars().all(|c| !c.is_control() || escape_of(c).is_some());
-    printable.then_some(s)
+    let mut prev = 0u8;
+    for &b in bytes {
+        let control = (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x1b | 0x08))
+            || b == 0x7f
+            || (prev == 0xc2 && (0x80..=0x9f).contains(&b));
+        if control {
+            return None;
+        }
+        prev = b;
+    }
+    Some(s)
 }
 
 /// Appends `s` to `out` escaped, at most `budget` columns; returns the
 /// columns used and whether all of `s` fit.
 fn push_text(out: &mut String, s: &str, budget: usize) -> (usize, bool) {
     let mut used = 0;
-    for c in s.chars() {
-        if let Some(e) = escape_of(c) {
-            if used + e.len() > budget {
+    // Printable ASCII runs are copied whole: one column per byte.
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..].iter().take_while(|&&b| (0x20..0x7f).contains(&b)).count();
+        if run > 0 {
+            let n = run.min(budget - used);
+            out.push_str(&s[i..i + n]);
+            used += n;
+            if n < run {
                 return (used, false);
             }
-            out.push_str(e);
-            used += e.len();
+            i += run;
+            continue;
+        }
+        let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+        i += c.len_utf8();
+        let (text, w): (std::borrow::Cow<'_, str>, usize) = if let Some(e) = escape_of(c) {
+            (e.into(), e.len())
         } else if is_bidi(c) || c.is_control() {
             let e = format!("\\u{{{:x}}}", c as u32);
-            if used + e.len() > budget {
-                return (used, false);
-            }
-            out.push_str(&e);
-            used += e.len();
+            let n = e.len();
+            (e.into(), n)
         } else {
+            let mut buf = [0u8; 4];
             let w = c.width().unwrap_or(0);
-            if used + w > budget {
-                return (used, false);
-            }
-            out.push(c);
-            used += w;
+            (c.encode_utf8(&mut buf).to_string().into(), w)
+        };
+        if used + w > budget {
+            return (used, false);
         }
+        out.push_str(&text);
+        used += w;
     }
     (used, true)
 }
@@ -89,7 +111,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 fn push_hex(out: &mut String, bytes: &[u8], prefix: bool, budget: usize) -> (usize, bool) {
     let p = if prefix { 2 } else { 0 };
     if budget < p {
-        return (0, bytes.is_empty() && !prefix);
+        return (0, false);
     }
     if prefix {
         out.push_str("0x");
@@ -103,74 +125,85 @@ fn push_hex(out: &mut String, bytes: &[u8], prefix: bool, budget: usize) -> (usi
     (p + n * 2, n == bytes.len())
 }
 
+/// Width and nullness of a cell written by [`show_into`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    pub width: usize,
+    pub null: bool,
+}
+
 /// Shows `bytes` in `enc` by the rule above, in at most `max` columns
 /// (`None`: whole). `size` is the whole size when `bytes` is already only
 /// a prefix of the value (a preview), so that the cut says so.
 pub fn show(bytes: Option<&[u8]>, enc: Encoding, max: Option<usize>, size: Option<usize>) -> Shown {
+    let mut text = String::new();
+    let w = show_into(&mut text, bytes, enc, max, size);
+    Shown { text, width: w.width, null: w.null }
+}
+
+/// [`show`], appended to `out` (no allocation when `out` has room).
+pub fn show_into(
+    out: &mut String,
+    bytes: Option<&[u8]>,
+    enc: Encoding,
+    max: Option<usize>,
+    size: Option<usize>,
+) -> Written {
     let Some(bytes) = bytes else {
-        return Shown { text: NULL_MARK.into(), width: 1, null: true };
+        out.push_str(NULL_MARK);
+        return Written { width: 1, null: true };
     };
+    let mark = out.len();
     let whole = size.unwrap_or(bytes.len());
-    let mut out = String::new();
+    let text = match enc {
+        Encoding::Utf8 | Encoding::Json => as_text(bytes),
+        _ => None,
+    };
     let attempt = |out: &mut String, budget: usize| -> (usize, bool) {
-        match enc {
-            Encoding::None => (0, true),
-            Encoding::Hex => push_hex(out, bytes, false, budget),
-            Encoding::Base64 => {
+        match (enc, text) {
+            (Encoding::None, _) => (0, true),
+            (Encoding::Hex, _) => push_hex(out, bytes, false, budget),
+            (Encoding::Base64, _) => {
                 let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
                 push_text(out, &b64, budget)
             }
-            Encoding::Utf8 | Encoding::Json => match as_text(bytes) {
-                Some(s) => push_text(out, s, budget),
-                None => push_hex(out, bytes, true, budget),
-            },
+            (_, Some(s)) => push_text(out, s, budget),
+            (_, None) => push_hex(out, bytes, true, budget),
         }
     };
-    let (width, fit) = attempt(&mut out, max.unwrap_or(usize::MAX));
+    let limit = max.unwrap_or(usize::MAX);
+    let (width, fit) = attempt(out, limit);
     if fit && whole == bytes.len() {
-        return Shown { text: out, width, null: false };
+        return Written { width, null: false };
     }
     // Cut: redo within the room the suffix leaves.
+    out.truncate(mark);
     let suffix = format!("… ({})", super::count(whole as u64, "byte"));
-    let room = max.unwrap_or(usize::MAX).saturating_sub(suffix.chars().count());
-    out.clear();
-    let (width, _) = attempt(&mut out, room);
-    if max.is_some_and(|m| m < suffix.chars().count() + 1) {
+    let suffix_w = suffix.chars().count();
+    if limit < suffix_w + 1 {
         // No room for the size: the ellipsis alone says it is cut.
-        out.clear();
-        let m = max.unwrap_or(1);
-        let (width, _) = attempt(&mut out, m.saturating_sub(1));
+        let (width, _) = attempt(out, limit.saturating_sub(1));
         out.push('…');
-        return Shown { text: out, width: width + 1, null: false };
+        return Written { width: width + 1, null: false };
     }
+    let (width, _) = attempt(out, limit - suffix_w);
     out.push_str(&suffix);
-    Shown { width: width + suffix.chars().count(), text: out, null: false }
+    Written { width: width + suffix_w, null: false }
 }
 
-/// Text that is already text (decoded records, checkpoint lines): escaped
-/// by the same rule and cut to `max` columns.
-pub fn show_str(s: &str, max: Option<usize>) -> Shown {
-    show(Some(s.as_bytes()), Encoding::Utf8, max, None).text_if_text(s, max)
-}
-
-impl Shown {
-    /// Decoded text may hold characters the byte rule would show as hex
-    /// (a NUL inside a JSON string): text stays text, with every control
-    /// escaped.
-    fn text_if_text(self, s: &str, max: Option<usize>) -> Shown {
-        if as_text(s.as_bytes()).is_some() {
-            return self;
-        }
-        let mut out = String::new();
-        let (width, fit) = push_text(&mut out, s, max.unwrap_or(usize::MAX));
-        if fit {
-            return Shown { text: out, width, null: false };
-        }
-        out.clear();
-        let (width, _) = push_text(&mut out, s, max.unwrap_or(1).saturating_sub(1));
-        out.push('…');
-        Shown { text: out, width: width + 1, null: false }
+/// Text that is already text (decoded records, checkpoint lines): every
+/// control escaped by the same rule (never hex: a NUL inside a decoded
+/// string stays text), cut to `max` columns with `…`.
+pub fn show_str(out: &mut String, s: &str, max: Option<usize>) -> usize {
+    let mark = out.len();
+    let (width, fit) = push_text(out, s, max.unwrap_or(usize::MAX));
+    if fit {
+        return width;
     }
+    out.truncate(mark);
+    let (width, _) = push_text(out, s, max.unwrap_or(1).saturating_sub(1));
+    out.push('…');
+    width + 1
 }
 
 /// Display width of `s` in terminal columns.
@@ -231,7 +264,21 @@ mod tests {
 
     #[test]
     fn decoded_text_stays_text() {
-        assert_eq!(show_str("a\u{0}b", None).text, "a\\u{0}b");
-        assert_eq!(show_str("plain", Some(3)).text, "pl…");
+        let s = |t: &str, max| {
+            let mut out = String::new();
+            let w = show_str(&mut out, t, max);
+            assert_eq!(w, width(&out), "{out}");
+            out
+        };
+        assert_eq!(s("a\u{0}b", None), "a\\u{0}b");
+        assert_eq!(s("plain", Some(3)), "pl…");
+        assert_eq!(s("\u{85}x", None), "\\u{85}x");
+    }
+
+    #[test]
+    fn c1_controls_and_del_make_hex() {
+        assert_eq!(utf8("a\u{85}b".as_bytes(), None), "0x61c28562");
+        assert_eq!(utf8(b"a\x7fb", None), "0x617f62");
+        assert_eq!(utf8("é ü".as_bytes(), None), "é ü");
     }
 }

@@ -2,6 +2,7 @@
 //! new format is one new file here.
 
 pub mod cell;
+pub mod grid;
 pub mod json;
 pub mod print;
 pub mod simd;
@@ -127,6 +128,12 @@ pub struct Options {
     pub key_encoding: Encoding,
     pub value_encoding: Encoding,
     pub records: bool,
+    /// Tables: the width to fit, in terminal columns.
+    pub width: usize,
+    /// Tables: whole values, however wide.
+    pub full: bool,
+    /// Tables: ANSI colours.
+    pub color: bool,
 }
 
 pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, opts: Options) -> Box<dyn Sink + 'w> {
