@@ -2,6 +2,7 @@
 //! events into a writer.
 
 pub mod common;
+pub mod conventions;
 pub mod dump;
 pub mod find;
 pub mod kafka_dump_log;
@@ -18,7 +19,7 @@ use clap::{Parser, Subcommand};
 /// Read Apache Kafka's on-disk log segments: dump them, find offsets and
 /// times in them, verify them.
 #[derive(Debug, Parser)]
-#[command(name = "kseg", version, about, max_term_width = 100)]
+#[command(name = "kseg", version, long_version = conventions::LONG_VERSION, about, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -55,6 +56,12 @@ pub enum Command {
     /// .txnindex and .snapshot disagreements). Exit 0 when there is no
     /// anomaly, 1 when there is one, 2 when it could not run.
     Producers(producers::ProducersArgs),
+    /// Print a shell completion script: `kseg completions bash >
+    /// /etc/bash_completion.d/kseg`, `kseg completions zsh > "${fpath[1]}/_kseg"`.
+    Completions(conventions::CompletionsArgs),
+    /// Print the man page (roff): `kseg man | man -l -`, or a subcommand's
+    /// (`kseg man dump`).
+    Man(conventions::ManArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -76,6 +83,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::KafkaDumpLog(args) => kafka_dump_log::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Producers(args) => producers::run(args),
+        Command::Completions(args) => conventions::completions(args),
+        Command::Man(args) => conventions::man(args),
     }
 }
 

@@ -52,17 +52,40 @@ fn is_bidi(c: char) -> bool {
 /// controls (U+0080–U+009F) are `C2 80`–`C2 9F`.
 fn as_text(bytes: &[u8]) -> Option<&str> {
     let s = std::str::from_utf8(bytes).ok()?;
-    let mut prev = 0u8;
-    for &b in bytes {
-        let control = (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x1b | 0x08))
-            || b == 0x7f
-            || (prev == 0xc2 && (0x80..=0x9f).contains(&b));
-        if control {
+    // Eight bytes at a time: a word with no byte below 0x20, no DEL and no
+    // 0xC2 (the lead byte of U+0080–U+00BF) needs no closer look.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // Bytes below 0x20 (exact for ASCII bytes; a high byte only ever
+        // adds a false alarm), DEL and 0xC2.
+        let low = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        if low | zero_byte(x ^ (ONES * 0x7f)) | zero_byte(x ^ (ONES * 0xc2)) != 0 && !clean(bytes, at, at + 8) {
             return None;
         }
-        prev = b;
+        at += 8;
     }
-    Some(s)
+    clean(bytes, at, bytes.len()).then_some(s)
+}
+
+/// No control character but the five shown escaped starts in
+/// `bytes[from..to]` (a C1 control is `C2 80`–`C2 9F`; its second byte may
+/// lie past `to`).
+fn clean(bytes: &[u8], from: usize, to: usize) -> bool {
+    for i in from..to {
+        let b = bytes[i];
+        let control = (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x1b | 0x08))
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)));
+        if control {
+            return false;
+        }
+    }
+    true
 }
 
 /// Appends `s` to `out` escaped, at most `budget` columns; returns the
@@ -73,7 +96,9 @@ fn push_text(out: &mut String, s: &str, budget: usize) -> (usize, bool) {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let run = bytes[i..].iter().take_while(|&&b| (0x20..0x7f).contains(&b)).count();
+        // Look no further than the room left: a long value is cut anyway.
+        let room = (budget - used).saturating_add(1).min(bytes.len() - i);
+        let run = bytes[i..i + room].iter().take_while(|&&b| (0x20..0x7f).contains(&b)).count();
         if run > 0 {
             let n = run.min(budget - used);
             out.push_str(&s[i..i + n]);
@@ -178,8 +203,10 @@ pub fn show_into(
     }
     // Cut: redo within the room the suffix leaves.
     out.truncate(mark);
-    let suffix = format!("… ({})", super::count(whole as u64, "byte"));
-    let suffix_w = suffix.chars().count();
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(whole);
+    let unit = if whole == 1 { " byte)" } else { " bytes)" };
+    let suffix_w = 3 + digits.len() + unit.len();
     if limit < suffix_w + 1 {
         // No room for the size: the ellipsis alone says it is cut.
         let (width, _) = attempt(out, limit.saturating_sub(1));
@@ -187,7 +214,9 @@ pub fn show_into(
         return Written { width: width + 1, null: false };
     }
     let (width, _) = attempt(out, limit - suffix_w);
-    out.push_str(&suffix);
+    out.push_str("… (");
+    out.push_str(digits);
+    out.push_str(unit);
     Written { width: width + suffix_w, null: false }
 }
 
@@ -273,6 +302,36 @@ mod tests {
         assert_eq!(s("a\u{0}b", None), "a\\u{0}b");
         assert_eq!(s("plain", Some(3)), "pl…");
         assert_eq!(s("\u{85}x", None), "\\u{85}x");
+    }
+
+    #[test]
+    fn the_word_scan_agrees_with_a_plain_one() {
+        let plain = |b: &[u8]| match std::str::from_utf8(b) {
+            Ok(s) => s.chars().all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r' | '\u{1b}' | '\u{8}')),
+            Err(_) => false,
+        };
+        let mut cases: Vec<Vec<u8>> =
+            vec![b"".to_vec(), b"0123456789abcdef".to_vec(), "ünïcödé £ ¢ 鍵".as_bytes().to_vec()];
+        for pos in 0..20 {
+            for bad in [
+                &b"\x00"[..],
+                b"\x1f",
+                b"\x7f",
+                "\u{85}".as_bytes(),
+                "\u{9f}".as_bytes(),
+                b"\t",
+                b"\x1b",
+                "£".as_bytes(),
+                "\u{a0}".as_bytes(),
+            ] {
+                let mut v = b"abcdefghijklmnopqrstuvwx".to_vec();
+                v.splice(pos..pos, bad.iter().copied());
+                cases.push(v);
+            }
+        }
+        for c in cases {
+            assert_eq!(as_text(&c).is_some(), plain(&c), "{c:?}");
+        }
     }
 
     #[test]

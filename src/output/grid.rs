@@ -44,9 +44,19 @@ impl Look {
     }
 }
 
-fn spaces(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+fn spaces(out: &mut String, mut n: usize) {
+    const BLANK: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(BLANK.len());
+        out.push_str(&BLANK[..k]);
+        n -= k;
+    }
+}
+
+/// `v` as exactly `n` decimal digits (v < 10^n).
+fn push_digits(out: &mut String, v: i64, n: u32) {
+    for p in (0..n).rev() {
+        out.push(char::from(b'0' + (v / 10i64.pow(p) % 10) as u8));
     }
 }
 
@@ -73,7 +83,11 @@ pub fn push_time(out: &mut String, ms: i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z");
+    for (v, n, sep) in [(y, 4, '-'), (m, 2, '-'), (d, 2, 'T'), (h, 2, ':'), (mi, 2, ':'), (s, 2, '.'), (milli, 3, 'Z')]
+    {
+        push_digits(out, v, n);
+        out.push(sep);
+    }
 }
 
 /// The record table of one file.
@@ -85,6 +99,8 @@ pub struct RecordGrid {
     /// 0: no headers column; headers go on a line of their own.
     headers: usize,
     started: bool,
+    /// The headers cell, built before it is fitted.
+    scratch: String,
 }
 
 impl RecordGrid {
@@ -101,7 +117,7 @@ impl RecordGrid {
         if headers > 0 {
             rest -= headers + GAP;
         }
-        RecordGrid { look, offset, key, value: rest.max(8), headers, started: false }
+        RecordGrid { look, offset, key, value: rest.max(8), headers, started: false, scratch: String::new() }
     }
 
     fn cut(&self, w: usize) -> Option<usize> {
@@ -233,8 +249,9 @@ impl RecordGrid {
 
     /// `name=value, …` within `w` columns: each value by the rule, the
     /// whole cut with `…` when it does not fit.
-    fn headers_cell(&self, out: &mut String, r: &Record<'_>, enc: Encoding, w: usize) {
-        let mut text = String::new();
+    fn headers_cell(&mut self, out: &mut String, r: &Record<'_>, enc: Encoding, w: usize) {
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
         for (i, (k, v)) in r.headers.iter().enumerate() {
             if i > 0 {
                 text.push_str(", ");
@@ -247,18 +264,19 @@ impl RecordGrid {
         let limit = if self.look.full { usize::MAX } else { w };
         if cell::width(&text) <= limit {
             out.push_str(&text);
-            return;
-        }
-        let mut used = 0;
-        for c in text.chars() {
-            let cw = cell::width(c.encode_utf8(&mut [0u8; 4]));
-            if used + cw + 1 > limit {
-                break;
+        } else {
+            let mut used = 0;
+            for c in text.chars() {
+                let cw = cell::width(c.encode_utf8(&mut [0u8; 4]));
+                if used + cw + 1 > limit {
+                    break;
+                }
+                out.push(c);
+                used += cw;
             }
-            out.push(c);
-            used += cw;
+            out.push('…');
         }
-        out.push('…');
+        self.scratch = text;
     }
 }
 
