@@ -69,7 +69,14 @@ fn run_stats(data: &[u8]) -> Stats {
 
 fn run_producers(data: &[u8], timeout: i64) {
     let scan = producers::scan_bytes(data, 1 << 20).unwrap();
-    let seg = Segment { base_offset: 0, log: PathBuf::from("0.log"), index: None, timeindex: None, txnindex: None };
+    let seg = Segment {
+        base_offset: 0,
+        base_from: kseg::files::partition::BaseOffsetFrom::Name,
+        log: PathBuf::from("0.log"),
+        index: None,
+        timeindex: None,
+        txnindex: None,
+    };
     let mut a = Analyzer::new(producers::Options { txn_timeout_ms: timeout });
     // The same segment twice: offsets go backwards at the seam.
     a.segment(&seg, &scan, TxnIndex::new(&[]));

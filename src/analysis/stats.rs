@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::analysis::sketch::{Distribution, Histogram, HyperLogLog};
 use crate::analysis::window::{EntryFold, Event, Reading, WindowSize, walk_segment};
+use crate::files::change::Change;
 use crate::format::batch::{BatchV2, TimestampType};
 use crate::format::compression::{Compression, DEFAULT_MAX_DECOMPRESSED};
 use crate::format::control;
@@ -479,13 +480,19 @@ fn warm(bytes: &[u8]) {
 
 /// Statistics of one `.log` file, read once.
 pub fn segment_stats(log: &Path, opts: &Options) -> io::Result<Stats> {
+    segment_stats_read(log, opts).map(|(stats, _)| stats)
+}
+
+/// As [`segment_stats`], and how the file changed while it was read, if it
+/// did (then the statistics are of what was read, zeros past a truncation).
+pub fn segment_stats_read(log: &Path, opts: &Options) -> io::Result<(Stats, Option<Change>)> {
     let mut stats = Stats::default();
     let fold = Summarise { max_decompressed: opts.max_decompressed };
-    walk_segment(log, opts.reading, WINDOW, &fold, |event| match event {
+    let walked = walk_segment(log, opts.reading, WINDOW, &fold, |event| match event {
         Event::Entries(part) => stats.merge(&part),
         Event::Step(step) => stats.add_step(step),
     })?;
-    Ok(stats)
+    Ok((stats, walked.change))
 }
 
 #[cfg(test)]

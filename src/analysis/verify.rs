@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use crate::analysis::window::Reading;
 use crate::analysis::window::{EntryFold, Event, WindowSize, walk_segment};
+use crate::files::change::Change;
 use crate::files::mmap::Mapped;
-use crate::files::partition::{FileKind, Segment};
+use crate::files::partition::{BaseOffsetFrom, FileKind, Segment};
 use crate::format::batch::TimestampType;
 use crate::format::entry::Decoder;
 use crate::format::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
@@ -282,9 +283,11 @@ impl Merge<'_, '_> {
         self.records += b.records;
         if self.report.first_offset.is_none() {
             self.report.first_offset = Some((seen.base, seen.position));
-            if self.c.seg.base_offset > seen.base {
+            let known = matches!(self.c.seg.base_from, BaseOffsetFrom::Name | BaseOffsetFrom::Given);
+            if known && self.c.seg.base_offset > seen.base {
+                let whose = if self.c.seg.base_from == BaseOffsetFrom::Given { "given" } else { "file name" };
                 let msg = format!(
-                    "file name base offset {} is above the first batch's offset {}",
+                    "{whose} base offset {} is above the first batch's offset {}",
                     self.c.seg.base_offset, seen.base
                 );
                 self.c.log(ProblemKind::BaseOffsetAboveFirstBatch, seen.position, Some(seen.base), msg);
@@ -306,12 +309,27 @@ impl Merge<'_, '_> {
 /// present. `active` marks the partition's last segment, where a torn tail
 /// is only a warning.
 pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result<SegmentReport> {
+    let mut changes = Vec::new();
+    // An index listed with its segment but gone when opened: the broker's
+    // retention deleting the segment, or its roll renaming files.
+    let mut open = |p: &'_ PathBuf| match Mapped::open(p) {
+        Ok(map) => Ok(Some(map)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            changes.push((p.clone(), Change::Vanished));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    };
     let offset_index = match &seg.index {
-        Some(p) => Some(OffsetIndex::new_checked(Mapped::open(p)?, seg.base_offset)),
+        Some(p) => open(p)?.map(|m| OffsetIndex::new_checked(m, seg.base_offset)),
         None => None,
     };
     let time_index = match &seg.timeindex {
-        Some(p) => Some(TimeIndex::new_checked(Mapped::open(p)?, seg.base_offset)),
+        Some(p) => open(p)?.map(|m| TimeIndex::new_checked(m, seg.base_offset)),
+        None => None,
+    };
+    let txn_map = match &seg.txnindex {
+        Some(p) => open(p)?.map(|m| (p, m)),
         None => None,
     };
     let mut m = Merge {
@@ -326,7 +344,7 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
         torn: false,
     };
     let checks = Checks { max_decompressed: opts.max_decompressed };
-    let file_len = walk_segment(&seg.log, opts.reading, WINDOW, &checks, |event| match event {
+    let walked = walk_segment(&seg.log, opts.reading, WINDOW, &checks, |event| match event {
         Event::Entries(checks) => {
             for (check, len) in checks {
                 m.accept(check, len);
@@ -334,21 +352,30 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
         }
         Event::Step(step) => m.step_problem(step),
     })?;
+    let file_len = walked.len;
     let (prev_last, valid_end, torn) = (m.prev_last, m.valid_end, m.torn);
     m.report.last_offset = prev_last;
     m.oi.finish(valid_end, file_len, torn, &mut m.c);
     m.ti.finish(prev_last, torn, &mut m.c);
-    let txn_len = match &seg.txnindex {
-        Some(p) => {
-            let map = Mapped::open(p)?;
+    let txn_len = match &txn_map {
+        Some((p, map)) => {
             check_txnindex(p, map.as_ref(), prev_last, torn, &mut m.c);
+            changes.extend(map.change(p).map(|c| (p.to_path_buf(), c)));
             Some(map.as_ref().len())
         }
         None => None,
     };
+    changes.extend(walked.change.map(|c| (seg.log.clone(), c)));
+    if let (Some(p), Some(i)) = (&seg.index, &offset_index) {
+        changes.extend(i.data().change(p).map(|c| (p.clone(), c)));
+    }
+    if let (Some(p), Some(i)) = (&seg.timeindex, &time_index) {
+        changes.extend(i.data().change(p).map(|c| (p.clone(), c)));
+    }
 
     let mut report = m.report;
     report.findings = m.c.findings;
+    report_changes(&mut report.findings, &changes);
     let status_of = |file: &Path, findings: &[Finding]| {
         let worst = findings.iter().filter(|f| f.file == file).map(|f| f.severity).max();
         match worst {
@@ -384,7 +411,32 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
     Ok(report)
 }
 
-/// A non-entry step, detached from the walker's borrow.
+/// Files of a segment that changed while they were read (a live broker's
+/// roll, truncation, cleaning or retention) are reported as that, a
+/// warning: when one of them shrank or lost pages, the segment's other
+/// findings compared bytes that were no longer there and are left out
+/// (verify again to check it); a file replaced or removed at its name was
+/// read whole as it was when opened, and its findings stand.
+fn report_changes(findings: &mut Vec<Finding>, changes: &[(PathBuf, Change)]) {
+    if changes.iter().any(|(_, c)| c.spoils_reading()) {
+        findings.clear();
+    }
+    for (path, change) in changes {
+        let mut message = change.to_string();
+        if change.spoils_reading() {
+            message.push_str("; the segment's checks are left out: verify it again");
+        }
+        findings.push(Finding {
+            file: path.clone(),
+            kind: ProblemKind::ChangedDuringRead,
+            severity: Severity::Warning,
+            position: None,
+            offset: None,
+            message,
+        });
+    }
+}
+
 /// Walks the offset index alongside the batches.
 struct IndexMerge<'i> {
     idx: Option<&'i OffsetIndex<Mapped>>,

@@ -16,6 +16,9 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::files::change::Change;
+use crate::files::input;
+use crate::files::log::LogSource;
 use crate::files::mmap::Mapped;
 use crate::format::walk::{Step, Walker};
 
@@ -57,23 +60,49 @@ pub enum Event<'a, A> {
     Step(&'a Step<'a>),
 }
 
+/// How a walk over a segment ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalkEnd {
+    /// The length of the file as read (when it was opened).
+    pub len: u64,
+    /// How the file changed while it was read, if it did: then what was
+    /// read past its new end is zeros or missing, not the file's bytes.
+    pub change: Option<Change>,
+}
+
 /// Walk the segment `log` and fold its entries with `fold`, handing each
 /// window's accumulator and every other step to `take` in file order.
-/// Returns the length of the file as read.
 pub fn walk_segment<F: EntryFold>(
     log: &Path,
     reading: Reading,
     size: WindowSize,
     fold: &F,
     mut take: impl FnMut(Event<'_, F::Acc>),
-) -> io::Result<u64> {
+) -> io::Result<WalkEnd> {
+    // A stream can only be read forward, once.
+    let reading = if input::is_stream(log) { Reading::Sequential } else { reading };
     match reading {
         Reading::Sequential => {
-            let mut walker = Walker::open(log)?;
+            let mut walker = Walker::new(LogSource::open(log, false)?);
             let mut reader = fold.reader();
             let mut acc = fold.empty();
             let mut pending = 0usize;
-            while let Some(step) = walker.next_step()? {
+            loop {
+                let step = match walker.next_step() {
+                    Ok(Some(step)) => step,
+                    Ok(None) => break,
+                    // A read that fails because the file shrank ends the
+                    // walk as a change, not as an I/O error.
+                    Err(e) => match walker.source().change(log) {
+                        Some(change) => {
+                            if pending > 0 {
+                                take(Event::Entries(acc));
+                            }
+                            return Ok(WalkEnd { len: walker.end(), change: Some(change) });
+                        }
+                        None => return Err(e),
+                    },
+                };
                 match step {
                     Step::Entry { position, bytes } => {
                         fold.add(&mut reader, &mut acc, bytes, position);
@@ -95,7 +124,7 @@ pub fn walk_segment<F: EntryFold>(
             if pending > 0 {
                 take(Event::Entries(acc));
             }
-            Ok(walker.end())
+            Ok(WalkEnd { len: walker.end(), change: walker.source().change(log) })
         }
         Reading::Mapped => {
             let map = Mapped::open(log)?;
@@ -147,7 +176,7 @@ pub fn walk_segment<F: EntryFold>(
                     None => break,
                 }
             }
-            Ok(data.len() as u64)
+            Ok(WalkEnd { len: data.len() as u64, change: map.change(log) })
         }
     }
 }
@@ -204,7 +233,7 @@ mod tests {
                     Event::Step(s) => steps.push((seen.len(), format!("{s:?}"))),
                 })
                 .unwrap();
-                assert_eq!(len, 26_003);
+                assert_eq!(len, WalkEnd { len: 26_003, change: None });
                 assert_eq!(seen, expected, "{reading:?} {size:?}");
                 assert_eq!(steps.len(), 1, "{steps:?}");
                 assert_eq!(steps[0].0, 1000, "the tail comes after every entry");

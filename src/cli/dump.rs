@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use kseg::files::log::LogSource;
 use kseg::files::logdir::{self, Descend};
 use kseg::files::mmap::Mapped;
 use kseg::files::partition::{self, DirFile, FileKind, base_offset_from_name};
-use kseg::files::read::FileSource;
 use kseg::format::index::{OffsetIndex, TimeIndex};
 use kseg::format::issue::Issue;
 use kseg::format::problem::ProblemKind;
@@ -347,6 +347,11 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
             Ok(Flow::EndOfRange) => ended = dir,
             Ok(Flow::Stop) => break,
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            // Listed in a directory, gone when opened: a live broker's
+            // retention or cleaner moved on, not an unreadable file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && input.listed => {
+                super::common::note_vanished(&input.file.path);
+            }
             Err(e) => {
                 d.unreadable(&input.file.path, &e)?;
                 unreadable = true;
@@ -387,6 +392,12 @@ type Failed = (PathBuf, std::io::Error);
 /// directory and its partitions.
 /// The second value lists the subdirectories that could not be read.
 fn expand(path: &Path) -> std::io::Result<(Vec<Input>, Vec<Failed>)> {
+    if kseg::files::input::is_stream(path) {
+        return Ok((
+            vec![Input { file: DirFile::new(path.to_path_buf()), listed: false, next_base: None }],
+            Vec::new(),
+        ));
+    }
     let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
         return Ok((
@@ -406,6 +417,15 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, Vec<Failed>)> {
                     // Kafka never reads a segment being deleted, cleaned or
                     // swapped in as part of the log: reading it would show its
                     // records twice. Named on the command line, it is dumped.
+                    // A FIFO or device in a log directory is no broker
+                    // file, and opening it could block: named, never opened.
+                    if kseg::files::input::is_stream(&file.path) {
+                        eprintln!(
+                            "kseg: note: {}: left out: not a regular file (a FIFO or device); name it to read it as a stream",
+                            file.path.display()
+                        );
+                        continue;
+                    }
                     if let Some(state) = file.state {
                         eprintln!(
                             "kseg: note: {}: left out: {}; name the file to dump it",
@@ -507,6 +527,16 @@ impl Dumper<'_> {
     fn input(&mut self, decoder: &mut Decoder, input: &Input) -> std::io::Result<Flow> {
         let f = &input.file;
         match f.kind {
+            // Standard input, a pipe or a FIFO named on the command line:
+            // a segment, read as it comes.
+            _ if !input.listed && kseg::files::input::is_stream(&f.path) => {
+                if !self.times.is_empty() {
+                    let msg = "--from-time and --to-time look up the segment's indexes: a stream cannot be searched";
+                    return Err(std::io::Error::other(msg));
+                }
+                let (from, to) = self.offsets((i64::MIN, i64::MAX));
+                self.log(decoder, f, from, to)
+            }
             FileKind::Other if input.listed => self.unread(f),
             FileKind::Index => self.offset_index(f),
             FileKind::TimeIndex => self.time_index(f),
@@ -704,16 +734,20 @@ impl Dumper<'_> {
 
     fn log(&mut self, decoder: &mut Decoder, f: &DirFile, from: i64, to: i64) -> std::io::Result<Flow> {
         let path = &f.path;
-        let mut source = FileSource::open(path)?;
+        let mut source = LogSource::open(path, false)?;
         if self.args.limit.is_some() || to < i64::MAX {
             // The walk may end early: read little past where it ends.
-            source = source.with_chunk(SHORT_READ);
+            source = match source {
+                LogSource::Read(s) => LogSource::Read(s.with_chunk(SHORT_READ)),
+                other => other,
+            };
         }
         let mut walker = Walker::new(source);
         if let Some(max) = self.args.max_bytes {
             walker = walker.limit_bytes(max);
         }
         if f.kind == FileKind::Log
+            && matches!(walker.source(), LogSource::Read(_))
             && let Some(base) = base_offset_from_name(path)
         {
             let start = select::seek_position(&mut walker, path, base, from);
@@ -735,7 +769,21 @@ impl Dumper<'_> {
             );
         }
         let mut flow = Flow::Continue;
-        while let Some(step) = walker.next_step()? {
+        let mut change_shown = false;
+        loop {
+            let step = match walker.next_step() {
+                Ok(Some(step)) => step,
+                Ok(None) => break,
+                // A read that fails because the file shrank (a live broker).
+                Err(e) => match walker.source().change(path) {
+                    Some(change) => {
+                        self.problem(&display, walker.position(), ProblemKind::ChangedDuringRead, change.to_string())?;
+                        change_shown = true;
+                        break;
+                    }
+                    None => return Err(e),
+                },
+            };
             if self.limit_reached() {
                 flow = Flow::Stop;
                 break;
@@ -841,7 +889,16 @@ impl Dumper<'_> {
                 self.problem(&display, p.position, p.kind, p.message)?;
             }
         }
-        self.summary.bytes_read += walker.source().bytes_read();
+        self.summary.bytes_read += match walker.source() {
+            LogSource::Read(s) => s.bytes_read(),
+            // Mapped or a stream: everything up to where the walk ended.
+            _ => walker.position(),
+        };
+        // Changed after the part shown was read: what was shown is the file
+        // as it was; said on stderr, as the output itself is whole.
+        if let Some(change) = walker.source().change(path).filter(|_| !change_shown) {
+            eprintln!("kseg: warning: {display}: {change}");
+        }
         self.sink.end_file()?;
         Ok(flow)
     }

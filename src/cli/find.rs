@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use kseg::analysis::find::{self, TimeTarget};
-use kseg::files::partition::{self, FileKind, Segment};
+use kseg::files::input;
+use kseg::files::partition::{self, BaseOffsetFrom, FileKind, Segment};
 
 use super::exit;
 
@@ -33,6 +34,10 @@ pub struct FindOffsetArgs {
     /// Print the search step by step (table format).
     #[arg(long)]
     pub explain: bool,
+    /// The base offset of a segment file whose name does not carry one
+    /// (`broken.log`); by default it is taken from its first batch.
+    #[arg(long, value_name = "N")]
+    pub base_offset: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -51,10 +56,23 @@ pub struct FindTimeArgs {
     /// Print the search step by step (table format).
     #[arg(long)]
     pub explain: bool,
+    /// The base offset of a segment file whose name does not carry one
+    /// (`broken.log`); by default it is taken from its first batch.
+    #[arg(long, value_name = "N")]
+    pub base_offset: Option<i64>,
 }
 
-/// The segments a path names: a directory's, or the one segment of a file.
-pub fn segments_for(path: &Path) -> anyhow::Result<Vec<Segment>> {
+/// The segments a path names: a directory's, or the one segment of a file
+/// (any file but an index is taken as a segment; a name without a base
+/// offset takes `base_offset`, or its first batch's). A lookup jumps
+/// through the file, so a stream (`-`, a pipe, a FIFO) cannot be used.
+pub fn segments_for(path: &Path, base_offset: Option<i64>) -> anyhow::Result<Vec<Segment>> {
+    if input::is_stream(path) {
+        bail!(
+            "{}: a stream (standard input, a pipe or a FIFO) cannot be searched: a lookup seeks; save it to a file first",
+            path.display()
+        );
+    }
     let meta = std::fs::metadata(path).with_context(|| path.display().to_string())?;
     if meta.is_dir() {
         let segs = partition::segments(path).with_context(|| path.display().to_string())?;
@@ -64,17 +82,24 @@ pub fn segments_for(path: &Path) -> anyhow::Result<Vec<Segment>> {
         return Ok(segs);
     }
     let log = match partition::classify(path).0 {
-        FileKind::Log => path.to_path_buf(),
         FileKind::Index | FileKind::TimeIndex | FileKind::TxnIndex => path.with_extension("log"),
-        _ => bail!("{}: not a .log, .index or .timeindex file", path.display()),
+        _ => path.to_path_buf(),
     };
     if !log.is_file() {
         bail!("{}: no such segment", log.display());
     }
-    match Segment::for_log(&log) {
-        Some(s) => Ok(vec![s]),
-        None => bail!("{}: the file name does not start with a base offset", log.display()),
-    }
+    Ok(vec![match (base_offset, Segment::for_log(&log)) {
+        (Some(base), _) => Segment::with_base(&log, base, BaseOffsetFrom::Given),
+        (None, Some(s)) => s,
+        (None, None) => {
+            let base = partition::first_base_offset(&log).with_context(|| log.display().to_string())?.unwrap_or(0);
+            eprintln!(
+                "kseg: note: {}: no base offset in its name; {base} taken from its first batch (--base-offset N sets it)",
+                log.display()
+            );
+            Segment::with_base(&log, base, BaseOffsetFrom::FirstBatch)
+        }
+    }])
 }
 
 /// The time forms `find-time` and `dump --from-time/--to-time` accept, for
@@ -147,7 +172,7 @@ fn print_common(out: &mut dyn Write, explain: bool, steps: &[String], warnings: 
 }
 
 pub fn run_offset(args: FindOffsetArgs) -> anyhow::Result<ExitCode> {
-    let segs = segments_for(&args.path)?;
+    let segs = segments_for(&args.path, args.base_offset)?;
     let a = find::find_offset(&segs, args.offset)?;
     let mut out = super::stdout();
     match args.format {
@@ -219,7 +244,7 @@ fn preview(bytes: Option<&[u8]>, size: usize) -> String {
 
 pub fn run_time(args: FindTimeArgs) -> anyhow::Result<ExitCode> {
     let target = parse_time(&args.timestamp)?;
-    let segs = segments_for(&args.path)?;
+    let segs = segments_for(&args.path, args.base_offset)?;
     let a = find::find_time(&segs, target)?;
     let mut out = super::stdout();
     match args.format {

@@ -40,6 +40,12 @@ enum Arg {
 const OPTIONS: &[(&str, Arg, &str, &str)] = &[
     ("cluster-metadata-decoder", Arg::None, "", "If set, log data will be parsed as cluster metadata records."),
     (
+        "base-offset",
+        Arg::Required,
+        "<Long: offset>",
+        "kseg only: the base offset of a .log whose name does not carry one (broken.log) or of a stream (-, a pipe); by default it is taken from its first batch (Kafka stops with NumberFormatException).",
+    ),
+    (
         "deep-iteration",
         Arg::None,
         "",
@@ -350,7 +356,16 @@ pub fn run(args: KafkaDumpLogArgs) -> anyhow::Result<ExitCode> {
         Ok(_) => kafka::KafkaVersion::V4_4,
         Err(m) => return Ok(exit_option_error(&m)),
     };
+    let base_offset = match p.value("base-offset") {
+        Ok(Some(Some(v))) => match v.trim().parse::<i64>() {
+            Ok(b) => Some(b),
+            Err(_) => return Ok(exit_option_error(&format!("kseg: --base-offset {v}: not a number"))),
+        },
+        Ok(_) => None,
+        Err(m) => return Ok(exit_option_error(&m)),
+    };
     let cfg = Config {
+        base_offset,
         print_data,
         deep: p.has("deep-iteration") || print_data,
         skip_metadata: p.has("skip-record-metadata"),

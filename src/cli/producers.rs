@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::analysis::producers::{self, Analyzer, Finding, PartitionReport, Producer, Severity, SnapshotFile};
+use kseg::files::change::Change;
 use kseg::files::log::LogSource;
 use kseg::files::mmap::Mapped;
 use kseg::files::partition;
@@ -96,7 +97,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, false, args.quiet) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, false, args.quiet) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let opts = producers::Options { txn_timeout_ms: args.txn_timeout_ms };
@@ -114,8 +115,21 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
             window
                 .par_iter()
                 .map(|&(p, s)| {
-                    let src = LogSource::open(&partitions[p].segments[s].log, mmap)?;
-                    producers::scan_segment(src, max)
+                    let log = &partitions[p].segments[s].log;
+                    let mut src = match LogSource::open(log, mmap) {
+                        Ok(src) => src,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            return Ok((None, Some(Change::Vanished)));
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let scan = producers::scan_segment(&mut src, max);
+                    match (scan, src.change(log)) {
+                        (Ok(scan), change) => Ok((Some(scan), change)),
+                        // A read that failed because the file shrank.
+                        (Err(_), Some(change)) => Ok((None, Some(change))),
+                        (Err(e), None) => Err(e),
+                    }
                 })
                 .collect()
         });
@@ -123,7 +137,19 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
             let part = &partitions[p];
             let seg = &part.segments[s];
             let scan = match scan {
-                Ok(scan) => scan,
+                Ok((scan, change)) => {
+                    let mut scan = scan.unwrap_or_default();
+                    match change {
+                        Some(Change::Vanished) if !args.quiet => super::common::note_vanished(&seg.log),
+                        Some(c) if !args.quiet => super::common::warn_changed(&seg.log, c),
+                        _ => {}
+                    }
+                    // What a truncation cut off or zeroed is not damage.
+                    if change.is_some_and(Change::spoils_reading) {
+                        scan.damaged = 0;
+                    }
+                    scan
+                }
                 Err(e) => {
                     eprintln!("kseg: {}: {e}", seg.log.display());
                     return Ok(ExitCode::from(exit::ERROR));
@@ -131,6 +157,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
             };
             let txnindex = match seg.txnindex.as_deref().map(Mapped::open).transpose() {
                 Ok(map) => map,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => {
                     eprintln!("kseg: {}: {e}", seg.log.display());
                     return Ok(ExitCode::from(exit::ERROR));
@@ -233,7 +260,13 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
 /// offset and its bytes.
 fn read_newest_snapshot(dir: &Path) -> std::io::Result<Option<(PathBuf, i64, Vec<u8>)>> {
     let Some((path, offset)) = partition::newest_snapshot(dir)? else { return Ok(None) };
-    let bytes = std::fs::read(&path)?;
+    // The broker deletes old snapshots as the log start moves: one listed
+    // but gone is no snapshot, as it would be a moment later.
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
     Ok(Some((path, offset, bytes)))
 }
 

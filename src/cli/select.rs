@@ -94,13 +94,8 @@ impl Times {
         if let Some(r) = self.cache.get(&key) {
             return Ok(*r);
         }
-        let segments: Vec<Segment> = if listed {
-            partition::segments(&key)?
-        } else {
-            super::find::segments_for(file).map_err(|e| {
-                anyhow::anyhow!("{e:#}; --from-time and --to-time need segments named by their base offset")
-            })?
-        };
+        let segments: Vec<Segment> =
+            if listed { partition::segments(&key)? } else { super::find::segments_for(file, None)? };
         let mut range = Some((i64::MIN, i64::MAX));
         if let Some(t) = self.from {
             let a = find::find_time(&segments, t)?;

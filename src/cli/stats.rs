@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::common::ReadArgs;
 use super::exit;
 use crate::output::rfc3339;
+use kseg::files::change::Change;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum StatsFormat {
@@ -185,15 +186,15 @@ struct Report {
 }
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, false, false) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, false, false) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let opts = stats::Options { max_decompressed: args.read.max_decompressed, reading: args.read.reading() };
     let work: Vec<(usize, usize)> =
         partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();
     let pool = args.read.pool()?;
-    let results: Vec<std::io::Result<Stats>> = pool.install(|| {
-        work.par_iter().map(|&(p, s)| stats::segment_stats(&partitions[p].segments[s].log, &opts)).collect()
+    let results: Vec<std::io::Result<(Stats, Option<Change>)>> = pool.install(|| {
+        work.par_iter().map(|&(p, s)| stats::segment_stats_read(&partitions[p].segments[s].log, &opts)).collect()
     });
 
     let mut seg_out = Vec::new();
@@ -204,15 +205,27 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     for part in &partitions {
         let mut whole = Stats::default();
         for seg in &part.segments {
-            let s = match results.next() {
+            let (s, change) = match results.next() {
                 Some(Ok(s)) => s,
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                    super::common::note_vanished(&seg.log);
+                    continue;
+                }
                 Some(Err(e)) => {
                     eprintln!("kseg: {}: {e}", seg.log.display());
                     return Ok(ExitCode::from(exit::ERROR));
                 }
-                None => Stats::default(),
+                None => (Stats::default(), None),
             };
-            failed |= s.damaged_batches > 0;
+            match change {
+                // Damage read past a truncation is the truncation's, not the file's.
+                Some(c) if c.spoils_reading() => super::common::warn_changed(&seg.log, c),
+                Some(c) => {
+                    super::common::warn_changed(&seg.log, c);
+                    failed |= s.damaged_batches > 0;
+                }
+                None => failed |= s.damaged_batches > 0,
+            }
             whole.merge(&s);
             seg_out.push((seg.log.clone(), s));
         }

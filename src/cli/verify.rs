@@ -61,7 +61,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let Some(partitions) = super::common::partitions(&args.paths, true, args.quiet) else {
+    let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, true, args.quiet) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
     let work: Vec<(usize, usize)> =
@@ -87,6 +87,12 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 let part = &partitions[p];
                 let seg = &part.segments[s];
                 let rep = verify::verify_segment(seg, part.active == Some(s), &opts).unwrap_or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        if !args.quiet {
+                            super::common::note_vanished(&seg.log);
+                        }
+                        return verify::SegmentReport::default();
+                    }
                     verify::SegmentReport {
                         findings: vec![Finding {
                             file: seg.log.clone(),
@@ -130,6 +136,11 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 Ok(rep) => {
                     files.extend(rep.files);
                     problems.extend(rep.findings);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if !args.quiet {
+                        super::common::note_vanished(snap);
+                    }
                 }
                 Err(e) => problems.push(Finding {
                     file: snap.clone(),

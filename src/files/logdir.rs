@@ -7,7 +7,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::files::partition::{self, FileKind, Segment};
+use crate::files::input;
+use crate::files::partition::{self, BaseOffsetFrom, FileKind, Segment};
 use crate::format::checkpoint::{self, Entry, TextFormat};
 
 /// How many directory levels below a PATH argument are walked: a log
@@ -147,8 +148,14 @@ impl Partition {
     }
 
     /// One segment file given by name (or one of its index files): active
-    /// when no later segment sits beside it.
-    fn of_file(path: &Path, with_snapshots: bool) -> io::Result<Partition> {
+    /// when no later segment sits beside it. A stream is a segment of its
+    /// own; a file whose name carries no base offset takes `given`, or its
+    /// first batch's.
+    fn of_file(path: &Path, with_snapshots: bool, given: Option<i64>) -> io::Result<Partition> {
+        if input::is_stream(path) {
+            let segments = vec![Segment::stream(path, given)];
+            return Ok(Partition { dir: None, segments, active: Some(0), snapshots: Vec::new() });
+        }
         let kind = partition::classify(path).0;
         if with_snapshots && kind == FileKind::Snapshot {
             return Ok(Partition {
@@ -162,12 +169,17 @@ impl Partition {
             FileKind::Index | FileKind::TimeIndex | FileKind::TxnIndex => path.with_extension("log"),
             _ => path.to_path_buf(),
         };
-        let Some(seg) = Segment::for_log(&log) else {
-            return Err(io::Error::other("not a segment file (its name must start with a base offset)"));
-        };
-        if !seg.log.is_file() {
-            return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} not found", seg.log.display())));
+        if !log.is_file() {
+            return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} not found", log.display())));
         }
+        let seg = match (given, Segment::for_log(&log)) {
+            (Some(base), _) => Segment::with_base(&log, base, BaseOffsetFrom::Given),
+            (None, Some(seg)) => seg,
+            (None, None) => {
+                let base = partition::first_base_offset(&log)?.unwrap_or(0);
+                Segment::with_base(&log, base, BaseOffsetFrom::FirstBatch)
+            }
+        };
         let mut siblings = log.parent().map(|d| partition::segments(d).unwrap_or_default()).unwrap_or_default();
         siblings.retain(|s| s.base_offset > seg.base_offset);
         let active = siblings.is_empty().then_some(0);
@@ -179,7 +191,8 @@ impl Partition {
 #[derive(Debug, Default)]
 pub struct Found {
     pub partitions: Vec<Partition>,
-    /// Subdirectories that are not the broker's logs, and why.
+    /// Subdirectories that are not the broker's logs, and segment names
+    /// that are not regular files, and why.
     pub left_out: Vec<(PathBuf, &'static str)>,
 }
 
@@ -205,16 +218,31 @@ impl WalkReport for Collect {
 /// producer snapshots are collected too, and a snapshot alone (a file, or a
 /// directory holding only snapshots) is a partition of its own.
 pub fn partitions(paths: &[PathBuf], with_snapshots: bool) -> Result<Found, String> {
+    partitions_with_base(paths, with_snapshots, None)
+}
+
+/// As [`partitions`], with `base_offset` (`--base-offset`) as the base
+/// offset of every segment given as a file or stream rather than found in
+/// a directory (by default: from the name, else from the first batch).
+pub fn partitions_with_base(
+    paths: &[PathBuf],
+    with_snapshots: bool,
+    base_offset: Option<i64>,
+) -> Result<Found, String> {
     let mut out = Vec::new();
     let mut report = Collect::default();
+    let mut not_regular = Vec::new();
     for path in paths {
         let before = out.len();
-        let found = if std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.is_dir() {
+        let is_dir = !input::is_stream(path)
+            && std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.is_dir();
+        let found = if is_dir {
             walk_dirs(
                 path,
                 MAX_DEPTH,
                 &mut |dir| {
-                    let segments = partition::segments(dir)?;
+                    let (segments, strays) = partition::segments_and_strays(dir)?;
+                    not_regular.extend(strays);
                     let snapshots = if with_snapshots { partition::snapshots(dir)? } else { Vec::new() };
                     if segments.is_empty() && snapshots.is_empty() {
                         return Ok(Descend::Yes);
@@ -227,12 +255,14 @@ pub fn partitions(paths: &[PathBuf], with_snapshots: bool) -> Result<Found, Stri
             )
             .and_then(|()| report.failure.take().map_or(Ok(()), Err))
         } else {
-            Partition::of_file(path, with_snapshots).map(|p| out.push(p))
+            Partition::of_file(path, with_snapshots, base_offset).map(|p| out.push(p))
         };
         found.map_err(|e| format!("{}: {e}", path.display()))?;
         if out.len() == before {
             return Err(format!("{}: no segments found", path.display()));
         }
     }
-    Ok(Found { partitions: out, left_out: report.left_out })
+    let mut left_out = report.left_out;
+    left_out.extend(not_regular.into_iter().map(|p| (p, "not a regular file (a FIFO or a device), never opened")));
+    Ok(Found { partitions: out, left_out })
 }

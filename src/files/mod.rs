@@ -4,6 +4,8 @@
 //!
 //! May use: [`crate::format`].
 
+pub mod change;
+pub mod input;
 pub mod log;
 pub mod logdir;
 pub mod mmap;

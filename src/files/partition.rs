@@ -132,38 +132,99 @@ fn kind_from_extension(name: &str) -> FileKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
     pub base_offset: i64,
+    /// Where `base_offset` comes from.
+    pub base_from: BaseOffsetFrom,
     pub log: PathBuf,
     pub index: Option<PathBuf>,
     pub timeindex: Option<PathBuf>,
     pub txnindex: Option<PathBuf>,
 }
 
+/// Where a segment's base offset comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaseOffsetFrom {
+    /// The 20 digits of its file name, as the broker names segments.
+    Name,
+    /// Its first batch: a segment saved under another name (`broken.log`).
+    FirstBatch,
+    /// The user (`--base-offset`).
+    Given,
+    /// Not known before reading: a stream, whose first batch is read only
+    /// once; checks against the base offset are left out.
+    Unknown,
+}
+
 impl Segment {
-    /// The segment a `.log` path belongs to, with whichever siblings exist.
+    /// The segment a `.log` path belongs to (its name carries the base
+    /// offset), with whichever siblings exist.
     pub fn for_log(log: &Path) -> Option<Segment> {
         let base_offset = base_offset_from_name(log)?;
+        Some(Self::with_base(log, base_offset, BaseOffsetFrom::Name))
+    }
+
+    /// The segment of a `.log` path with the base offset given, and the
+    /// siblings of the same stem that exist (`broken.log`, `broken.index`).
+    pub fn with_base(log: &Path, base_offset: i64, base_from: BaseOffsetFrom) -> Segment {
         let sibling = |ext: &str| {
             let p = log.with_extension(ext);
-            p.is_file().then_some(p)
+            (p != log && p.is_file()).then_some(p)
         };
-        Some(Segment {
+        Segment {
             base_offset,
+            base_from,
             log: log.to_path_buf(),
             index: sibling("index"),
             timeindex: sibling("timeindex"),
             txnindex: sibling("txnindex"),
-        })
+        }
     }
+
+    /// A stream (standard input, a pipe): no siblings.
+    pub fn stream(path: &Path, base_offset: Option<i64>) -> Segment {
+        let (base_offset, base_from) = match base_offset {
+            Some(b) => (b, BaseOffsetFrom::Given),
+            None => (0, BaseOffsetFrom::Unknown),
+        };
+        Segment { base_offset, base_from, log: path.to_path_buf(), index: None, timeindex: None, txnindex: None }
+    }
+}
+
+/// The base offset of the first entry of the file at `path` (its first
+/// 8 bytes), for a segment whose name does not carry it; `None` when the
+/// file is shorter.
+pub fn first_base_offset(path: &Path) -> io::Result<Option<i64>> {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    let mut file = std::fs::File::open(path)?.take(8);
+    let mut got = 0;
+    while got < 8 {
+        match file.read(&mut head[got..])? {
+            0 => return Ok(None),
+            n => got += n,
+        }
+    }
+    Ok(Some(i64::from_be_bytes(head)))
 }
 
 /// The live segments of a partition directory (`.log` files whose names
 /// carry a base offset, not being deleted, cleaned or swapped), sorted by
 /// base offset.
 pub fn segments(dir: &Path) -> io::Result<Vec<Segment>> {
+    Ok(segments_and_strays(dir)?.0)
+}
+
+/// As [`segments`], and the `.log` names that are not regular files (a
+/// FIFO or a device): never opened, as opening one could block.
+pub fn segments_and_strays(dir: &Path) -> io::Result<(Vec<Segment>, Vec<PathBuf>)> {
     let mut out = Vec::new();
+    let mut strays = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if classify(&path) != (FileKind::Log, None) {
+            continue;
+        }
+        if !path.metadata().is_ok_and(|m| m.is_file()) {
+            strays.push(path);
             continue;
         }
         if let Some(seg) = Segment::for_log(&path) {
@@ -171,7 +232,7 @@ pub fn segments(dir: &Path) -> io::Result<Vec<Segment>> {
         }
     }
     out.sort_by_key(|s| s.base_offset);
-    Ok(out)
+    Ok((out, strays))
 }
 
 /// One file of a directory, classified from its name.

@@ -100,6 +100,11 @@ impl<B: AsRef<[u8]>, const N: usize> Index<B, N> {
         idx
     }
 
+    /// The bytes the index reads.
+    pub fn data(&self) -> &B {
+        &self.data
+    }
+
     /// All whole slots in the file, real or preallocated.
     pub fn slots(&self) -> usize {
         self.data.as_ref().len() / N

@@ -70,6 +70,10 @@ problem_kinds! {
     Unreadable => "unreadable",
     /// A file whose name has no base offset where one is needed.
     NoBaseOffset => "no_base_offset",
+    /// A file that shrank, lost mapped pages, or was replaced or removed
+    /// while kseg read it (a live broker's roll, truncation, cleaning or
+    /// retention): what was read from it is not a verdict on its bytes.
+    ChangedDuringRead => "changed_during_read",
     // Offset and time indexes.
     /// An offset index whose size is not a multiple of 8.
     IndexSize => "index_size",

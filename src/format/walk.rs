@@ -20,12 +20,28 @@ pub const DEFAULT_MAX_ENTRY: usize = 256 << 20;
 /// How much of a tail is read at a time to see whether it is all zeros.
 const ZERO_CHECK_CHUNK: usize = 1 << 20;
 
-/// Random access to the bytes of a file or a buffer.
+/// Access to the bytes of a file, a buffer or a stream. A file or buffer
+/// knows its length and reads anywhere; a stream (a pipe, standard input)
+/// learns its length as it is read ([`Source::reach`]), reads forward only,
+/// and keeps no more than the entry being read.
 #[allow(clippy::len_without_is_empty)]
 pub trait Source {
+    /// The length: of a stream, the bytes read from it so far.
     fn len(&self) -> u64;
-    /// `n` bytes at `pos`; the caller guarantees `pos + n <= len()`.
+    /// `n` bytes at `pos`; the caller guarantees `pos + n <= len()` (after
+    /// [`Source::reach`] for a stream, which reads forward only).
     fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]>;
+    /// Make the bytes up to `upto` readable if there are that many, and
+    /// return [`Source::len`]: for a stream, at least `upto` unless it ended
+    /// first.
+    fn reach(&mut self, upto: u64) -> io::Result<u64> {
+        let _ = upto;
+        Ok(self.len())
+    }
+    /// The whole length, reading (and dropping) the rest of a stream.
+    fn finish(&mut self) -> io::Result<u64> {
+        Ok(self.len())
+    }
 }
 
 impl Source for &[u8] {
@@ -45,6 +61,12 @@ impl<S: Source + ?Sized> Source for &mut S {
     }
     fn read(&mut self, pos: u64, n: usize) -> io::Result<&[u8]> {
         (**self).read(pos, n)
+    }
+    fn reach(&mut self, upto: u64) -> io::Result<u64> {
+        (**self).reach(upto)
+    }
+    fn finish(&mut self) -> io::Result<u64> {
+        (**self).finish()
     }
 }
 
@@ -113,7 +135,8 @@ impl Window {
 pub struct Walker<S> {
     src: S,
     pos: u64,
-    end: u64,
+    /// Where the walk stops at the latest (`--max-bytes`).
+    limit: u64,
     max_entry: usize,
     done: bool,
 }
@@ -149,14 +172,19 @@ impl Walker<&[u8]> {
 
 impl<S: Source> Walker<S> {
     pub fn new(src: S) -> Self {
-        let end = src.len();
-        Walker { src, pos: 0, end, max_entry: DEFAULT_MAX_ENTRY, done: false }
+        Walker { src, pos: 0, limit: u64::MAX, max_entry: DEFAULT_MAX_ENTRY, done: false }
     }
 
     /// Read no further than `max_bytes` (DumpLogSegments' `--max-bytes`).
     pub fn limit_bytes(mut self, max_bytes: u64) -> Self {
-        self.end = self.end.min(max_bytes);
+        self.limit = self.limit.min(max_bytes);
         self
+    }
+
+    /// Where the bytes the walk may read end, having made those up to
+    /// `upto` readable (a stream's end is known only once it is met).
+    fn extent(&mut self, upto: u64) -> io::Result<u64> {
+        Ok(self.src.reach(upto.min(self.limit))?.min(self.limit))
     }
 
     pub fn max_entry(mut self, max_entry: usize) -> Self {
@@ -183,8 +211,10 @@ impl<S: Source> Walker<S> {
         &mut self.src
     }
 
+    /// Where the walk ends: the source's length (of a stream, what was
+    /// read of it so far: all of it once the walk is over) or the limit.
     pub fn end(&self) -> u64 {
-        self.end
+        self.src.len().min(self.limit)
     }
 
     pub fn next_step(&mut self) -> io::Result<Option<Step<'_>>> {
@@ -226,21 +256,23 @@ impl<S: Source> Walker<S> {
             return Ok(None);
         }
         let pos = self.pos;
-        if pos + HEADER_UP_TO_MAGIC >= self.end {
+        let end = self.extent(pos + HEADER_UP_TO_MAGIC + 1)?;
+        if pos + HEADER_UP_TO_MAGIC >= end {
             self.done = true;
-            return Ok(if pos < self.end { Some(Err(self.tail(pos)?)) } else { None });
+            return Ok(if pos < end { Some(Err(self.tail(pos)?)) } else { None });
         }
         let head = self.src.read(pos, HEADER_UP_TO_MAGIC as usize)?;
         let size = i32::from_be_bytes([head[8], head[9], head[10], head[11]]);
         if size < MESSAGE_OVERHEAD_V0 {
             self.done = true;
             if head.iter().all(|&b| b == 0) && self.rest_is_zero(pos)? {
-                return Ok(Some(Err(Step::ZeroFill { position: pos, len: self.end - pos })));
+                let end = self.src.finish()?.min(self.limit);
+                return Ok(Some(Err(Step::ZeroFill { position: pos, len: end - pos })));
             }
             return Ok(Some(Err(Step::Corrupt(DecodeError::new(pos + 8, ErrorKind::SizeTooSmall(size))))));
         }
         let total = LOG_OVERHEAD + size as u64;
-        if total > self.end - pos {
+        if total > self.extent(pos + total)? - pos {
             self.done = true;
             return Ok(Some(Err(self.tail(pos)?)));
         }
@@ -252,23 +284,23 @@ impl<S: Source> Walker<S> {
     }
 
     fn tail(&mut self, pos: u64) -> io::Result<Step<'static>> {
-        let len = self.end - pos;
-        Ok(if self.rest_is_zero(pos)? {
-            Step::ZeroFill { position: pos, len }
-        } else {
-            Step::Trailing { position: pos, len }
-        })
+        let zero = self.rest_is_zero(pos)?;
+        let len = self.src.finish()?.min(self.limit) - pos;
+        Ok(if zero { Step::ZeroFill { position: pos, len } } else { Step::Trailing { position: pos, len } })
     }
 
     fn rest_is_zero(&mut self, mut pos: u64) -> io::Result<bool> {
-        while pos < self.end {
-            let n = (self.end - pos).min(ZERO_CHECK_CHUNK as u64) as usize;
+        loop {
+            let end = self.extent(pos + ZERO_CHECK_CHUNK as u64)?;
+            if pos >= end {
+                return Ok(true);
+            }
+            let n = (end - pos).min(ZERO_CHECK_CHUNK as u64) as usize;
             if self.src.read(pos, n)?.iter().any(|&b| b != 0) {
                 return Ok(false);
             }
             pos += n as u64;
         }
-        Ok(true)
     }
 }
 

@@ -33,10 +33,33 @@ use crate::output::simd::Fixed;
 impl<W: Write> KafkaDump<W> {
     pub(super) fn dump_log(&mut self, file: &JFile) -> io::Result<KResult<()>> {
         let name = file.name().to_string();
-        if name.ends_with(".log") {
-            let base = match base_offset(&name) {
-                Ok(b) => b,
-                Err(e) => return Ok(Err(e)),
+        let stream = kseg::files::input::is_stream(&file.path);
+        // A stream, read as it comes, and its length known at its end.
+        let mut opened: Option<(LogSource, Option<u64>)> = None;
+        if stream {
+            let mut source = match LogSource::open(&file.path, false) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(Exception::io(e, &file.shown))),
+            };
+            let base = match self.cfg.base_offset {
+                Some(b) => b,
+                None => first_offset(&mut source).ok().flatten().unwrap_or(0),
+            };
+            self.line(&format!("Log starting offset: {base}"));
+            opened = Some((source, None));
+        } else if name.ends_with(".log") {
+            let base = match (self.cfg.base_offset, base_offset(&name)) {
+                (Some(b), _) | (None, Ok(b)) => b,
+                // Kafka stops with NumberFormatException on such a name;
+                // kseg reads the segment (a deliberate difference).
+                (None, Err(_)) => {
+                    let base = kseg::files::partition::first_base_offset(&file.path).ok().flatten().unwrap_or(0);
+                    self.err_line(&format!(
+                        "kseg: note: {}: no base offset in its name; {base} taken from its first batch (--base-offset N sets it)",
+                        file.shown
+                    ))?;
+                    base
+                }
             };
             self.line(&format!("Log starting offset: {base}"));
         } else if name == "bootstrap.checkpoint" {
@@ -47,23 +70,27 @@ impl<W: Write> KafkaDump<W> {
                 Err(e) => return Ok(Err(e)),
             }
         }
-        let (f, len) = match open_records(file) {
-            Ok(x) => x,
-            Err(e) => return Ok(Err(e)),
+        let (source, len) = match opened {
+            Some(stream) => stream,
+            None => {
+                let (f, len) = match open_records(file) {
+                    Ok(x) => x,
+                    Err(e) => return Ok(Err(e)),
+                };
+                match LogSource::from_file(f, self.cfg.mmap) {
+                    Ok(s) => (s, Some(len)),
+                    Err(e) => return Ok(Err(Exception::io(e, &file.shown))),
+                }
+            }
         };
         if self.cfg.max_bytes < 0 {
             return Ok(Err(Exception::illegal_argument(format!(
                 "Invalid size: {} in read from {}",
                 self.cfg.max_bytes,
-                file_records_string(len, &file.shown)
+                file_records_string(len.unwrap_or(0), &file.shown)
             ))));
         }
-        let end = len.min(self.cfg.max_bytes as u64);
-        let source = match LogSource::from_file(f, self.cfg.mmap) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(Exception::io(e, &file.shown))),
-        };
-        let mut walker = Walker::new(source).limit_bytes(end).max_entry(usize::MAX);
+        let mut walker = Walker::new(source).limit_bytes(self.cfg.max_bytes as u64).max_entry(usize::MAX);
         let abs = file.absolute();
         let mut valid: u64 = 0;
         let mut last_offset: i64 = -1;
@@ -101,9 +128,20 @@ impl<W: Write> KafkaDump<W> {
         if let Some(p) = pairs.filter(|p| !p.is_empty()) {
             group(&mut self.non_consecutive, &abs).extend(p);
         }
+        // A file that shrank under the walk (a live broker): what was read
+        // is shown; what the truncation cut off or zeroed is not damage,
+        // and kseg says so on stderr, outside Kafka's text.
+        if let Some(change) = walker.source().change(&file.path) {
+            eprintln!("kseg: warning: {}: {change}", file.shown);
+            if change.spoils_reading() {
+                return Ok(Ok(()));
+            }
+        }
         if let Err(e) = result {
             return Ok(Err(e));
         }
+        // A stream's length is known once the walk has met its end.
+        let end = len.unwrap_or_else(|| walker.end()).min(self.cfg.max_bytes as u64);
         let trailing = end - valid;
         if trailing > 0 && self.cfg.max_bytes == INT_MAX {
             self.damaged = true;
@@ -111,6 +149,16 @@ impl<W: Write> KafkaDump<W> {
         }
         Ok(Ok(()))
     }
+}
+
+/// The offset field of a stream's first entry, read without consuming it.
+fn first_offset(source: &mut LogSource) -> io::Result<Option<i64>> {
+    use kseg::format::walk::Source;
+    if source.reach(8)? < 8 {
+        return Ok(None);
+    }
+    let head = source.read(0, 8)?;
+    Ok(Some(i64::from_be_bytes([head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7]])))
 }
 
 /// How a step of the walk other than an entry ends Kafka's batch iterator

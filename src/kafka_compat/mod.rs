@@ -110,6 +110,9 @@ pub struct Config {
     pub mmap: bool,
     /// Whose text to print.
     pub version: KafkaVersion,
+    /// `--base-offset`: the base offset of a `.log` whose name does not
+    /// carry one, or of a stream.
+    pub base_offset: Option<i64>,
 }
 
 /// What the `.timeindex` checks found, by file, for the report.
@@ -209,6 +212,14 @@ impl<W: Write> KafkaDump<W> {
         let file = JFile::new(arg);
         self.line(&format!("Dumping {}", file.shown));
         let name = file.name().to_string();
+        // Standard input, a pipe or a FIFO: a segment, read as it comes.
+        if kseg::files::input::is_stream(&file.path) {
+            let r = self.dump_log(&file);
+            if self.buf.len() >= FLUSH_AT {
+                self.flush()?;
+            }
+            return r;
+        }
         let Some(dot) = name.rfind('.') else {
             // Kafka throws StringIndexOutOfBoundsException here; we report
             // the file and go on.

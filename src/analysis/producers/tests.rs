@@ -4,6 +4,7 @@ use super::*;
 
 fn seg() -> Segment {
     Segment {
+        base_from: crate::files::partition::BaseOffsetFrom::Name,
         base_offset: 0,
         log: PathBuf::from("00000000000000000000.log"),
         index: None,
