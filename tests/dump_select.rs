@@ -392,6 +392,47 @@ fn filters_match_a_brute_force_filter_of_the_full_dump() {
     }
 }
 
+#[test]
+fn filters_match_a_brute_force_filter_on_the_corpus() {
+    let Some(corpus) = common::corpus() else { return };
+    let dir = corpus.join("arthurarutunyan04-backend-labs-kafka400/kafka-data/oms_order_status_changed-0");
+    let path = dir.to_str().unwrap();
+    let all = jsonl(&["dump", "--records", "--format", "jsonl", path]);
+    let pairs = pairs(&all);
+    assert!(pairs.len() > 100, "{}", pairs.len());
+    // The key of a record in the middle, the producer of a batch in the middle, a header name.
+    let (b, r) = pairs[pairs.len() / 2];
+    let key = r["key"].as_str().expect("a text key").to_string();
+    let producer = b["producer_id"].as_i64().unwrap();
+    let header = pairs
+        .iter()
+        .find_map(|(_, r)| r["headers"].as_array().unwrap().first().map(|h| h["key"].as_str().unwrap().to_string()));
+    let mut cases: Vec<(Vec<String>, Box<dyn Fn(&Value, &Value) -> bool>)> = vec![
+        (vec!["--key".into(), key.clone()], Box::new(|_, r: &Value| r["key"] == key.as_str())),
+        (
+            vec!["--producer-id".into(), producer.to_string()],
+            Box::new(move |b: &Value, _| b["producer_id"] == producer),
+        ),
+    ];
+    if let Some(h) = header {
+        let name = h.clone();
+        cases.push((
+            vec!["--header".into(), h],
+            Box::new(move |_, r: &Value| r["headers"].as_array().unwrap().iter().any(|x| x["key"] == name.as_str())),
+        ));
+    }
+    for (args, pred) in &cases {
+        let want: Vec<i64> =
+            pairs.iter().filter(|(b, r)| pred(b, r)).map(|(_, r)| r["offset"].as_i64().unwrap()).collect();
+        assert!(!want.is_empty(), "{args:?}");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let got = jsonl(&[&["dump", "--records", "--format", "jsonl", path][..], &args].concat());
+        assert_eq!(offsets(&got), want, "{args:?}");
+        let got = jsonl(&[&["dump", "--records", "--format", "jsonl", "--limit", "3", path][..], &args].concat());
+        assert_eq!(offsets(&got), want[..want.len().min(3)], "{args:?} --limit 3");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // JSON for jq
 // ---------------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ pub struct DumpArgs {
     #[arg(long)]
     pub full: bool,
 
-    /// Tables: colour (auto: when stdout is a terminal and NO_COLOR is not set).
+    /// Colour tables, and problem lines on stderr (auto: each when it is a
+    /// terminal and NO_COLOR is not set).
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
 
@@ -186,12 +187,12 @@ fn table_width(arg: Option<usize>) -> usize {
     120
 }
 
-fn use_color(when: ColorWhen) -> bool {
-    use std::io::IsTerminal;
+/// Whether to colour a stream that is a terminal or not.
+fn use_color(when: ColorWhen, terminal: bool) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
-        ColorWhen::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorWhen::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     }
 }
 
@@ -255,6 +256,8 @@ struct Dumper<'w> {
     shown: u64,
     times: Times,
     filter: RecordFilter,
+    /// Around a problem line on stderr: red on a terminal, else nothing.
+    red: (&'static str, &'static str),
 }
 
 enum Flow {
@@ -299,7 +302,7 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
         records: args.records,
         width: table_width(args.width),
         full: args.full,
-        color: use_color(args.color),
+        color: use_color(args.color, std::io::IsTerminal::is_terminal(&std::io::stdout())),
     };
     let sink: Box<dyn Sink> = match args.print.take() {
         Some(p) => Box::new(output::print::PrintSink::new(super::stdout(), p.0)),
@@ -307,7 +310,11 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     };
     let times = Times::new(args.from_time, args.to_time);
     let filter = args.record_filter();
-    let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0, times, filter };
+    let red = match use_color(args.color, std::io::IsTerminal::is_terminal(&std::io::stderr())) {
+        true => (output::grid::RED, output::grid::RESET),
+        false => ("", ""),
+    };
+    let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0, times, filter, red };
     let mut inputs = Vec::new();
     let mut unreadable = false;
     for path in &d.args.paths.clone() {
@@ -488,7 +495,7 @@ impl Dumper<'_> {
     /// A path that cannot be read: on stderr, and as a problem object so
     /// that JSON output keeps a trace of it.
     fn unreadable(&mut self, path: &Path, e: &dyn std::fmt::Display) -> std::io::Result<()> {
-        eprintln!("kseg: {}: {e}", path.display());
+        eprintln!("{}kseg: {}: {e}{}", self.red.0, path.display(), self.red.1);
         self.summary.problems += 1;
         let file = path.display().to_string();
         self.sink.problem(&Problem {
@@ -504,8 +511,9 @@ impl Dumper<'_> {
         self.summary.problems += 1;
         self.sink.problem(&p)?;
         match p.line {
-            Some(line) => eprintln!("kseg: {}: line {line}: {}", p.file, p.message),
-            None => eprintln!("kseg: {}: at byte {}: {}", p.file, p.position, p.message),
+            // On a terminal (and with colour), problems stand out in red.
+            Some(line) => eprintln!("{}kseg: {}: line {line}: {}{}", self.red.0, p.file, p.message, self.red.1),
+            None => eprintln!("{}kseg: {}: at byte {}: {}{}", self.red.0, p.file, p.position, p.message, self.red.1),
         }
         Ok(())
     }
