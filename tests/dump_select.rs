@@ -407,7 +407,8 @@ fn filters_match_a_brute_force_filter_on_the_corpus() {
     let header = pairs
         .iter()
         .find_map(|(_, r)| r["headers"].as_array().unwrap().first().map(|h| h["key"].as_str().unwrap().to_string()));
-    let mut cases: Vec<(Vec<String>, Box<dyn Fn(&Value, &Value) -> bool>)> = vec![
+    type Pred = Box<dyn Fn(&Value, &Value) -> bool>;
+    let mut cases: Vec<(Vec<String>, Pred)> = vec![
         (vec!["--key".into(), key.clone()], Box::new(|_, r: &Value| r["key"] == key.as_str())),
         (
             vec!["--producer-id".into(), producer.to_string()],
