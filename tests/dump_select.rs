@@ -407,7 +407,7 @@ fn filters_match_a_brute_force_filter_on_the_corpus() {
     let header = pairs
         .iter()
         .find_map(|(_, r)| r["headers"].as_array().unwrap().first().map(|h| h["key"].as_str().unwrap().to_string()));
-    type Pred = Box<dyn Fn(&Value, &Value) -> bool>;
+    type Pred<'a> = Box<dyn Fn(&Value, &Value) -> bool + 'a>;
     let mut cases: Vec<(Vec<String>, Pred)> = vec![
         (vec!["--key".into(), key.clone()], Box::new(|_, r: &Value| r["key"] == key.as_str())),
         (
