@@ -40,7 +40,9 @@ pub struct ManArgs {
 /// The page of `kseg` or of one subcommand, named as the main page's
 /// SUBCOMMANDS section refers to it (`kseg-dump(1)`).
 pub fn page(subcommand: Option<&str>) -> anyhow::Result<Vec<u8>> {
-    let mut cmd = super::Cli::command();
+    // The page says the version, not the commit: the committed copy must
+    // not change with every commit.
+    let mut cmd = super::Cli::command().long_version(None::<&str>);
     cmd.build();
     let cmd = match subcommand {
         None => cmd,

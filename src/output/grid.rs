@@ -108,10 +108,13 @@ impl RecordGrid {
     /// `size` bytes: the offset column fits every offset a file of that
     /// size is likely to hold, and grows (once per extra digit) if one is
     /// wider still.
-    pub fn new(look: Look, base: i64, size: u64) -> RecordGrid {
+    /// `decoded`: the records are an internal topic's, whose decoded keys
+    /// (`OFFSET_COMMIT {group: …, topic: …, partition: …}`) say as much as
+    /// the values, so the key column gets twice the room.
+    pub fn new(look: Look, base: i64, size: u64, decoded: bool) -> RecordGrid {
         let offset = digits(base.max(0).saturating_add(i64::try_from(size / 8).unwrap_or(i64::MAX))).max(6);
         let avail = look.width.saturating_sub(offset + TS + 3 * GAP);
-        let key = (avail / 4).clamp(6, 32);
+        let key = if decoded { (avail * 2 / 5).clamp(6, 64) } else { (avail / 4).clamp(6, 32) };
         let mut rest = avail.saturating_sub(key + GAP);
         let headers = if rest >= 90 { (rest / 3).clamp(12, 48) } else { 0 };
         if headers > 0 {

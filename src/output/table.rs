@@ -142,7 +142,7 @@ fn sanitize(text: &str) -> String {
 impl TableSink<'_> {
     fn record_row(&mut self, b: &BatchInfo, r: &Record<'_>, d: Option<&TopicRecord>) -> io::Result<()> {
         if !matches!(self.grid, Grid::Records(_)) {
-            self.grid = Grid::Records(RecordGrid::new(self.look(), b.base_offset, b.size));
+            self.grid = Grid::Records(RecordGrid::new(self.look(), b.base_offset, b.size, d.is_some()));
         }
         if let Grid::Records(g) = &mut self.grid {
             g.record(&mut self.line, r, d, (self.opts.key_encoding, self.opts.value_encoding));
@@ -162,9 +162,10 @@ impl Sink for TableSink<'_> {
         };
         writeln!(self.out, "{} ({}, {state}{}{detail})", f.file, f.kind, count(f.size, "byte"))?;
         let (base, look) = (f.base_offset.unwrap_or(0), self.look());
+        let decoded = kseg::topics::TopicKind::for_path(std::path::Path::new(f.file)).is_some();
         self.grid = match f.kind {
             "log" | "records" | "kraft-checkpoint" if self.opts.records => {
-                Grid::Records(RecordGrid::new(look, base, f.size))
+                Grid::Records(RecordGrid::new(look, base, f.size, decoded))
             }
             "log" | "records" | "kraft-checkpoint" => Grid::Batches(BatchGrid::new(look, base, f.size)),
             _ => Grid::None,
@@ -176,7 +177,7 @@ impl Sink for TableSink<'_> {
         if matches!(self.grid, Grid::None) {
             // A batch outside a log file (not expected): a table of its own.
             self.grid = if self.opts.records {
-                Grid::Records(RecordGrid::new(self.look(), b.base_offset, b.size))
+                Grid::Records(RecordGrid::new(self.look(), b.base_offset, b.size, false))
             } else {
                 Grid::Batches(BatchGrid::new(self.look(), b.base_offset, b.size))
             };
