@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of `kseg dump`, `verify`, `stats` and `producers` on generated Kafka segments.
+# Benchmark of `kseg dump`, `verify`, `stats`, `producers` and `rebuild-index` on generated Kafka segments.
 # See bench/README.md.
 #
 # Environment:
@@ -204,6 +204,8 @@ bench_segment() {
     BENCH_ALL_CORES=1 BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "verifyN $codec-$mib" "$KSEG" verify -q "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "stats $codec-$mib" "$KSEG" stats -j1 "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "producers $codec-$mib" "$KSEG" producers -j1 "$log"
+    # rebuild-index: headers and CRCs only, compared with the generator's index files.
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "rebuild $codec-$mib" "$KSEG" rebuild-index -q -j1 "$log"
     if [[ $codec != none ]]; then
         BENCH_BYTES=$bytes measure "codec $codec-$mib" "$CODEC_SPEED" "$log"
     fi
@@ -272,6 +274,7 @@ main() {
     for c in none-1024 lz4-1024; do
         check_speed "stats $c" "verify $c" 0.8
         check_speed "producers $c" "verify $c" 0.8
+        check_speed "rebuild $c" "verify $c" 0.8
     done
     for c in $CASES; do ratio "${c%%:*}-${c##*:}"; done
 }

@@ -15,7 +15,8 @@
 #   INTEROP_CACHE=dir           jars and compiled driver (default: interop/.cache, gitignored)
 #   INTEROP_CRASH=0             skip the second (kill -9) broker run
 #   INTEROP_EXPECTED=file       known differences (default: interop/expected-differences.txt)
-#   INTEROP_ONLY=a,b            only these comparisons (dump-log,records,lookups,producers,verify,live)
+#   INTEROP_ONLY=a,b            only these comparisons (dump-log,records,lookups,producers,verify,live,rebuild)
+#   INTEROP_RECOVER=0           skip the third broker run (index files deleted, rebuilt by recovery)
 #   JAVA=java                   the JVM (17+)
 set -euo pipefail
 
@@ -27,6 +28,7 @@ CACHE=${INTEROP_CACHE:-$HERE/.cache}
 JAVA=${JAVA:-java}
 EXPECTED=${INTEROP_EXPECTED:-$HERE/expected-differences.txt}
 CRASH=${INTEROP_CRASH:-1}
+RECOVER=${INTEROP_RECOVER:-1}
 FROM=${INTEROP_FROM:-}
 CLUSTER_ID=a2NlZy1pbnRlcm9wLTQ0MA  # fixed, so runs are alike
 START=$(date +%s)
@@ -106,7 +108,7 @@ live_loop() {
         part=$(find "$data" -mindepth 1 -maxdepth 1 -type d | shuf -n 1 2>/dev/null || true)
         seg=$(find "$data" -name '*.log' 2>/dev/null | shuf -n 1 || true)
         local name args
-        for name in verify verify-nommap stats producers dump-records kafka-dump-log kafka-dump-log-index; do
+        for name in verify verify-nommap stats producers dump-records kafka-dump-log kafka-dump-log-index rebuild-index; do
             [ -e "$WORK/live.stop" ] && break
             case $name in
                 verify) args=(verify "$data") ;;
@@ -116,6 +118,7 @@ live_loop() {
                 dump-records) args=(dump --records --format jsonl "${part:-$data}") ;;
                 kafka-dump-log) args=(kafka-dump-log --files "${seg:-x.log}" --deep-iteration) ;;
                 kafka-dump-log-index) args=(kafka-dump-log --files "${seg%.log}.index,${seg%.log}.timeindex" --verify-index-only) ;;
+                rebuild-index) args=(rebuild-index --no-mmap --index-interval-bytes 512 "$data") ;;
             esac
             local t0 t1 rc
             t0=$(date +%s.%N)
@@ -193,6 +196,24 @@ if [ -z "$FROM" ]; then
         stop_live
         mkdir -p "$OUT/crash"
         cp -a "$DATA" "$OUT/crash/data"
+
+        if [ "$RECOVER" = 1 ]; then
+            # The index files of every partition but the KRaft metadata log's are deleted; the
+            # broker's recovery (LogLoader -> LogSegment.recover) writes them again at start-up.
+            say "third run: index files deleted, the broker rebuilds them in recovery; kill -9 once it is up"
+            mkdir -p "$OUT/recovered"
+            : > "$OUT/recovered/partitions.txt"
+            for part in "$DATA"/*-[0-9]*; do
+                [ -d "$part" ] || continue
+                case $(basename "$part") in __cluster_metadata-*|*-delete|*-stray) continue ;; esac
+                basename "$part" >> "$OUT/recovered/partitions.txt"
+                find "$part" -maxdepth 1 -type f \( -name '*.index' -o -name '*.timeindex' -o -name '*.txnindex' \) -delete
+            done
+            start_broker "$WORK/server.properties" "$OUT/broker/run3.log" "$BPORT"
+            stop_broker KILL
+            say "broker killed with -9 after recovery"
+            cp -a "$DATA" "$OUT/recovered/data"
+        fi
     fi
     FROM=$OUT
 else

@@ -195,11 +195,12 @@ fn command_args(sub: &str, dir: &Path, p: &Partition) -> Vec<String> {
         "dump" => v(&["dump", "--records", "--format", "jsonl", &d]),
         "find-offset" => v(&["find-offset", &d, &(p.last_offset * 3 / 4).to_string()]),
         "find-time" => v(&["find-time", &d, &(p.first_ts + p.last_offset / 2).to_string()]),
+        "rebuild-index" => v(&["rebuild-index", "--format", "json", &d]),
         _ => unreachable!("{sub}"),
     }
 }
 
-const SUBCOMMANDS: [&str; 9] = [
+const SUBCOMMANDS: [&str; 10] = [
     "verify",
     "verify --no-mmap",
     "stats",
@@ -209,6 +210,7 @@ const SUBCOMMANDS: [&str; 9] = [
     "dump",
     "find-offset",
     "find-time",
+    "rebuild-index",
 ];
 
 struct Outcome {

@@ -6,6 +6,7 @@
 
 pub mod find;
 pub mod producers;
+pub mod rebuild;
 pub mod sketch;
 pub mod stats;
 pub mod verify;

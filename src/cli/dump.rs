@@ -113,6 +113,13 @@ pub struct DumpArgs {
     #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
 
+    /// The base offset of the segment and index files named as PATH (not
+    /// those found in a directory), for files saved under another name
+    /// (`broken.log`, `-`): the base offset shown, and what index entries
+    /// are relative to.
+    #[arg(long, value_name = "N")]
+    pub base_offset: Option<i64>,
+
     /// Decode the records of a Kafka internal topic (implies --records).
     /// Without it, records are decoded when the partition directory names an
     /// internal topic (__consumer_offsets-N, __transaction_state-N,
@@ -585,13 +592,19 @@ impl Dumper<'_> {
             file: &display,
             kind,
             size,
-            base_offset: base_offset_from_name(&f.path),
+            base_offset: self.name_base(f),
             state: f.state,
             entries: slots.map(|s| s.0 as u64),
             preallocated_slots: slots.map(|s| s.1 as u64),
         })?;
         self.summary.files += 1;
         Ok(display)
+    }
+
+    /// The base offset of a file: `--base-offset` for a file named as a
+    /// PATH, else the one in its name.
+    fn name_base(&self, f: &DirFile) -> Option<i64> {
+        self.args.base_offset.filter(|_| self.args.paths.contains(&f.path)).or_else(|| base_offset_from_name(&f.path))
     }
 
     /// The first `--max-bytes` bytes of a binary file, mapped read-only.
@@ -635,7 +648,7 @@ impl Dumper<'_> {
     }
 
     fn base_offset(&mut self, f: &DirFile, file: &str) -> std::io::Result<i64> {
-        match base_offset_from_name(&f.path) {
+        match self.name_base(f) {
             Some(b) => Ok(b),
             None => {
                 let msg = "no base offset in the file name: offsets are shown relative to 0".to_string();
@@ -648,7 +661,7 @@ impl Dumper<'_> {
     fn offset_index(&mut self, f: &DirFile) -> std::io::Result<Flow> {
         let (map, len) = self.map(f)?;
         let data = &map.as_ref()[..len];
-        let base = base_offset_from_name(&f.path).unwrap_or(0);
+        let base = self.name_base(f).unwrap_or(0);
         let idx = OffsetIndex::new_exact(data, base);
         let file = self.start(f, FileKind::Index.name(), len as u64, Some((idx.entries, idx.zero_slots())))?;
         self.base_offset(f, &file)?;
@@ -665,7 +678,7 @@ impl Dumper<'_> {
     fn time_index(&mut self, f: &DirFile) -> std::io::Result<Flow> {
         let (map, len) = self.map(f)?;
         let data = &map.as_ref()[..len];
-        let base = base_offset_from_name(&f.path).unwrap_or(0);
+        let base = self.name_base(f).unwrap_or(0);
         let idx = TimeIndex::new_exact(data, base);
         let file = self.start(f, FileKind::TimeIndex.name(), len as u64, Some((idx.entries, idx.zero_slots())))?;
         self.base_offset(f, &file)?;

@@ -82,8 +82,9 @@ pub fn segments_for(path: &Path, base_offset: Option<i64>) -> anyhow::Result<Vec
         return Ok(segs);
     }
     let log = match partition::classify(path).0 {
+        FileKind::Log => path.to_path_buf(),
         FileKind::Index | FileKind::TimeIndex | FileKind::TxnIndex => path.with_extension("log"),
-        _ => path.to_path_buf(),
+        _ => bail!("{}: not a .log, .index or .timeindex file", path.display()),
     };
     if !log.is_file() {
         bail!("{}: no such segment", log.display());

@@ -7,6 +7,7 @@ pub mod dump;
 pub mod find;
 pub mod kafka_dump_log;
 pub mod producers;
+pub mod rebuild_index;
 pub mod select;
 pub mod stats;
 pub mod verify;
@@ -62,6 +63,11 @@ pub enum Command {
     /// Print the man page (roff): `kseg man | man -l -`, or a subcommand's
     /// (`kseg man dump`).
     Man(conventions::ManArgs),
+    /// Write the .index, .timeindex and .txnindex Kafka's segment recovery
+    /// would write into a new directory, and compare them with the files on
+    /// disk. Exit 0 when every one on disk is as rebuilt, 1 when one differs,
+    /// 2 when it could not run.
+    RebuildIndex(rebuild_index::RebuildIndexArgs),
 }
 
 /// Exit statuses shared by every subcommand.
@@ -85,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Producers(args) => producers::run(args),
         Command::Completions(args) => conventions::completions(args),
         Command::Man(args) => conventions::man(args),
+        Command::RebuildIndex(args) => rebuild_index::run(args),
     }
 }
 

@@ -169,6 +169,9 @@ impl Partition {
             FileKind::Index | FileKind::TimeIndex | FileKind::TxnIndex => path.with_extension("log"),
             _ => path.to_path_buf(),
         };
+        if kind == FileKind::Other {
+            return Err(io::Error::other("not a segment file (a .log, or a stream such as - for standard input)"));
+        }
         if !log.is_file() {
             return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} not found", log.display())));
         }

@@ -29,6 +29,39 @@ pub struct TimeEntry {
     pub offset: i64,
 }
 
+impl OffsetEntry {
+    /// The entry's 8 bytes as Kafka's `OffsetIndex.append` writes them: the
+    /// offset relative to `base_offset` (int32), then the position (int32),
+    /// big-endian. `None` when the offset does not fit (Kafka's
+    /// `IndexOffsetOverflowException`).
+    pub fn encode(&self, base_offset: i64) -> Option<[u8; OFFSET_ENTRY]> {
+        let rel = relative(self.offset, base_offset)?;
+        let mut b = [0u8; OFFSET_ENTRY];
+        b[..4].copy_from_slice(&rel.to_be_bytes());
+        b[4..].copy_from_slice(&self.position.to_be_bytes());
+        Some(b)
+    }
+}
+
+impl TimeEntry {
+    /// The entry's 12 bytes as Kafka's `TimeIndex.maybeAppend` writes them:
+    /// the timestamp (int64), then the offset relative to `base_offset`
+    /// (int32), big-endian. `None` when the offset does not fit.
+    pub fn encode(&self, base_offset: i64) -> Option<[u8; TIME_ENTRY]> {
+        let rel = relative(self.offset, base_offset)?;
+        let mut b = [0u8; TIME_ENTRY];
+        b[..8].copy_from_slice(&self.timestamp.to_be_bytes());
+        b[8..].copy_from_slice(&rel.to_be_bytes());
+        Some(b)
+    }
+}
+
+/// `AbstractIndex.toRelative`: `offset - base_offset` when it lies in
+/// `0..=i32::MAX`.
+pub fn relative(offset: i64, base_offset: i64) -> Option<i32> {
+    offset.checked_sub(base_offset).and_then(|r| i32::try_from(r).ok()).filter(|r| *r >= 0)
+}
+
 /// Counts a lookup's index probes, to show (and test) that lookups touch
 /// only a few index entries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -289,6 +322,21 @@ mod tests {
         assert_eq!(idx.kafka_lookup(1000 + 5).position, 20);
         assert_eq!(idx.kafka_lookup(1000 + 1).position, 0);
         assert_eq!(OffsetIndex::new(&[][..], 9).kafka_lookup(5), OffsetEntry { offset: 9, position: 0 });
+    }
+
+    #[test]
+    fn entries_encode_as_kafka_writes_them() {
+        // Hand-computed bytes: offset 1009 in a segment based at 1000 at
+        // position 300 is relative offset 9 = 00 00 00 09, then 00 00 01 2c.
+        let e = OffsetEntry { offset: 1009, position: 300 };
+        assert_eq!(e.encode(1000), Some([0, 0, 0, 9, 0, 0, 1, 0x2c]));
+        assert_eq!(OffsetIndex::new(&e.encode(1000).unwrap()[..], 1000).entry(0), e);
+        let t = TimeEntry { timestamp: 0x0102_0304_0506_0708, offset: 1000 + 258 };
+        assert_eq!(t.encode(1000), Some([1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 1, 2]));
+        assert_eq!(OffsetEntry { offset: 999, position: 0 }.encode(1000), None);
+        assert_eq!(relative(i64::from(i32::MAX) + 1, 0), None);
+        assert_eq!(relative(i64::MIN, 5), None);
+        assert_eq!(relative(i64::from(i32::MAX) + 7, 7), Some(i32::MAX));
     }
 
     #[test]

@@ -39,6 +39,22 @@ impl AbortedTxn {
     }
 }
 
+impl AbortedTxn {
+    /// The entry's 34 bytes as Kafka's `TransactionIndex.append` writes an
+    /// `AbortedTxn`: version, producer id, first offset, last offset, last
+    /// stable offset, big-endian.
+    pub fn encode(&self) -> [u8; ENTRY] {
+        let mut b = [0u8; ENTRY];
+        b[..2].copy_from_slice(&self.version.to_be_bytes());
+        for (i, x) in
+            [self.producer_id, self.first_offset, self.last_offset, self.last_stable_offset].iter().enumerate()
+        {
+            b[2 + i * 8..10 + i * 8].copy_from_slice(&x.to_be_bytes());
+        }
+        b
+    }
+}
+
 /// The entries of a transaction index held in `data`.
 #[derive(Clone, Copy, Debug)]
 pub struct TxnIndex<'a> {
@@ -136,6 +152,26 @@ mod tests {
         );
         assert_eq!((got[1].position, got[1].producer_id, got[1].last_offset), (34, 7, 25));
         assert!(idx.trailing().is_none());
+    }
+
+    #[test]
+    fn entries_encode_as_kafka_writes_them() {
+        let bytes = entry(0, 5001, 3, 11, 12);
+        let e = TxnIndex::new(&bytes).get(0).unwrap();
+        assert_eq!(e.encode().to_vec(), bytes);
+        let e = AbortedTxn {
+            position: 0,
+            version: 0,
+            producer_id: 1,
+            first_offset: 2,
+            last_offset: 3,
+            last_stable_offset: 4,
+        };
+        let mut want = vec![0u8, 0];
+        for x in [1u8, 2, 3, 4] {
+            want.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, x]);
+        }
+        assert_eq!(e.encode().to_vec(), want);
     }
 
     #[test]

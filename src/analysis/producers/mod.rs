@@ -52,6 +52,7 @@ mod state;
 mod tests;
 mod transactions;
 
+pub(crate) use scan::control_kind;
 pub use scan::{scan_bytes, scan_segment};
 
 use crosscheck::TxnCursor;

@@ -97,7 +97,7 @@ pub fn scan_bytes(data: &[u8], max_decompressed: usize) -> io::Result<SegmentSca
     scan_segment(data, max_decompressed)
 }
 
-fn control_kind(b: &BatchV2<'_>, scratch: &mut Vec<u8>, max: usize) -> BatchRole {
+pub(crate) fn control_kind(b: &BatchV2<'_>, scratch: &mut Vec<u8>, max: usize) -> BatchRole {
     let Ok(mut records) = b.records(scratch, max) else { return BatchRole::OtherControl };
     match records.next() {
         Some(Ok(r)) => match r.control {
