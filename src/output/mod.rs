@@ -146,8 +146,8 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, opts: Options) -> Box<
 
 /// `n` and the noun, singular for exactly one: "1 file", "2 files",
 /// "0 entries". Nouns ending in -y after a consonant take -ies.
-pub fn count(n: impl Into<i128>, noun: &str) -> String {
-    let n = n.into();
+pub fn count(n: impl TryInto<i128>, noun: &str) -> String {
+    let n: i128 = n.try_into().unwrap_or(i128::MAX);
     if n == 1 {
         return format!("1 {noun}");
     }
