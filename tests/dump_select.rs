@@ -740,8 +740,12 @@ fn one_rule_for_bytes_and_controls_always_escaped() {
 /// width; NO_COLOR turns the colour off. Skips where `script` is missing.
 #[test]
 fn pseudo_terminal_colours_and_fits() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("kseg-test: skipped: no script(1)");
+    let util_linux = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("util-linux"));
+    if !util_linux {
+        eprintln!("kseg-test: skipped: no util-linux script(1)");
         return;
     }
     let path = "testdata/segments/v2_headers/00000000000000000000.log";

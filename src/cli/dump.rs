@@ -837,6 +837,11 @@ impl Dumper<'_> {
                     continue;
                 }
             };
+            // A batch wholly before the start (the rest of an index interval)
+            // is passed by its header: not decompressed, not decoded.
+            if from > i64::MIN && kseg::format::head::EntryHead::new(bytes).last_offset().is_some_and(|l| l < from) {
+                continue;
+            }
             let mut decoded = match decoder.decode(bytes, position) {
                 Ok(d) => d,
                 Err(e) => {
