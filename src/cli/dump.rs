@@ -791,10 +791,19 @@ impl Dumper<'_> {
         }
         let mut flow = Flow::Continue;
         let mut change_shown = false;
+        // The bytes of the file the walk used: from where it started (the
+        // index seek) to the end of the last step it used. The same for a
+        // file and a stream; the reads behind them add at most one
+        // read-ahead chunk.
+        let walk_start = walker.position();
+        let mut walked_to = walk_start;
         loop {
             let step = match walker.next_step() {
                 Ok(Some(step)) => step,
-                Ok(None) => break,
+                Ok(None) => {
+                    walked_to = walked_to.max(walker.position().min(walker.end()));
+                    break;
+                }
                 // A read that fails because the file shrank (a live broker).
                 Err(e) => match walker.source().change(path) {
                     Some(change) => {
@@ -809,6 +818,12 @@ impl Dumper<'_> {
                 flow = Flow::Stop;
                 break;
             }
+            walked_to = walked_to.max(match &step {
+                Step::Entry { position, bytes } => position + (*bytes).len() as u64,
+                Step::Trailing { position, len } | Step::ZeroFill { position, len } => position + len,
+                Step::TooLarge { position, size } => position + size,
+                Step::Corrupt(e) => e.position,
+            });
             let (position, bytes) = match step {
                 Step::Entry { position, bytes } => (position, bytes),
                 Step::Trailing { .. } | Step::ZeroFill { .. } if cut_by_user => continue,
@@ -915,11 +930,7 @@ impl Dumper<'_> {
                 self.problem(&display, p.position, p.kind, p.message)?;
             }
         }
-        self.summary.bytes_read += match walker.source() {
-            LogSource::Read(s) => s.bytes_read(),
-            // Mapped or a stream: everything up to where the walk ended.
-            _ => walker.position(),
-        };
+        self.summary.bytes_read += walked_to.saturating_sub(walk_start);
         // Changed after the part shown was read: what was shown is the file
         // as it was; said on stderr, as the output itself is whole.
         if let Some(change) = walker.source().change(path).filter(|_| !change_shown) {

@@ -160,7 +160,11 @@ impl Sink for TableSink<'_> {
             _ if f.kind == "other" => ": not read".to_string(),
             _ => String::new(),
         };
-        writeln!(self.out, "{} ({}, {state}{}{detail})", f.file, f.kind, count(f.size, "byte"))?;
+        // A file name is shown by the same rule as a value: a hostile name
+        // cannot drive the terminal either.
+        let mut name = String::new();
+        super::cell::show_str(&mut name, f.file, None);
+        writeln!(self.out, "{name} ({}, {state}{}{detail})", f.kind, count(f.size, "byte"))?;
         let (base, look) = (f.base_offset.unwrap_or(0), self.look());
         let decoded = kseg::topics::TopicKind::for_path(std::path::Path::new(f.file)).is_some();
         self.grid = match f.kind {
