@@ -231,7 +231,7 @@ fn a_fifo_in_a_directory_is_left_out_unopened() {
     let part = dir.path().join("demo-0");
     std::fs::create_dir(&part).unwrap();
     std::fs::copy(segment(), part.join("00000000000000000000.log")).unwrap();
-    for name in ["00000000000000000099.log", "stray"] {
+    for name in ["00000000000000000099.log", "stray", "00000000000000000040.snapshot"] {
         assert!(Command::new("mkfifo").arg(part.join(name)).status().unwrap().success());
     }
     for args in [&["verify", "PATH"][..], &["stats", "PATH"], &["producers", "PATH"], &["dump", "PATH"]] {
