@@ -71,7 +71,9 @@ fn json(out: &Output) -> Value {
 fn unnamed(mut v: Value) -> Value {
     match &mut v {
         Value::Object(m) => {
-            for k in ["file", "path", "files", "size"] {
+            // Where the bytes came from: the name, and the topic and partition a
+            // directory named TOPIC-N gives (a stream has no directory).
+            for k in ["file", "path", "files", "size", "topic", "partition"] {
                 m.remove(k);
             }
             for (_, x) in m.iter_mut() {

@@ -35,10 +35,45 @@ pub struct OffsetAnswer {
     pub timestamp: Option<i64>,
     pub index_entry: Option<OffsetEntry>,
     pub bytes_scanned: u64,
+    /// When no offset at or above the target exists: the log end offset
+    /// (one past the last record), as `find-time latest` finds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_end_offset: Option<i64>,
+    /// The record at `offset`: its key and the first [`PREVIEW`] bytes of
+    /// its value (the command line shows them in its own encodings).
+    #[serde(skip)]
+    pub record: Option<Preview>,
     #[serde(skip)]
     pub explain: Vec<String>,
     #[serde(skip)]
     pub warnings: Vec<String>,
+}
+
+/// Bytes of a found record's value kept for showing.
+pub const PREVIEW: usize = 256;
+
+/// A found record, for showing: the key whole (keys are short; a long one
+/// is cut at [`PREVIEW`] bytes too), the start of the value and the sizes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preview {
+    pub key: Option<Vec<u8>>,
+    pub key_size: usize,
+    pub value: Option<Vec<u8>>,
+    pub value_size: usize,
+    pub headers: usize,
+}
+
+impl Preview {
+    fn of(r: &crate::format::record::Record<'_>) -> Preview {
+        let cut = |b: &[u8]| b[..b.len().min(PREVIEW)].to_vec();
+        Preview {
+            key: r.key.map(cut),
+            key_size: r.key.map_or(0, <[u8]>::len),
+            value: r.value.map(cut),
+            value_size: r.value.map_or(0, <[u8]>::len),
+            headers: r.headers.len(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -114,6 +149,7 @@ struct Hit {
     position: u64,
     base: i64,
     last: i64,
+    record: Preview,
 }
 
 /// Scan batches of `seg` from `start`, returning the first record that
@@ -139,7 +175,7 @@ fn scan(
         let Ok(mut d) = decoder.decode(bytes, position) else { continue };
         let base = d.info.base_offset;
         if let Some(r) = d.records().filter_map(Result::ok).find(|r| want(r.offset, r.timestamp)) {
-            hit = Some(Hit { offset: r.offset, timestamp: r.timestamp, position, base, last });
+            hit = Some(Hit { offset: r.offset, timestamp: r.timestamp, position, base, last, record: Preview::of(&r) });
             break;
         }
     }
@@ -196,8 +232,14 @@ pub fn find_offset(segments: &[Segment], target: i64) -> io::Result<OffsetAnswer
             a.position = Some(h.position);
             a.batch_base_offset = Some(h.base);
             a.batch_last_offset = Some(h.last);
+            a.record = Some(h.record);
             return Ok(a);
         }
+    }
+    let latest = find_time(segments, TimeTarget::Latest)?;
+    a.log_end_offset = latest.offset;
+    if let Some(leo) = latest.offset {
+        a.explain.push(format!("no offset at or above {target}: the log end offset is {leo}"));
     }
     Ok(a)
 }
