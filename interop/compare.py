@@ -657,9 +657,9 @@ def verify_findings(rep, which, rc, o, e):
 def live(a, rep, live_dir):
     """The live loop's runs (live/runs.tsv: phase, command, exit, seconds, arguments, and the
     "while being read" lines on stderr and stdout). Every phase: exit 0/1/2 only (no signal, no
-    hang). The churn phase: a verify run that exits 1 is a difference unless the fresh verify
-    after the clean stop (live/verify-churn-final.*) exits 1 too; that one has no error and no
-    warning. Returns the note lines and the number of unexpected differences."""
+    hang). The churn phase: a verify, stats or producers run that exits 1 is a difference unless
+    the same command after the clean stop (live/<command>-churn-final.*) exits 1 too; the fresh
+    verify has no error and no warning. Returns the note lines and the number of unexpected differences."""
     runs_file = os.path.join(live_dir, "runs.tsv")
     if not os.path.exists(runs_file):
         return ["no live runs"], 0
@@ -675,6 +675,15 @@ def live(a, rep, live_dir):
         text, u = verify_findings(rep, "churn", final_rc, o, e)
         notes.append("churn phase, fresh verify after the clean stop: " + text)
         unexpected += u
+    # exit codes of the fresh verify, stats, producers after the churn phase's clean stop: a live
+    # run of these that exits 1 must be matched by the fresh one
+    finals = {}
+    for name in ("verify", "stats", "producers"):
+        f = os.path.join(live_dir, "%s-churn-final.rc" % name)
+        if os.path.exists(f):
+            finals[name] = int(open(f).read().strip() or "-1")
+    if finals:
+        notes.append("churn phase, after the clean stop: " + ", ".join("%s exit %d" % kv for kv in finals.items()))
     by = OrderedDict()  # (phase, command) -> [runs, {rc: n}, runs that saw a change, seconds]
     for r in rows:
         phase, name, rc = r[0], r[1], int(r[2])
@@ -687,9 +696,10 @@ def live(a, rep, live_dir):
         if rc not in (0, 1, 2):
             if not rep.add("live/%s/rc%d" % (name, rc), "%s: kseg %s" % (phase, r[4]), "exit 0/1/2", "exit %d" % rc):
                 unexpected += 1
-        elif phase == "churn" and name.startswith("verify") and rc == 1 and final_rc != 1:
-            if not rep.add("live/churn/%s/rc1" % name, "churn: kseg %s" % r[4],
-                           "exit %s as the fresh verify after the clean stop" % final_rc, "exit 1 (an error)"):
+        elif phase == "churn" and rc == 1 and finals.get(name.split("-")[0], 1) != 1:
+            if not rep.add("live/churn/%s/rc1" % name, "churn: kseg %s (saved output: live/rc1-churn-*-%s.*)" % (r[4], name),
+                           "exit %s as the fresh %s after the clean stop" % (finals[name.split("-")[0]], name.split("-")[0]),
+                           "exit 1 (an error or anomaly)"):
                 unexpected += 1
     phases = OrderedDict()
     for (phase, name), (n, rcs, ch, secs) in by.items():

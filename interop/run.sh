@@ -102,7 +102,8 @@ write_client_log4j
 # one line per run in $OUT/live/runs.tsv (phase, command, exit code, seconds, arguments, and the
 # number of "while being read" lines on stderr and on stdout: the runs that saw a file change).
 # Exit codes other than 0/1/2 (a signal such as 135 = SIGBUS, 137 = hang killed by timeout) are
-# what we look for; the output of such runs, and of verify runs that exit 1, is kept.
+# what we look for; the output of such runs, and of verify, stats and producers runs that exit 1
+# (an error, a batch not decoded, an anomaly), is kept.
 live_loop() {
     local phase=$1 data=$2 dir=$OUT/live
     mkdir -p "$dir"
@@ -146,7 +147,7 @@ live_loop() {
             if [ "$name" = verify ] && [ ! -e "$dir/verify-$phase.txt" ]; then
                 cp "$dir/last.out" "$dir/verify-$phase.txt"; cat "$dir/last.err" >> "$dir/verify-$phase.txt"
             fi
-            if [ "$rc" -gt 2 ] || { [ "$rc" = 1 ] && [ "${name%-nommap}" = verify ] && [ "$kept" -lt 50 ]; }; then
+            if [ "$rc" -gt 2 ] || { [ "$rc" = 1 ] && [ "$kept" -lt 60 ] && case $name in verify*|stats|producers) true ;; *) false ;; esac; }; then
                 [ "$rc" = 1 ] && kept=$((kept + 1))
                 cp "$dir/last.out" "$dir/rc$rc-$phase-$n-$name.out"; cp "$dir/last.err" "$dir/rc$rc-$phase-$n-$name.err"
             fi
@@ -256,6 +257,10 @@ if [ -z "$FROM" ]; then
         rc=0
         "$KSEG" verify --format json "$CDATA" > "$OUT/live/verify-churn-final.json" 2> "$OUT/live/verify-churn-final.err" || rc=$?
         echo "$rc" > "$OUT/live/verify-churn-final.rc"
+        for name in stats producers; do   # a live run that exits 1 is compared with these
+            rc=0; "$KSEG" "$name" "$CDATA" > "$OUT/live/$name-churn-final.out" 2>&1 || rc=$?
+            echo "$rc" > "$OUT/live/$name-churn-final.rc"
+        done
         mkdir -p "$OUT/churn"
         cp -a "$CDATA" "$OUT/churn/data"
     fi
