@@ -12,6 +12,7 @@
 #                     below, jars from Maven Central via interop/fetch-jars.sh); default 1 when
 #                     java and mvn are on the PATH
 #   KSEG_BENCH_KAFKA  Kafka version of the real tool                  (default 4.4.0)
+#   KSEG_BENCH_TEXT   0 = skip the pathological text-file inputs (default 1)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -195,6 +196,8 @@ bench_segment() {
     warm "$log"
     BENCH_BYTES=$bytes measure "cat $codec-$mib" cat "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "dump $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
+    # The record table as a person sees it, at a fixed width (stdout is not a terminal here).
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "table $codec-$mib" "$KSEG" dump --records --width 160 "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "kdl $codec-$mib" \
         "$KSEG" kafka-dump-log --deep-iteration --print-data-log --files "$log"
     # verify, stats and producers read every batch once; -j1 = one thread, as the pinning gives one core.
@@ -241,9 +244,37 @@ ratio() {
             n, j, j - st, st, j / k, (j - st) / k, j / d, (j - st) / d }'
 }
 
+# Pathological inputs for every text parser (fuzz/make-seeds.py --pathological: 1 MB of
+# continuation lines, escapes, one huge line, deep JSON, ...) at 1 and 4 MiB: `kseg dump` must
+# cost no more than linear in the input, so 4 MiB may take at most about 4x the CPU time of 1 MiB.
+bench_text() {
+    local m f name
+    for m in 1 4; do
+        [[ -d $DIR/text-$m ]] || python3 "$ROOT/fuzz/make-seeds.py" --pathological "$DIR/text-$m" --mib "$m" >/dev/null
+    done
+    while read -r f; do
+        name=text:${f#"$DIR/text-1/"}
+        for m in 1 4; do
+            RUNS=1 BENCH_BYTES=$(stat -c %s "$DIR/text-$m/${f#"$DIR/text-1/"}") \
+                measure "$name@$m" "$KSEG" dump "$DIR/text-$m/${f#"$DIR/text-1/"}"
+        done
+    done < <(find "$DIR/text-1" -type f | sort)
+}
+
+# check_linear NAME: PASS when NAME@4 takes at most 4 x 1.5 the CPU time of NAME@1 (+ 20 ms).
+# CPU time (user + system), not wall time: on a shared machine the wall clock measures the load.
+check_linear() {
+    local a b
+    a=$(result "$1@1" cpu) b=$(result "$1@4" cpu)
+    [[ -n $a && -n $b ]] || return 0
+    awk -v n="$1" -v a="$a" -v b="$b" 'BEGIN {
+        verdict = (b <= a * 6 + 0.02) ? "PASS" : "FAIL"
+        printf "%-4s %s: %.2f CPU s at 1 MiB, %.2f at 4 MiB (%.1fx; linear is 4x)\n", verdict, n, a, b, (a > 0) ? b / a : 0 }'
+}
+
 main() {
     setup
-    log "kseg $("$KSEG" --version | awk '{print $2}') ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), best of $RUNS, pinned to core $CPU, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    log "kseg $("$KSEG" --version | awk 'NR == 1 {print $2}') ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), best of $RUNS, pinned to core $CPU, load average $(cut -d' ' -f1-3 /proc/loadavg)"
     local c
     for c in $CASES; do
         segment "${c%%:*}" "${c##*:}" >/dev/null
@@ -253,12 +284,17 @@ main() {
     for c in $CASES; do
         bench_segment "${c%%:*}" "${c##*:}"
     done
+    if [[ ${KSEG_BENCH_TEXT:-1} == 1 ]]; then bench_text; fi
     report
     echo
     check_rps "dump none-1024" "$TARGET_NONE_RPS"
     check_rps "dump lz4-1024" "$TARGET_LZ4_RPS"
     check_rss "dump none-256" "dump none-1024"
     check_rss "dump lz4-256" "dump lz4-1024"
+    # Issue 14: a table dump costs at most 2x the JSON Lines dump.
+    check_speed "table none-1024" "dump none-1024" 0.5
+    check_speed "table lz4-1024" "dump lz4-1024" 0.5
+    check_rss "table none-256" "table none-1024"
     check_speed "verify none-1024" "cat none-1024" 0.8
     check_speed "verify lz4-1024" "codec lz4-1024" 0.8
     check_speed "verifyN none-1024" "verify none-1024" 1.6
@@ -271,6 +307,10 @@ main() {
         check_speed "rebuild $c" "verify $c" 0.8
     done
     for c in $CASES; do ratio "${c%%:*}-${c##*:}"; done
+    local f
+    if [[ -d $DIR/text-1 ]]; then
+        while read -r f; do check_linear "text:${f#"$DIR/text-1/"}"; done < <(find "$DIR/text-1" -type f | sort)
+    fi
 }
 
 main "$@"

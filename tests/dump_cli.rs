@@ -26,6 +26,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_kseg");
 fn kseg() -> Command {
     let mut c = Command::new(BIN);
     c.current_dir(root());
+    // Tables fit COLUMNS: the goldens are made at one width, whatever the terminal.
+    c.env("COLUMNS", "120").env_remove("NO_COLOR");
     c
 }
 

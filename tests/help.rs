@@ -16,7 +16,7 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_kseg");
 
 /// Subcommands with a committed help text; `verify` is added when the binary has it.
-const SUBCOMMANDS: &[&str] = &["dump", "find-offset", "find-time"];
+const SUBCOMMANDS: &[&str] = &["dump", "find-offset", "find-time", "completions", "man"];
 const OPTIONAL: &[&str] = &["verify", "stats", "producers", "rebuild-index"];
 /// Subcommands whose `--help` imitates another tool's usage text (Kafka's
 /// DumpLogSegments: on stderr, exit 1); tests/kafka_dump_log.rs checks it.

@@ -104,12 +104,27 @@ fn segments_match_their_sidecars() {
         assert_eq!(s["keys"]["distinct_estimate"].as_u64(), Some(keys.len() as u64), "{ctx}");
         assert_eq!(s["keys"]["null_keys"].as_u64(), Some(nulls), "{ctx}");
         assert_eq!(s["keys"]["keyed_records"].as_u64(), Some(data.len() as u64 - nulls), "{ctx}");
-        // Distributions: exact count, min <= median <= p99 <= max.
+        // Distributions: every value computed from the sidecar's records.
         let rs = &s["record_size"];
         assert_eq!(rs["count"], want["record_count"], "{ctx}");
-        let q = |k: &str| rs[k].as_u64().unwrap();
-        assert!(q("min") <= q("median") && q("median") <= q("p99") && q("p99") <= q("max"), "{ctx}");
+        let record_sizes: Vec<u64> = batches
+            .iter()
+            .flat_map(|b| b["records"].as_array().unwrap().iter().map(move |r| record_size(b, r)))
+            .collect();
+        assert_distribution(rs, &record_sizes, &format!("{ctx} record_size"));
+        let batch_sizes: Vec<u64> = batches
+            .iter()
+            .flat_map(|b| {
+                if b["log_entries"].as_u64().unwrap_or(1) > 1 {
+                    // A group of uncompressed legacy entries: each is a batch of one record.
+                    b["records"].as_array().unwrap().iter().map(|r| record_size(b, r)).collect()
+                } else {
+                    vec![b["size"].as_u64().unwrap()]
+                }
+            })
+            .collect();
         assert_eq!(s["batch_size"]["count"].as_u64(), Some(entries), "{ctx}");
+        assert_distribution(&s["batch_size"], &batch_sizes, &format!("{ctx} batch_size"));
         // Uncompressed codecs store what they hold.
         for c in s["codecs"].as_array().unwrap() {
             if c["codec"] == "none" {
@@ -120,6 +135,80 @@ fn segments_match_their_sidecars() {
         }
         assert_eq!(s["damaged_batches"], 0, "{ctx}");
     }
+}
+
+/// Bytes of a zigzag varint.
+fn varint_len(v: i64) -> u64 {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    let mut n = 1;
+    while z >= 0x80 {
+        z >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// A sidecar field's length: -1 for null.
+fn field_len(v: &Value) -> i64 {
+    if v.is_null() { -1 } else { v["len"].as_i64().unwrap() }
+}
+
+/// A record's size as docs/stats.md defines it, rebuilt from the sidecar's
+/// fields and the format reference's layouts: a v2 record's bytes with its
+/// length prefix; a legacy record's whole message with its 12 bytes of log
+/// overhead (offset, size).
+fn record_size(batch: &Value, r: &Value) -> u64 {
+    let (k, v) = (field_len(&r["key"]), field_len(&r["value"]));
+    let bytes = |len: i64| len.max(0) as u64;
+    match batch["magic"].as_u64().unwrap() {
+        2 => {
+            // Under LogAppendTime a reader reports the batch's time; the record keeps its own.
+            let stored = r.get("create_timestamp_as_encoded").unwrap_or(&r["timestamp"]);
+            let ts_delta = stored.as_i64().unwrap() - batch["first_timestamp"].as_i64().unwrap();
+            let offset_delta = r["offset"].as_i64().unwrap() - batch["base_offset"].as_i64().unwrap();
+            let headers = r["headers"].as_array().unwrap();
+            let mut body = 1 + varint_len(ts_delta) + varint_len(offset_delta);
+            body += varint_len(k) + bytes(k) + varint_len(v) + bytes(v) + varint_len(headers.len() as i64);
+            for h in headers {
+                let hk = h["key"].as_str().unwrap().len() as i64;
+                let hv = field_len(&h["value"]);
+                body += varint_len(hk) + bytes(hk) + varint_len(hv) + bytes(hv);
+            }
+            varint_len(body as i64) + body
+        }
+        // offset 8, size 4, crc 4, magic 1, attributes 1, [timestamp 8], key 4+k, value 4+v
+        magic => 12 + 14 + if magic == 1 { 8 } else { 0 } + bytes(k) + bytes(v),
+    }
+}
+
+/// `dist` (count, min, median, p99, max, mean) must be what docs/stats.md
+/// says for these values: exact count, min, max and mean; the median and p99
+/// are the value at rank ceil(q * count), reported as the middle of its
+/// histogram bucket (32 sub-buckets per power of two, exact below 64), kept
+/// within min and max.
+fn assert_distribution(dist: &Value, values: &[u64], ctx: &str) {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let (min, max) = (sorted[0], *sorted.last().unwrap());
+    let bucket_middle = |x: u64| {
+        if x < 64 {
+            return x;
+        }
+        let width = 1u64 << (63 - x.leading_zeros() - 5);
+        let lo = x / width * width;
+        (lo + (width - 1) / 2).clamp(min, max)
+    };
+    let at = |q: f64| {
+        let rank = ((q * sorted.len() as f64).ceil() as usize).max(1);
+        bucket_middle(sorted[rank - 1])
+    };
+    assert_eq!(dist["count"].as_u64(), Some(sorted.len() as u64), "{ctx}: {dist}");
+    assert_eq!(dist["min"].as_u64(), Some(min), "{ctx}: {dist}");
+    assert_eq!(dist["max"].as_u64(), Some(max), "{ctx}: {dist}");
+    assert_eq!(dist["median"].as_u64(), Some(at(0.5)), "{ctx}: {dist} from {sorted:?}");
+    assert_eq!(dist["p99"].as_u64(), Some(at(0.99)), "{ctx}: {dist} from {sorted:?}");
+    let mean = sorted.iter().sum::<u64>() as f64 / sorted.len() as f64;
+    assert!((dist["mean"].as_f64().unwrap() - mean).abs() < 1e-9, "{ctx}: {dist}, mean {mean}");
 }
 
 #[test]

@@ -279,7 +279,7 @@ fn exit_usage(message: Option<&str>) -> ExitCode {
 /// the trace (here: its first line) and returns 1.
 fn exit_option_error(message: &str) -> ExitCode {
     // The options are not parsed yet: the newest tool's text.
-    eprint!("{}", kafka::Exception::new("joptsimple.OptionException", message).render(kafka::KafkaVersion::V4_4));
+    eprint!("{}", kafka::Exception::new("joptsimple.OptionException", message).render());
     ExitCode::from(1)
 }
 
@@ -392,7 +392,7 @@ pub fn run(args: KafkaDumpLogArgs) -> anyhow::Result<ExitCode> {
             Ok(()) => {}
             Err(e) => {
                 dump.flush()?;
-                eprint!("{}", e.render(version));
+                eprint!("{}", e.render());
                 return Ok(ExitCode::from(1));
             }
         }

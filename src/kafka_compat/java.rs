@@ -30,18 +30,16 @@ impl Exception {
         Exception { class, message: None }
     }
 
-    /// What the tool prints for an exception that ends the run. From 4.3 it
-    /// leaves `main`, and the JVM prints `Exception in thread "main"` and the
-    /// exception's `toString()`, `class: message` (the class alone when the
-    /// message is null); the Scala tool's `mainNoExit` printed the message,
-    /// then the stack trace, whose first line is `class: message`. The stack
-    /// frames are left out: kseg has none to show.
-    pub fn render(&self, version: super::KafkaVersion) -> String {
-        match (&self.message, version.catches_exceptions()) {
-            (Some(m), false) => format!("Exception in thread \"main\" {}: {m}\n", self.class),
-            (None, false) => format!("Exception in thread \"main\" {}\n", self.class),
-            (Some(m), true) => format!("{m}\n{}: {m}\n", self.class),
-            (None, true) => format!("null\n{}\n", self.class),
+    /// What the tool prints for an exception that ends the run: it leaves
+    /// `main` (in the Scala tool of 4.0–4.1 as in the Java tool of 4.3 on,
+    /// whose `main` `kafka-dump-log.sh` runs), and the JVM prints `Exception
+    /// in thread "main"` and the exception's `toString()`, `class: message`
+    /// (the class alone when the message is null). The stack frames are left
+    /// out: kseg has none to show.
+    pub fn render(&self) -> String {
+        match &self.message {
+            Some(m) => format!("Exception in thread \"main\" {}: {m}\n", self.class),
+            None => format!("Exception in thread \"main\" {}\n", self.class),
         }
     }
 

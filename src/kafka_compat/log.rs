@@ -151,6 +151,12 @@ impl<W: Write> KafkaDump<W> {
     }
 }
 
+/// What goes before `payload: `: the line's prefix (`| ` when nothing was
+/// printed yet), except in the Scala tool, which always printed a space.
+fn payload_prefix<'a>(cfg: &Config, prefix: &'a [u8]) -> &'a [u8] {
+    if cfg.version.scala_text() { b" " } else { prefix }
+}
+
 /// The offset field of a stream's first entry, read without consuming it.
 fn first_offset(source: &mut LogSource) -> io::Result<Option<i64>> {
     use kseg::format::walk::Source;
@@ -371,7 +377,11 @@ fn record(
     last_offset: &mut i64,
     pairs: &mut Option<BTreeMap<i64, i64>>,
 ) -> KResult<()> {
-    if rec.offset != last_offset.wrapping_add(1) {
+    // The Scala tool starts counting at a file's first record; the Java
+    // tool reports a file that does not start at offset 0 as `-1 is
+    // followed by N`.
+    let first_in_scala = cfg.version.scala_text() && *last_offset == -1;
+    if rec.offset != last_offset.wrapping_add(1) && !first_in_scala {
         pairs.get_or_insert_with(BTreeMap::new).insert(*last_offset, rec.offset);
     }
     *last_offset = rec.offset;
@@ -422,6 +432,9 @@ fn record(
             boolean(buf, message.crc_valid());
             buf.extend_from_slice(b" crc: ");
             num(buf, message.crc().unwrap_or_default());
+            if cfg.version.scala_text() {
+                buf.push(b'}');
+            }
         }
         if ctx.control
             && let Some(c) = &rec.control
@@ -440,7 +453,7 @@ fn record(
                     prefix = b" ";
                 }
                 if let Some(v) = rec.value {
-                    buf.extend_from_slice(prefix);
+                    buf.extend_from_slice(payload_prefix(cfg, prefix));
                     buf.extend_from_slice(b"payload: ");
                     utf8_lossy(buf, v);
                 }
@@ -462,7 +475,7 @@ fn record(
                     prefix = b" ";
                 }
                 if let Some(v) = text.payload {
-                    buf.extend_from_slice(prefix);
+                    buf.extend_from_slice(payload_prefix(cfg, prefix));
                     buf.extend_from_slice(b"payload: ");
                     buf.extend_from_slice(v.as_bytes());
                 }

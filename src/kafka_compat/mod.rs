@@ -84,8 +84,12 @@ impl KafkaVersion {
         }
     }
 
-    /// The Scala tool catches exceptions in `mainNoExit`; from 4.3 they leave `main`.
-    pub fn catches_exceptions(self) -> bool {
+    /// The Scala tool's own text (4.0–4.1): a payload after no key is
+    /// ` payload: ` (no `|`), a legacy record's crc ends with a stray `}`,
+    /// a producer-snapshot entry without batch metadata ends with a space,
+    /// and the `Non-consecutive offsets` pairs of a file come newest first
+    /// (a Scala list built by prepending).
+    pub fn scala_text(self) -> bool {
         self == KafkaVersion::V4_1
     }
 
@@ -268,7 +272,7 @@ impl<W: Write> KafkaDump<W> {
             }
         }
         for (file, m) in &self.time_errors.not_found {
-            if self.cfg.version.catches_exceptions() {
+            if self.cfg.version.scala_text() {
                 s.push_str("The following indexed offsets are not found in the log.\n");
             } else {
                 s.push_str(&format!("The following indexed offsets are not found in :{file}\n"));
@@ -279,7 +283,9 @@ impl<W: Write> KafkaDump<W> {
         }
         for (file, m) in &self.non_consecutive {
             s.push_str(&format!("Non-consecutive offsets in {file}\n"));
-            for (a, b) in m {
+            let pairs: Box<dyn Iterator<Item = (&i64, &i64)>> =
+                if self.cfg.version.scala_text() { Box::new(m.iter().rev()) } else { Box::new(m.iter()) };
+            for (a, b) in pairs {
                 s.push_str(&format!("  {a} is followed by {b}\n"));
             }
         }

@@ -72,6 +72,8 @@ impl<W: Write> KafkaDump<W> {
                             e.offset_delta,
                             e.timestamp
                         ));
+                    } else if self.cfg.version.scala_text() {
+                        l.push(' ');
                     }
                     self.line(&l);
                 }

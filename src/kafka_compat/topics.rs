@@ -67,7 +67,7 @@ pub fn record_text(
             })
         }
         TopicKind::Metadata => {
-            let text = match value.ok_or_else(|| "null".to_string()).and_then(|v| framed(kind, v)) {
+            let text = match value.ok_or_else(|| "null".to_string()).and_then(|v| framed(kind, v, version)) {
                 Ok((name, version, data)) => {
                     let mut s = String::from("{\"type\":");
                     write_json_str(&mut s, name);
@@ -83,7 +83,7 @@ pub fn record_text(
         TopicKind::RemoteLogMetadata => {
             let text = value
                 .ok_or_else(|| "null".to_string())
-                .and_then(|v| framed(kind, v))
+                .and_then(|v| framed(kind, v, version))
                 .and_then(|(name, _, data)| remote_to_string(name, &data))
                 .unwrap_or_else(|m| format!("Error at offset {offset}, skipping. {m}"));
             Ok(KafkaText { key: None, payload: Some(text) })
@@ -154,6 +154,9 @@ fn coordinator(
     if kind != TopicKind::Transactions || tool.names_transaction_states() {
         post_process(kind, ty, &mut data, &mut wire::Ctx::default());
     }
+    if tool.scala_text() {
+        forget_after_4_1(kind, ty, &mut data);
+    }
     let mut v = format!("{{\"version\":\"{version}\",\"data\":");
     write_json(&mut v, &Value::Object(data));
     v.push('}');
@@ -162,7 +165,50 @@ fn coordinator(
 
 /// `AbstractApiMessageSerde.read`: frame version, type and version
 /// uvarints, then the record, with Kafka's messages for each failure.
-fn framed(kind: TopicKind, value: &[u8]) -> Result<(&'static str, i16, Map<String, Value>), String> {
+/// The highest version of each `__cluster_metadata` record type that Kafka
+/// 4.1 reads (the `validVersions` of its `common/metadata/*Record.json`);
+/// a newer version, as a 4.3 broker writes, fails there.
+/// (Found on a 4.4 broker's log: RegisterBrokerRecord v4 fails; a
+/// BrokerRegistrationChangeRecord v3 is read, its new tagged field skipped.)
+const METADATA_MAX_VERSION_4_1: &[(i16, i16)] = &[(0, 3), (3, 2), (5, 2), (17, 3)];
+
+/// Tagged fields newer than Kafka 4.1, which its reader skips as unknown
+/// tags and so never prints: (topic, record type, path in the value's
+/// data, `[]` for every element of an array).
+const TAGGED_AFTER_4_1: &[(TopicKind, i16, &str)] = &[
+    (TopicKind::Metadata, 17, "cordonedLogDirs"),
+    (TopicKind::Offsets, 6, "assignmentTimestamp"),
+    (TopicKind::Offsets, 8, "assignedPartitions[].assignmentEpochs"),
+];
+
+/// Remove what Kafka 4.1 does not know from a decoded value.
+fn forget_after_4_1(kind: TopicKind, ty: i16, data: &mut Map<String, Value>) {
+    fn remove(data: &mut Map<String, Value>, path: &str) {
+        match path.split_once("[].") {
+            None => {
+                data.remove(path);
+            }
+            Some((array, rest)) => {
+                if let Some(Value::Array(items)) = data.get_mut(array) {
+                    for item in items.iter_mut() {
+                        if let Value::Object(m) = item {
+                            remove(m, rest);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (_, _, path) in TAGGED_AFTER_4_1.iter().filter(|(k, t, _)| *k == kind && *t == ty) {
+        remove(data, path);
+    }
+}
+
+fn framed(
+    kind: TopicKind,
+    value: &[u8],
+    release: super::KafkaVersion,
+) -> Result<(&'static str, i16, Map<String, Value>), String> {
     let mut r = Reader::new(value, 0);
     let mut short = |what: &str| -> Result<i16, String> {
         let v = r.uvarint().map_err(|_| format!("Error while reading {what}"))?;
@@ -187,11 +233,20 @@ fn framed(kind: TopicKind, value: &[u8]) -> Result<(&'static str, i16, Map<Strin
         return Err(format!("org.apache.kafka.common.errors.UnsupportedVersionException: Unknown metadata id {ty}"));
     };
     let Some(vm) = &rt.value else { return Err(format!("Failed to deserialize record with type {ty}")) };
+    if kind == TopicKind::Metadata && release.scala_text() {
+        let max = METADATA_MAX_VERSION_4_1.iter().find(|(t, _)| *t == ty).map_or(0, |(_, m)| *m);
+        if version > max {
+            return Err(format!("Failed to deserialize record with type {ty}"));
+        }
+    }
     let mut data = read_at(&mut r, vm, version).map_err(|_| format!("Failed to deserialize record with type {ty}"))?;
     if !r.is_empty() {
         return Err(format!("Found {} byte(s) of garbage after {ty}", r.remaining()));
     }
     post_process(kind, ty, &mut data, &mut wire::Ctx::default());
+    if release.scala_text() {
+        forget_after_4_1(kind, ty, &mut data);
+    }
     Ok((rt.name.as_str(), version, data))
 }
 

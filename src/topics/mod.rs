@@ -278,7 +278,20 @@ fn write_readable(v: &Value, s: &mut String) {
             }
             s.push(']');
         }
-        v => s.push_str(&v.to_string()),
+        // JSON escapes the C0 controls; C1 controls, DEL and the bidi
+        // controls (U+202E reverses what follows on a terminal) get the same
+        // `\uXXXX` form, so a hostile group id or topic name shows as text.
+        v => {
+            for c in v.to_string().chars() {
+                if c.is_control()
+                    || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                {
+                    s.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    s.push(c);
+                }
+            }
+        }
     }
 }
 

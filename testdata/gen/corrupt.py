@@ -15,10 +15,15 @@ Manifest entry:
 
     case, description, verify_path (relative to the repo root),
     exit_code (0 = no error finding, 1 = at least one error finding),
-    findings: [{file, kind, severity, position}]   certain findings
+    findings: [{file, kind, severity, position, offset}]   the findings, all of them:
+                        offset is the batch's base offset for a finding in a .log (the
+                        8-byte offset field of a legacy entry, which for a compressed
+                        wrapper is its last inner offset), the entry's absolute offset
+                        for one in an index, null when no offset is concerned
     may_also: [kind]    kinds the damage may additionally cause, depending on
-                        how far the verifier decodes; they are to be tolerated
-                        (at any file/position of the case) but not required.
+                        how far a verifier decodes: only this script's simplified
+                        checker may report them; tests/verify.rs holds kseg to
+                        `findings` exactly.
 
 Every case is checked before the manifest is written by an independent,
 simplified checker in this script (`check_path`): each expected finding must
@@ -500,8 +505,9 @@ def rel(p):
     return os.path.relpath(p, ROOT).replace(os.sep, "/")
 
 
-def finding(file, kind, severity, position):
-    return {"file": file, "kind": kind, "severity": severity, "position": position}
+def finding(file, kind, severity, position, offset=None):
+    return {"file": file, "kind": kind, "severity": severity, "position": position,
+            "offset": offset}
 
 
 def add_case(case, description, verify_path, findings, may_also=()):
@@ -603,7 +609,7 @@ def demo():
              "demo-0, middle segment: bit 0 flipped at byte %d, inside the value of record 2 "
              "(offset %d) of the uncompressed batch at %d. Records still decode." %
              (at, b["base_offset"] + 1, b["position"]),
-             d, [finding(f1, "crc_mismatch", ERROR, b["position"])])
+             d, [finding(f1, "crc_mismatch", ERROR, b["position"], b["base_offset"])])
 
     # 4. older (first) segment cut mid-batch
     b = s0["batches"][2]
@@ -614,11 +620,11 @@ def demo():
     fs = [finding(f0, "trailing_bytes", ERROR, b["position"])]
     for i, e in enumerate(s0["index"]["entries"]):
         if e["position"] >= cut:
-            fs.append(finding(i0, "index_past_end", ERROR, 8 * i))
+            fs.append(finding(i0, "index_past_end", ERROR, 8 * i, e["offset"]))
     last_kept = s0["batches"][1]["last_offset"]
     for i, e in enumerate(s0["timeindex"]["entries"]):
         if e["offset"] > last_kept:
-            fs.append(finding(t0, "timeindex_past_end", ERROR, 12 * i))
+            fs.append(finding(t0, "timeindex_past_end", ERROR, 12 * i, e["offset"]))
     add_case("cut_older_segment",
              "demo-0 with the FIRST (rolled) segment's .log cut to %d bytes, 100 bytes into the "
              "batch at %d (offsets %d-%d). Its index entries at or beyond the cut and time-index "
@@ -635,11 +641,11 @@ def demo():
     fs = [finding(f2, "trailing_bytes", WARNING, b["position"])]
     for i, e in enumerate(s2["index"]["entries"]):
         if e["position"] >= cut:
-            fs.append(finding(i2, "index_past_end", WARNING, 8 * i))
+            fs.append(finding(i2, "index_past_end", WARNING, 8 * i, e["offset"]))
     last_kept = s2["batches"][1]["last_offset"]
     for i, e in enumerate(s2["timeindex"]["entries"]):
         if e["offset"] > last_kept:
-            fs.append(finding(t2, "timeindex_past_end", WARNING, 12 * i))
+            fs.append(finding(t2, "timeindex_past_end", WARNING, 12 * i, e["offset"]))
     assert len(fs) == 3
     add_case("torn_active_tail",
              "demo-0 with the LAST (active) segment's .log cut to %d bytes, 100 bytes into the "
@@ -678,7 +684,7 @@ def demo():
     add_case("index_mid_batch",
              "demo-0, middle segment .index entry %d (offset %d): position %d -> %d, inside the "
              "batch. Still increasing." % (i, e["offset"], e["position"], e["position"] + 7),
-             d, [finding(i1, "index_mismatch", ERROR, 8 * i)])
+             d, [finding(i1, "index_mismatch", ERROR, 8 * i, e["offset"])])
 
     # 8. index entry past the end of an older segment's log
     i = len(s1["index"]["entries"]) - 1
@@ -692,7 +698,7 @@ def demo():
     add_case("index_past_end",
              "demo-0, middle (rolled) segment .index last entry %d (offset %d): position %d -> "
              "4096, beyond the %d-byte log." % (i, e["offset"], e["position"], s1["size"]),
-             d, [finding(i1, "index_past_end", ERROR, 8 * i)], may_also=["index_mismatch"])
+             d, [finding(i1, "index_past_end", ERROR, 8 * i, e["offset"])], may_also=["index_mismatch"])
 
     # 9. index entries out of order
     d = copy_partition("demo-0", "index_swapped")
@@ -703,7 +709,7 @@ def demo():
     add_case("index_swapped",
              "demo-0, middle segment .index entries 1 and 2 swapped (each still points at a "
              "correct batch); entry 2 is below entry 1.", d,
-             [finding(i1, "index_not_increasing", ERROR, 16)])
+             [finding(i1, "index_not_increasing", ERROR, 16, s1["index"]["entries"][1]["offset"])])
 
     # 10. index file length not a multiple of 8
     d = copy_partition("demo-0", "index_extra_bytes")
@@ -722,7 +728,8 @@ def demo():
     add_case("timeindex_swapped",
              "demo-0, middle segment .timeindex entries 1 and 2 swapped (each still matches its "
              "batch); entry 2 has a lower timestamp and offset than entry 1.", d,
-             [finding(t1, "timeindex_not_increasing", ERROR, 24)])
+             [finding(t1, "timeindex_not_increasing", ERROR, 24,
+                      s1["timeindex"]["entries"][1]["offset"])])
 
     # 11b. time index entry with a wrong timestamp
     i = 3
@@ -738,7 +745,7 @@ def demo():
              "demo-0, middle segment .timeindex entry %d (offset %d): timestamp %d -> %d (the "
              "batch's maxTimestamp is %d). Still increasing." %
              (i, e["offset"], e["timestamp"], newts, e["timestamp"]),
-             d, [finding(t1, "timeindex_mismatch", ERROR, 12 * i)])
+             d, [finding(t1, "timeindex_mismatch", ERROR, 12 * i, e["offset"])])
 
     # extra: time index entry beyond the last offset of an older segment
     i = len(s1["timeindex"]["entries"]) - 1
@@ -752,7 +759,7 @@ def demo():
              "demo-0, middle (rolled) segment .timeindex last entry %d: offset %d -> %d, beyond "
              "the segment's last offset %d." %
              (i, e["offset"], e["offset"] + 6, s1["batches"][-1]["last_offset"]),
-             d, [finding(t1, "timeindex_past_end", ERROR, 12 * i)], may_also=["timeindex_mismatch"])
+             d, [finding(t1, "timeindex_past_end", ERROR, 12 * i, e["offset"] + 6)], may_also=["timeindex_mismatch"])
 
     # extra: time index length not a multiple of 12
     d = copy_partition("demo-0", "timeindex_extra_bytes")
@@ -779,7 +786,7 @@ def demo():
              (b["position"], b["base_offset"], b["last_offset"], new_base, new_last,
               s1["batches"][0]["base_offset"], new_last, s1["base_offset"],
               s1["batches"][0]["base_offset"], s1["batches"][0]["last_offset"]),
-             d, [finding(f1, "segment_overlap", ERROR, 0)])
+             d, [finding(f1, "segment_overlap", ERROR, 0, s1["batches"][0]["base_offset"])])
 
     # 13. file-name base offset above the first batch
     shift = 3
@@ -800,7 +807,8 @@ def demo():
              "demo-0 with the middle segment renamed %s -> %s (first batch is %d); its index "
              "relative offsets rewritten (-%d) so the entries keep their absolute offsets." %
              (stem_old, stem_new, s1["batches"][0]["base_offset"], shift),
-             d, [finding(stem_new + ".log", "base_offset_above_first_batch", ERROR, 0)])
+             d, [finding(stem_new + ".log", "base_offset_above_first_batch", ERROR, 0,
+                        s1["batches"][0]["base_offset"])])
 
 
 def segments():
@@ -817,8 +825,8 @@ def segments():
     add_case("v2_bitflip_gzip",
              "v2_gzip: bit 0 of byte %d flipped, the first gzip magic byte (0x1f -> 0x1e) of the "
              "batch at %d. The CRC fails and the payload cannot be gunzipped." % (at, b["position"]),
-             p, [finding(f, "crc_mismatch", ERROR, b["position"]),
-                 finding(f, "decompress", ERROR, b["position"])],
+             p, [finding(f, "crc_mismatch", ERROR, b["position"], b["base_offset"]),
+                 finding(f, "decompress", ERROR, b["position"], b["base_offset"])],
              may_also=["record_count_mismatch"])
 
     # 2b. compressed v2 (lz4): flip a literal byte that decodes into a record value
@@ -846,7 +854,7 @@ def segments():
              "that no match copies; it decompresses to byte %d of the value of record 2, so the "
              "batch still decodes (Kafka's LZ4 frames carry no checksum here)." %
              (at, b["position"], out_idx - lo), p,
-             [finding(f, "crc_mismatch", ERROR, b["position"])])
+             [finding(f, "crc_mismatch", ERROR, b["position"], b["base_offset"])])
 
     # 3a. legacy v1 uncompressed message
     m = seg_meta("v1_none")
@@ -866,7 +874,7 @@ def segments():
              "v1_none: bit 0 of byte %d flipped, inside the value of the message at offset 5 "
              "(log entry at %d, inside the sidecar's 3-message group at %d)." %
              (at, pos, m["batches"][1]["position"]),
-             p, [finding(f, "crc_mismatch", ERROR, pos)])
+             p, [finding(f, "crc_mismatch", ERROR, pos, 5)])
 
     # 3b. legacy v1 gzip wrapper: flip a bit of the gzip CRC32 trailer
     m = seg_meta("v1_gzip")
@@ -879,6 +887,8 @@ def segments():
     (vlen,) = struct.unpack_from(">i", buf, vpos)
     at = vpos + 4 + vlen - 8  # first byte of the gzip member's CRC32
     assert vpos + 4 + vlen == pos + b["size"]
+    (wrapper_offset,) = struct.unpack_from(">q", buf, pos)  # the last inner offset
+    assert wrapper_offset == b["last_offset"]
     flip(buf, at)
     save(p, buf)
     f = os.path.basename(p)
@@ -886,7 +896,8 @@ def segments():
              "v1_gzip: bit 0 of byte %d flipped, in the gzip CRC32 trailer of the wrapper at %d "
              "(offsets %d-%d). The message CRC fails and gunzip fails its trailer check." %
              (at, pos, b["base_offset"], b["last_offset"]),
-             p, [finding(f, "crc_mismatch", ERROR, pos), finding(f, "decompress", ERROR, pos)])
+             p, [finding(f, "crc_mismatch", ERROR, pos, wrapper_offset),
+                 finding(f, "decompress", ERROR, pos, wrapper_offset)])
 
     # 6. garbage over a batch header: size = -1
     m = seg_meta("v2_none")
@@ -926,7 +937,7 @@ def segments():
              "batch's last offset %d. (baseOffset is not CRC-covered; the CRC stays valid.)" %
              (b["position"], b["base_offset"], new_base, new_base,
               new_base + b["last_offset_delta"], prev["last_offset"]),
-             p, [finding(f, "offsets_backwards", ERROR, b["position"])])
+             p, [finding(f, "offsets_backwards", ERROR, b["position"], new_base)])
 
     # 15a. recordsCount + 1 / - 1
     for case, which, delta in (("record_count_plus1", 1, 1), ("record_count_minus1", 2, -1)):
@@ -939,7 +950,7 @@ def segments():
         add_case(case,
                  "v2_none: recordsCount of the batch at %d set %d -> %d, CRC recomputed." %
                  (b["position"], b["record_count"], b["record_count"] + delta),
-                 p, [finding(f, "record_count_mismatch", ERROR, b["position"])],
+                 p, [finding(f, "record_count_mismatch", ERROR, b["position"], b["base_offset"])],
                  may_also=["bad_record", "max_timestamp_mismatch"])
 
     # 15b. maxTimestamp wrong on a CreateTime batch
@@ -952,7 +963,7 @@ def segments():
     add_case("max_timestamp_wrong",
              "v2_none: maxTimestamp of the CreateTime batch at %d set %d -> %d, CRC recomputed." %
              (b["position"], b["max_timestamp"], b["max_timestamp"] + 1000),
-             p, [finding(f, "max_timestamp_mismatch", ERROR, b["position"])])
+             p, [finding(f, "max_timestamp_mismatch", ERROR, b["position"], b["base_offset"])])
 
     # 15c. codec id 6
     b = m["batches"][1]
@@ -963,7 +974,7 @@ def segments():
     save(p, buf)
     add_case("bad_codec_v2",
              "v2_none: attributes of the batch at %d set to codec id 6, CRC recomputed." %
-             b["position"], p, [finding(f, "bad_attributes", ERROR, b["position"])],
+             b["position"], p, [finding(f, "bad_attributes", ERROR, b["position"], b["base_offset"])],
              may_also=["decompress"])
 
     # extra: zstd codec in a v1 wrapper
@@ -974,11 +985,13 @@ def segments():
     buf[b["position"] + 17] = (buf[b["position"] + 17] & ~7) | 4
     fix_crc_legacy(buf, b["position"])
     save(p, buf)
+    (wrapper_offset,) = struct.unpack_from(">q", buf, b["position"])  # the last inner offset
+    assert wrapper_offset == b["last_offset"]
     fg = os.path.basename(p)
     add_case("zstd_in_v1",
              "v1_gzip: the wrapper at %d relabelled as zstd (codec 4, not allowed in magic 0/1), "
              "message CRC-32 recomputed." % b["position"],
-             p, [finding(fg, "bad_attributes", ERROR, b["position"])], may_also=["decompress"])
+             p, [finding(fg, "bad_attributes", ERROR, b["position"], wrapper_offset)], may_also=["decompress"])
 
     # extra: bad_record: last record's value length runs past the batch
     b = m["batches"][0]
@@ -997,7 +1010,7 @@ def segments():
              "v2_none: valueLength of the last record (offset %d) of the batch at %d set %d -> "
              "%d (same varint width), running past the record and the batch; CRC recomputed." %
              (b["last_offset"], b["position"], r["value_len"], new_len),
-             p, [finding(f, "bad_record", ERROR, b["position"])],
+             p, [finding(f, "bad_record", ERROR, b["position"], b["base_offset"])],
              may_also=["record_count_mismatch", "max_timestamp_mismatch"])
 
     # extra: control record with a negative key version
@@ -1015,7 +1028,7 @@ def segments():
     add_case("bad_control_record",
              "v2_transactions: the COMMIT marker batch at %d: its control key version set to -1 "
              "(0xffff); CRC recomputed." % b["position"],
-             p, [finding(ft, "bad_control_record", ERROR, b["position"])])
+             p, [finding(ft, "bad_control_record", ERROR, b["position"], b["base_offset"])])
 
     # extra: decompress failure with a valid CRC
     m2 = seg_meta("v2_gzip")
@@ -1028,7 +1041,8 @@ def segments():
     add_case("decompress_gzip",
              "v2_gzip: gzip magic byte of the batch at %d damaged (0x1f -> 0x1e), then the batch "
              "CRC recomputed: only decompression fails." % b["position"],
-             p, [finding(os.path.basename(p), "decompress", ERROR, b["position"])],
+             p, [finding(os.path.basename(p), "decompress", ERROR, b["position"],
+                         b["base_offset"])],
              may_also=["record_count_mismatch"])
 
 

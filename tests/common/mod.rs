@@ -25,6 +25,28 @@ pub fn corpus() -> Option<PathBuf> {
     if std::env::var("KSEG_REQUIRE_CORPUS").as_deref() == Ok("1") {
         panic!("{test}: KSEG_REQUIRE_CORPUS=1 but the shared corpus is not at {}", dir.display());
     }
-    eprintln!("kseg-test: skipped {test}: the shared corpus is not at {}", dir.display());
+    skipped(&test, &format!("the shared corpus is not at {}", dir.display()));
     None
+}
+
+/// Say that a test skipped its work, where a reader sees it: straight to the
+/// process's stderr (the test harness captures `eprintln!` and shows it only
+/// for a failing test, so a skip would be invisible), in one uniform line
+/// `kseg-test: SKIPPED <binary>::<test>: <reason>` that
+/// `cargo test 2>&1 | grep -c 'kseg-test: SKIPPED'` counts across the whole
+/// run. Each line is also appended to `target/tmp/kseg-skipped.txt`, which
+/// `.ci/run` empties before the run and prints once at its end.
+pub fn skipped(test: &str, reason: &str) {
+    use std::io::Write;
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|s| s.rsplit_once('-').map_or(s.clone(), |(name, _hash)| name.to_string()))
+        .unwrap_or_default();
+    let line = format!("kseg-test: SKIPPED {binary}::{test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kseg-skipped.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+        let _ = f.write_all(line.as_bytes());
+    }
 }
