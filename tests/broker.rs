@@ -298,6 +298,7 @@ fn an_empty_newest_snapshot_is_a_note_and_a_broken_one_an_anomaly() {
     let (code, anomalies, _) = kinds(data.path());
     assert_eq!(anomalies, ["snapshot_invalid"]);
     assert_eq!(code, 1);
+}
 
 /// What the Scala tool of Kafka 4.1.1 printed for the same files and modes
 /// (`interop/make-goldens-version.sh 4.1.1`), against `--kafka-version 4.1`:
