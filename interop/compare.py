@@ -777,7 +777,8 @@ def main():
         for fn in sorted(os.listdir(pat)) if os.path.isdir(pat) else []:
             if fn.startswith("verify-") and fn.endswith(".txt"):
                 first = open(os.path.join(pat, fn), encoding="utf-8", errors="replace").read().splitlines()
-                tail = [l for l in first if l.strip()][-1:] or ["(empty)"]
+                lines = [l for l in first if l.strip()]
+                tail = [l for l in lines if " errors, " in l][-1:] or lines[-1:] or ["(empty)"]
                 notes.append("live verify (%s, first run during the workload): %s" % (fn[7:-4], tail[0]))
     rep.tsv.close()
     if not a.keep_raw:
