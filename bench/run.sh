@@ -196,6 +196,8 @@ bench_segment() {
     warm "$log"
     BENCH_BYTES=$bytes measure "cat $codec-$mib" cat "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "dump $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
+    # The record table as a person sees it, at a fixed width (stdout is not a terminal here).
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "table $codec-$mib" "$KSEG" dump --records --width 160 "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "kdl $codec-$mib" \
         "$KSEG" kafka-dump-log --deep-iteration --print-data-log --files "$log"
     # verify, stats and producers read every batch once; -j1 = one thread, as the pinning gives one core.
@@ -272,7 +274,7 @@ check_linear() {
 
 main() {
     setup
-    log "kseg $("$KSEG" --version | awk '{print $2}') ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), best of $RUNS, pinned to core $CPU, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    log "kseg $("$KSEG" --version | awk 'NR == 1 {print $2}') ($(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), best of $RUNS, pinned to core $CPU, load average $(cut -d' ' -f1-3 /proc/loadavg)"
     local c
     for c in $CASES; do
         segment "${c%%:*}" "${c##*:}" >/dev/null
@@ -289,6 +291,10 @@ main() {
     check_rps "dump lz4-1024" "$TARGET_LZ4_RPS"
     check_rss "dump none-256" "dump none-1024"
     check_rss "dump lz4-256" "dump lz4-1024"
+    # Issue 14: a table dump costs at most 2x the JSON Lines dump.
+    check_speed "table none-1024" "dump none-1024" 0.5
+    check_speed "table lz4-1024" "dump lz4-1024" 0.5
+    check_rss "table none-256" "table none-1024"
     check_speed "verify none-1024" "cat none-1024" 0.8
     check_speed "verify lz4-1024" "codec lz4-1024" 0.8
     check_speed "verifyN none-1024" "verify none-1024" 1.6

@@ -16,9 +16,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // `kseg dump … | head` closes the pipe early: end quietly, like ripgrep.
-            if err.chain().any(|e| {
-                e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) {
+            if cli::common::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("kseg: {err:#}");

@@ -219,8 +219,12 @@ fn kafka_dump_metadata_records_and_control_records() {
 #[test]
 fn table_form_shows_readable_text() {
     let dir = repo().join("testdata/decode/__transaction_state-0");
-    let out =
-        Command::cargo_bin("kseg").unwrap().args(["dump", "--transactional-id", "txnId"]).arg(&dir).output().unwrap();
+    let out = Command::cargo_bin("kseg")
+        .unwrap()
+        .args(["dump", "--full", "--transactional-id", "txnId"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains(r#"TRANSACTION_LOG {transactionalId: "txnId"}"#), "{text}");
     assert!(text.contains(r#"v1 {producerId: 12, previousProducerId: 10, nextProducerId: 11"#), "{text}");

@@ -26,6 +26,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_kseg");
 fn kseg() -> Command {
     let mut c = Command::new(BIN);
     c.current_dir(root());
+    // Tables fit COLUMNS: the goldens are made at one width, whatever the terminal.
+    c.env("COLUMNS", "120").env_remove("NO_COLOR");
     c
 }
 
@@ -484,7 +486,8 @@ fn bad_arguments_exit_2() {
 #[test]
 fn a_file_that_is_not_a_kafka_log_is_a_problem_with_a_position() {
     let (r, objs) = jsonl(&["dump", "--format", "jsonl", "Cargo.toml"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    // Status 2, as in every subcommand (docs/exit-codes.md): not a Kafka file.
+    assert_eq!(r.code, 2, "{}", r.stderr);
     let problems = of_type(&objs, "problem");
     assert_eq!(problems.len(), 1, "{objs:?}");
     assert_eq!(problems[0]["file"], "Cargo.toml");
@@ -495,7 +498,7 @@ fn a_file_that_is_not_a_kafka_log_is_a_problem_with_a_position() {
     assert!(line.contains("Cargo.toml") && line.contains("at byte 0"), "{line}");
     // Table output: the same exit code and stderr line.
     let t = run(&["dump", "Cargo.toml"]);
-    assert_eq!(t.code, 1);
+    assert_eq!(t.code, 2);
     assert_eq!(t.stderr, r.stderr);
 }
 
@@ -660,7 +663,7 @@ fn json_is_one_document_ending_with_the_summary() {
     assert_eq!(items.last().unwrap()["files"], 10);
     // Still one document when there are problems.
     let (code, items) = check(&["dump", "--format", "json", "Cargo.toml"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert_eq!(items.last().unwrap()["problems"], 1);
     // The same objects as JSON Lines.
     let (_, lines) = jsonl(&["dump", "--records", "--format", "jsonl", &fixture("v2_transactions")]);

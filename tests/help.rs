@@ -16,7 +16,7 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_kseg");
 
 /// Subcommands with a committed help text; `verify` is added when the binary has it.
-const SUBCOMMANDS: &[&str] = &["dump", "find-offset", "find-time"];
+const SUBCOMMANDS: &[&str] = &["dump", "find-offset", "find-time", "completions", "man", "ls", "groups"];
 const OPTIONAL: &[&str] = &["verify", "stats", "producers", "rebuild-index", "export"];
 /// Optional subcommands behind a cargo feature that is not default: `kseg.txt` is the default
 /// build's top-level help, so their entries are taken out of it before comparing, and their own

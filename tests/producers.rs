@@ -229,7 +229,7 @@ fn table_output_quiet_and_errors() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("anomaly: producer 800 epoch 0 offsets 4..7"), "{text}");
-    assert!(text.contains("1 anomalies"), "{text}");
+    assert!(text.contains("1 anomaly,"), "{text}");
     let out = Command::cargo_bin("kseg")
         .unwrap()
         .current_dir(root())

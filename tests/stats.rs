@@ -312,7 +312,7 @@ fn table_output_names_every_section() {
     for needle in [
         "== segment testdata/partitions/demo-0/00000000000000000000.log",
         "== partition testdata/partitions/demo-0 (3 segments)",
-        "== total (2 partitions, 5 segments)",
+        "== total (2 topics, 2 partitions, 5 segments)",
         "compression ",
         "offsets ",
         "timestamps ",

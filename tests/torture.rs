@@ -313,7 +313,10 @@ fn every_subcommand_survives_files_changing_under_it() {
             let named = o.stderr.contains(&dir.display().to_string())
                 || stdout.contains(&dir.display().to_string())
                 || o.stderr.contains(BASE);
-            if o.status != Some(0) {
+            // For the find commands 1 is an answer: the target is not in the
+            // log (it may just have been truncated away).
+            let answer = sub.starts_with("find") && o.status == Some(1);
+            if o.status != Some(0) && !answer {
                 nonzero += 1;
                 if std::env::var_os("KSEG_TORTURE_VERBOSE").is_some() {
                     eprintln!("  {what}: exit {:?}: {}", o.status, o.stderr.lines().next().unwrap_or(""));

@@ -35,10 +35,45 @@ pub struct OffsetAnswer {
     pub timestamp: Option<i64>,
     pub index_entry: Option<OffsetEntry>,
     pub bytes_scanned: u64,
+    /// When no offset at or above the target exists: the log end offset
+    /// (one past the last record), as `find-time latest` finds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_end_offset: Option<i64>,
+    /// The record at `offset`: its key and the first [`PREVIEW`] bytes of
+    /// its value (the command line shows them in its own encodings).
+    #[serde(skip)]
+    pub record: Option<Preview>,
     #[serde(skip)]
     pub explain: Vec<String>,
     #[serde(skip)]
     pub warnings: Vec<String>,
+}
+
+/// Bytes of a found record's value kept for showing.
+pub const PREVIEW: usize = 256;
+
+/// A found record, for showing: the key whole (keys are short; a long one
+/// is cut at [`PREVIEW`] bytes too), the start of the value and the sizes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preview {
+    pub key: Option<Vec<u8>>,
+    pub key_size: usize,
+    pub value: Option<Vec<u8>>,
+    pub value_size: usize,
+    pub headers: usize,
+}
+
+impl Preview {
+    fn of(r: &crate::format::record::Record<'_>) -> Preview {
+        let cut = |b: &[u8]| b[..b.len().min(PREVIEW)].to_vec();
+        Preview {
+            key: r.key.map(cut),
+            key_size: r.key.map_or(0, <[u8]>::len),
+            value: r.value.map(cut),
+            value_size: r.value.map_or(0, <[u8]>::len),
+            headers: r.headers.len(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -114,6 +149,7 @@ struct Hit {
     position: u64,
     base: i64,
     last: i64,
+    record: Preview,
 }
 
 /// Scan batches of `seg` from `start`, returning the first record that
@@ -126,7 +162,7 @@ fn scan(
     batch_may_hold: impl Fn(i64, i64) -> bool,
     want: impl Fn(i64, i64) -> bool,
 ) -> io::Result<Option<Hit>> {
-    let mut walker = Walker::new(FileSource::open(&seg.log)?.with_chunk(SCAN_CHUNK));
+    let mut walker = Walker::new(open_log(seg)?.with_chunk(SCAN_CHUNK));
     walker.seek(start);
     let mut hit = None;
     // Headers first: a batch is read whole only when it may hold the answer.
@@ -139,7 +175,7 @@ fn scan(
         let Ok(mut d) = decoder.decode(bytes, position) else { continue };
         let base = d.info.base_offset;
         if let Some(r) = d.records().filter_map(Result::ok).find(|r| want(r.offset, r.timestamp)) {
-            hit = Some(Hit { offset: r.offset, timestamp: r.timestamp, position, base, last });
+            hit = Some(Hit { offset: r.offset, timestamp: r.timestamp, position, base, last, record: Preview::of(&r) });
             break;
         }
     }
@@ -196,8 +232,14 @@ pub fn find_offset(segments: &[Segment], target: i64) -> io::Result<OffsetAnswer
             a.position = Some(h.position);
             a.batch_base_offset = Some(h.base);
             a.batch_last_offset = Some(h.last);
+            a.record = Some(h.record);
             return Ok(a);
         }
+    }
+    let latest = find_time(segments, TimeTarget::Latest)?;
+    a.log_end_offset = latest.offset;
+    if let Some(leo) = latest.offset {
+        a.explain.push(format!("no offset at or above {target}: the log end offset is {leo}"));
     }
     Ok(a)
 }
@@ -227,7 +269,7 @@ fn largest_timestamp(seg: &Segment, active: bool, scanned: &mut u64) -> io::Resu
 /// Call `f(position, size, (last offset, max timestamp))` for every batch of
 /// `seg` from `start`, reading only batch headers.
 fn each_head(seg: &Segment, start: u64, scanned: &mut u64, mut f: impl FnMut(u64, u64, (i64, i64))) -> io::Result<()> {
-    let mut walker = Walker::new(FileSource::open(&seg.log)?.with_chunk(SCAN_CHUNK));
+    let mut walker = Walker::new(open_log(seg)?.with_chunk(SCAN_CHUNK));
     walker.seek(start);
     while let Some((position, size, head)) = walker.next_head(batch::HEADER_LEN)? {
         if let Some(summary) = EntryHead::new(head).last_offset_and_max_timestamp() {
@@ -296,7 +338,7 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
                     end = Some((last + 1, position, size));
                 })?;
                 if let Some((leo, position, size)) = end {
-                    let mut walker = Walker::new(FileSource::open(&seg.log)?);
+                    let mut walker = Walker::new(open_log(seg)?);
                     let bytes = walker.read_entry(position, size)?;
                     let base = decoder.decode(bytes, position).map_or(leo - 1, |d| d.info.base_offset);
                     a.explain.push(format!("latest: log end offset after the last batch of {}", name(&seg.log)));
@@ -382,4 +424,10 @@ pub fn find_time(segments: &[Segment], target: TimeTarget) -> io::Result<TimeAns
         }
     }
     Ok(a)
+}
+
+/// A segment's log, for a scan; an error names the file (on a live broker,
+/// retention may delete it between listing and opening).
+fn open_log(seg: &Segment) -> io::Result<FileSource> {
+    FileSource::open(&seg.log).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", seg.log.display())))
 }

@@ -7,6 +7,9 @@
 
 pub mod aborted;
 pub mod find;
+pub mod groups;
+pub mod overview;
+pub mod partition_files;
 pub mod producers;
 pub mod rebuild;
 pub mod sketch;

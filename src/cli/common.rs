@@ -52,6 +52,23 @@ pub fn partitions(
     with_snapshots: bool,
     quiet: bool,
 ) -> Option<Vec<Partition>> {
+    // A regular file named on the command line whose name says nothing and
+    // whose bytes start no log entry is not read as a segment: status 2 in
+    // every subcommand (docs/exit-codes.md). Streams are never sniffed.
+    if base_offset.is_none() {
+        for p in paths {
+            let plain = std::fs::metadata(p).is_ok_and(|m| m.is_file());
+            let nameless = kseg::files::partition::classify(p).0 == kseg::files::partition::FileKind::Other
+                && kseg::files::partition::base_offset_from_name(p).is_none();
+            if plain
+                && nameless
+                && let Some(why) = not_log_data(p)
+            {
+                eprintln!("kseg: {}: {why}", p.display());
+                return None;
+            }
+        }
+    }
     match logdir::partitions_with_base(paths, with_snapshots, base_offset) {
         Ok(found) => {
             if !quiet {
@@ -92,4 +109,64 @@ pub fn warn_changed(file: &std::path::Path, change: kseg::files::change::Change)
 /// broker's retention or cleaner): not an error, the log moved on.
 pub fn note_vanished(file: &std::path::Path) {
     eprintln!("kseg: note: {}: removed before it could be read (the broker's retention or cleaner)", file.display());
+}
+
+/// Whether an error is (or wraps) a write to a pipe whose reader went away:
+/// `kseg … | head` closed it on purpose, so it is no failure of kseg. JSON
+/// writers wrap the I/O error in their own.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || e.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// The exit status of a subcommand whose verdict (`code`) was settled before
+/// its report was written: a reader that went away (`kseg verify … | head`)
+/// does not change it, and is not reported. Other write errors are.
+pub fn verdict_after_writing(written: anyhow::Result<()>, code: u8) -> anyhow::Result<std::process::ExitCode> {
+    match written {
+        Ok(()) => Ok(std::process::ExitCode::from(code)),
+        Err(e) if is_broken_pipe(&e) => Ok(std::process::ExitCode::from(code)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Why a file named on the command line, whose name says nothing of its
+/// kind, is not Kafka log data, if it is not: it is empty, or its first byte
+/// is not zero and no entry starts there. An entry starts with its offset,
+/// a big-endian int64 whose first byte is zero for any offset below 2^56, so
+/// a damaged or truncated record set still counts as Kafka data (its damage
+/// is reported), while a text file (`/etc/passwd`) does not. `None` when it
+/// may be log data, or when it cannot be read (the reader reports that).
+pub fn not_log_data(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    // Only a regular file is sniffed: a FIFO or a device would block on
+    // open or lose the bytes read.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let mut head = [0u8; 17];
+    let mut f = std::fs::File::open(path).ok()?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return None,
+        }
+    }
+    if n == 0 {
+        return Some("not a Kafka file: it is empty".into());
+    }
+    if head[0] == 0 {
+        return None;
+    }
+    let size = (n >= 12).then(|| i32::from_be_bytes([head[8], head[9], head[10], head[11]]));
+    let magic = (n >= 17).then_some(head[16]);
+    let plausible = size.is_some_and(|s| s >= 14) && magic.is_some_and(|m| m <= 2);
+    (!plausible).then(|| {
+        "not a Kafka file: its name is not a Kafka file name, and its first bytes are no log entry".to_string()
+    })
 }

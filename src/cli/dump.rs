@@ -17,7 +17,9 @@ use kseg::topics::{self, TopicKind, TopicRecord};
 use kseg::{BatchInfo, DecodeError, Decoder};
 
 use super::exit;
+use super::select::{self, RecordFilter, Times};
 use crate::output::{self, Encoding, FileStart, Format, Problem, Sink, Summary};
+use kseg::analysis::find::TimeTarget;
 
 #[derive(Debug, Args)]
 pub struct DumpArgs {
@@ -32,13 +34,38 @@ pub struct DumpArgs {
     #[arg(long)]
     pub records: bool,
 
-    /// Skip batches and records below this offset.
+    /// Start at this offset: segments below it are not read, and the walk
+    /// starts at its offset index entry, as a broker seeks.
     #[arg(long, value_name = "OFFSET")]
     pub from_offset: Option<i64>,
 
     /// Stop after this offset.
     #[arg(long, value_name = "OFFSET")]
     pub to_offset: Option<i64>,
+
+    /// Start at the offset `kseg find-time TIME` finds in each partition (the
+    /// same forms: milliseconds, RFC 3339, 2026-11-26, "2026-11-26 02:00",
+    /// -1, -2, -3).
+    #[arg(long, value_name = "TIME", value_parser = select::time_arg, allow_hyphen_values = true)]
+    pub from_time: Option<TimeTarget>,
+
+    /// Stop before the offset `kseg find-time` finds for one millisecond
+    /// after TIME: every record up to TIME, as the log orders them.
+    #[arg(long, value_name = "TIME", value_parser = select::time_arg, allow_hyphen_values = true)]
+    pub to_time: Option<TimeTarget>,
+
+    /// Only records with this key (its UTF-8 bytes, exactly; implies --records).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// Only records with a header of this name, or of this name and value
+    /// (repeat to require several; implies --records).
+    #[arg(long, value_name = "NAME[=VALUE]", value_parser = select::header_filter)]
+    pub header: Vec<select::HeaderFilter>,
+
+    /// Only batches written by this producer id.
+    #[arg(long, value_name = "ID", allow_negative_numbers = true)]
+    pub producer_id: Option<i64>,
 
     /// Show at most this many items (records with --records, else batches).
     #[arg(long, value_name = "N")]
@@ -51,6 +78,28 @@ pub struct DumpArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Print each record as FORMAT, with kcat's -f tokens: %t topic, %p
+    /// partition, %o offset, %k key, %s value (raw bytes), %K/%S their sizes
+    /// (-1 when null), %T timestamp, %h headers, \n, \t (implies --records;
+    /// nothing else is printed). E.g. '%o\t%k\t%s\n'.
+    #[arg(long, value_name = "FORMAT", value_parser = output::print::parse_arg, conflicts_with = "format")]
+    pub print: Option<output::print::Pieces>,
+
+    /// Tables: show keys, values and headers whole instead of cutting them to
+    /// the terminal's width.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Colour tables, and problem lines on stderr (auto: each when it is a
+    /// terminal and NO_COLOR is not set).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// Tables: fit this many columns (default: COLUMNS, else the terminal's
+    /// width, else 120).
+    #[arg(long, value_name = "COLUMNS", hide = true)]
+    pub width: Option<usize>,
 
     /// How record keys are shown.
     #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
@@ -89,9 +138,69 @@ pub struct DumpArgs {
 
     /// Only decoded records of this type, e.g. OFFSET_COMMIT, GROUP_METADATA,
     /// TRANSACTION_LOG, PARTITION_RECORD, or the type id (implies --records).
-    /// Case, `_` and a trailing RECORD do not matter.
-    #[arg(long, value_name = "NAME")]
+    /// Case, `_` and a trailing RECORD do not matter; a name no internal
+    /// topic has is an error that lists the names.
+    #[arg(long, value_name = "NAME", value_parser = record_type_name)]
     pub record_type: Option<String>,
+}
+
+/// A `--record-type` value: a record type id, or a name that some internal
+/// topic's schema has (loosely matched, as `TopicRecord::type_matches`
+/// does). The names come from the schema tables, so this is a parser over
+/// them rather than a `ValueEnum` that would repeat them.
+fn record_type_name(s: &str) -> Result<String, String> {
+    if s.parse::<i32>().is_ok() {
+        return Ok(s.to_string());
+    }
+    let norm = |s: &str| -> String {
+        let s = s.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_ascii_lowercase();
+        s.strip_suffix("record").map(str::to_string).unwrap_or(s)
+    };
+    let mut names: Vec<&str> =
+        TopicKind::ALL.into_iter().flat_map(|k| k.record_types()).map(|(_, name)| name).collect();
+    if names.iter().any(|n| norm(n) == norm(s)) {
+        return Ok(s.to_string());
+    }
+    names.sort_unstable();
+    names.dedup();
+    Err(format!("no internal topic has a record type {s:?}; the names are: {}", names.join(", ")))
+}
+
+/// `--color` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    Always,
+    Never,
+}
+
+/// The width tables fit: `--width`, else `COLUMNS`, else the terminal's,
+/// else 120 (a pipe with no width given).
+fn table_width(arg: Option<usize>) -> usize {
+    use std::io::IsTerminal;
+    let narrowest = 40;
+    if let Some(w) = arg {
+        return w.max(narrowest);
+    }
+    if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok()) {
+        return w.max(narrowest);
+    }
+    if std::io::stdout().is_terminal()
+        && let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size()
+    {
+        return usize::from(w).max(narrowest);
+    }
+    120
+}
+
+/// Whether to colour a stream that is a terminal or not.
+fn use_color(when: ColorWhen, terminal: bool) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
 }
 
 /// `--decode` values.
@@ -125,13 +234,22 @@ impl DecodeArg {
 }
 
 impl DumpArgs {
-    fn has_filters(&self) -> bool {
+    /// Filters on the decoded records of internal topics.
+    fn has_topic_filters(&self) -> bool {
         self.group.is_some() || self.transactional_id.is_some() || self.record_type.is_some()
+    }
+
+    fn has_filters(&self) -> bool {
+        self.has_topic_filters() || self.key.is_some() || !self.header.is_empty()
+    }
+
+    fn record_filter(&self) -> RecordFilter {
+        RecordFilter { key: self.key.clone(), headers: self.header.clone() }
     }
 
     /// Whether a decoded record passes --group, --transactional-id and --record-type.
     fn passes(&self, d: Option<&TopicRecord>) -> bool {
-        let Some(d) = d else { return !self.has_filters() };
+        let Some(d) = d else { return !self.has_topic_filters() };
         self.group.as_deref().is_none_or(|g| d.group_id() == Some(g))
             && self.transactional_id.as_deref().is_none_or(|t| d.transactional_id() == Some(t))
             && self.record_type.as_deref().is_none_or(|n| d.type_matches(n))
@@ -143,6 +261,10 @@ struct Dumper<'w> {
     args: DumpArgs,
     summary: Summary,
     shown: u64,
+    times: Times,
+    filter: RecordFilter,
+    /// Around a problem line on stderr: red on a terminal, else nothing.
+    red: (&'static str, &'static str),
 }
 
 enum Flow {
@@ -158,41 +280,80 @@ enum Flow {
 struct Input {
     file: DirFile,
     listed: bool,
+    /// A segment found in a directory: the base offset of the next one,
+    /// below which all of its offsets are.
+    next_base: Option<i64>,
 }
+
+/// Read-ahead of a walk that may end early (--limit, --to-offset): about
+/// one index interval, so a short dump reads little more than it shows.
+const SHORT_READ: usize = 4 << 10;
 
 /// Largest text file read (checkpoints of a log directory with very many
 /// partitions stay far below).
 const MAX_TEXT: u64 = 64 << 20;
 
 pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
-    if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) {
+    if let (Some(from), Some(to)) = (args.from_offset, args.to_offset)
+        && from > to
+    {
+        eprintln!("kseg: --from-offset {from} is above --to-offset {to}: no offset is in that range");
+        return Ok(ExitCode::from(exit::ERROR));
+    }
+    if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) || args.print.is_some() {
         args.records = true;
     }
+    let opts = output::Options {
+        key_encoding: args.key_encoding,
+        value_encoding: args.value_encoding,
+        records: args.records,
+        width: table_width(args.width),
+        full: args.full,
+        color: use_color(args.color, std::io::IsTerminal::is_terminal(&std::io::stdout())),
+    };
+    let sink: Box<dyn Sink> = match args.print.take() {
+        Some(p) => Box::new(output::print::PrintSink::new(super::stdout(), p.0)),
+        None => output::sink(args.format, super::stdout(), opts),
+    };
+    let times = Times::new(args.from_time, args.to_time);
+    let filter = args.record_filter();
+    let red = match use_color(args.color, std::io::IsTerminal::is_terminal(&std::io::stderr())) {
+        true => (output::grid::RED, output::grid::RESET),
+        false => ("", ""),
+    };
+    let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0, times, filter, red };
     let mut inputs = Vec::new();
     let mut unreadable = false;
-    for path in &args.paths {
+    for path in &d.args.paths.clone() {
         match expand(path) {
-            Ok((files, partly)) => {
-                unreadable |= partly;
+            Ok((files, failed)) => {
+                for (dir, e) in failed {
+                    d.unreadable(&dir, &e)?;
+                    unreadable = true;
+                }
                 if files.iter().all(|f| f.listed && f.file.kind == FileKind::Other) {
                     eprintln!("kseg: {}: no Kafka files in this directory", path.display());
                     unreadable = true;
                 } else {
+                    // Not a Kafka file: still read as log data (its problem at
+                    // byte 0 is shown), with the status of every subcommand.
+                    if let [f] = &files[..]
+                        && !f.listed
+                        && f.file.kind == FileKind::Other
+                    {
+                        unreadable |= super::common::not_log_data(&f.file.path).is_some();
+                    }
                     inputs.extend(files);
                 }
             }
             Err(e) => {
-                eprintln!("kseg: {}: {e}", path.display());
+                d.unreadable(path, &e)?;
                 unreadable = true;
             }
         }
     }
-    let opts =
-        output::Options { key_encoding: args.key_encoding, value_encoding: args.value_encoding, records: args.records };
-    let sink = output::sink(args.format, super::stdout(), opts);
-    let decoder = Decoder::new(args.max_decompressed);
-    let mut decoder = decoder;
-    let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0 };
+    link_segments(&mut inputs);
+    let mut decoder = Decoder::new(d.args.max_decompressed);
     // Past --to-offset, the later segments of that partition are too.
     let mut ended: Option<PathBuf> = None;
     for input in &inputs {
@@ -214,7 +375,7 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
                 super::common::note_vanished(&input.file.path);
             }
             Err(e) => {
-                eprintln!("kseg: {}: {e}", input.file.path.display());
+                d.unreadable(&input.file.path, &e)?;
                 unreadable = true;
             }
         }
@@ -229,27 +390,48 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
+/// Each segment found in a directory learns the next one's base offset.
+fn link_segments(inputs: &mut [Input]) {
+    let mut next: Option<(PathBuf, i64)> = None;
+    for input in inputs.iter_mut().rev() {
+        if !(input.listed && input.file.kind == FileKind::Log) {
+            continue;
+        }
+        let dir = input.file.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        input.next_base = next.as_ref().filter(|(d, _)| *d == dir).map(|(_, b)| *b);
+        if let Some(base) = base_offset_from_name(&input.file.path) {
+            next = Some((dir, base));
+        }
+    }
+}
+
+/// A directory that could not be read, and why.
+type Failed = (PathBuf, std::io::Error);
+
 /// A file is itself. A directory is its files in listing order (segments
 /// by base offset with their indexes, snapshots, text files, others), then
 /// its subdirectories the same way: a partition directory, or a log
 /// directory and its partitions.
-/// The second value says a subdirectory could not be read (already reported).
-fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
+/// The second value lists the subdirectories that could not be read.
+fn expand(path: &Path) -> std::io::Result<(Vec<Input>, Vec<Failed>)> {
     if kseg::files::input::is_stream(path) {
-        return Ok((vec![Input { file: DirFile::new(path.to_path_buf()), listed: false }], false));
+        return Ok((
+            vec![Input { file: DirFile::new(path.to_path_buf()), listed: false, next_base: None }],
+            Vec::new(),
+        ));
     }
     let meta = std::fs::metadata(path)?;
     if !meta.is_dir() {
-        return Ok((vec![Input { file: DirFile::new(path.to_path_buf()), listed: false }], false));
+        return Ok((
+            vec![Input { file: DirFile::new(path.to_path_buf()), listed: false, next_base: None }],
+            Vec::new(),
+        ));
     }
     let mut out = Vec::new();
     // A subdirectory that cannot be read is reported (exit 2) and skipped; the
     // rest of the tree is still dumped. The top directory must be readable.
-    let unreadable = std::cell::Cell::new(false);
-    let report = |dir: &Path, e: std::io::Error| {
-        eprintln!("kseg: {}: {e}", dir.display());
-        unreadable.set(true);
-    };
+    let failed = std::cell::RefCell::new(Vec::new());
+    let report = |dir: &Path, e: std::io::Error| failed.borrow_mut().push((dir.to_path_buf(), e));
     let mut visit = |dir: &Path| -> std::io::Result<Descend> {
         match partition::files(dir) {
             Ok(files) => {
@@ -274,7 +456,7 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
                         );
                         continue;
                     }
-                    out.push(Input { file, listed: true });
+                    out.push(Input { file, listed: true, next_base: None });
                 }
             }
             Err(e) if dir == path => return Err(e),
@@ -286,7 +468,7 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, bool)> {
         Ok(Descend::Yes)
     };
     logdir::walk_dirs(path, logdir::MAX_DEPTH, &mut visit, &mut Noted(&report))?;
-    Ok((out, unreadable.get()))
+    Ok((out, failed.into_inner()))
 }
 
 /// A walk's failures and left-out directories, on stderr.
@@ -325,12 +507,28 @@ impl Dumper<'_> {
         })
     }
 
+    /// A path that cannot be read: on stderr, and as a problem object so
+    /// that JSON output keeps a trace of it.
+    fn unreadable(&mut self, path: &Path, e: &dyn std::fmt::Display) -> std::io::Result<()> {
+        eprintln!("{}kseg: {}: {e}{}", self.red.0, path.display(), self.red.1);
+        self.summary.problems += 1;
+        let file = path.display().to_string();
+        self.sink.problem(&Problem {
+            file,
+            position: 0,
+            kind: ProblemKind::Unreadable,
+            message: e.to_string(),
+            line: None,
+        })
+    }
+
     fn report(&mut self, p: Problem) -> std::io::Result<()> {
         self.summary.problems += 1;
         self.sink.problem(&p)?;
         match p.line {
-            Some(line) => eprintln!("kseg: {}: line {line}: {}", p.file, p.message),
-            None => eprintln!("kseg: {}: at byte {}: {}", p.file, p.position, p.message),
+            // On a terminal (and with colour), problems stand out in red.
+            Some(line) => eprintln!("{}kseg: {}: line {line}: {}{}", self.red.0, p.file, p.message, self.red.1),
+            None => eprintln!("{}kseg: {}: at byte {}: {}{}", self.red.0, p.file, p.position, p.message, self.red.1),
         }
         Ok(())
     }
@@ -354,15 +552,46 @@ impl Dumper<'_> {
         match f.kind {
             // Standard input, a pipe or a FIFO named on the command line:
             // a segment, read as it comes.
-            _ if !input.listed && kseg::files::input::is_stream(&f.path) => self.log(decoder, f),
+            _ if !input.listed && kseg::files::input::is_stream(&f.path) => {
+                if !self.times.is_empty() {
+                    let msg = "--from-time and --to-time look up the segment's indexes: a stream cannot be searched";
+                    return Err(std::io::Error::other(msg));
+                }
+                let (from, to) = self.offsets((i64::MIN, i64::MAX));
+                self.log(decoder, f, from, to)
+            }
             FileKind::Other if input.listed => self.unread(f),
             FileKind::Index => self.offset_index(f),
             FileKind::TimeIndex => self.time_index(f),
             FileKind::TxnIndex => self.txn_index(f),
             FileKind::Snapshot => self.snapshot(f),
             k if let Some(format) = k.text_format() => self.text(f, format),
-            _ => self.log(decoder, f),
+            _ => {
+                let range = match self.times.range(&f.path, input.listed) {
+                    Ok(r) => r,
+                    Err(e) => return Err(std::io::Error::other(format!("{e:#}"))),
+                };
+                let Some(range) = range else {
+                    // --from-time is past every record of this partition.
+                    return Ok(Flow::EndOfRange);
+                };
+                let (from, to) = self.offsets(range);
+                if from > to {
+                    return Ok(Flow::EndOfRange);
+                }
+                // A segment wholly below the start is not read at all: its
+                // offsets are all below the next segment's base offset.
+                if input.next_base.is_some_and(|next| next <= from) {
+                    return Ok(Flow::Continue);
+                }
+                self.log(decoder, f, from, to)
+            }
         }
+    }
+
+    /// --from-offset/--to-offset within a range the times gave.
+    fn offsets(&self, (from, to): (i64, i64)) -> (i64, i64) {
+        (from.max(self.args.from_offset.unwrap_or(i64::MIN)), to.min(self.args.to_offset.unwrap_or(i64::MAX)))
     }
 
     fn start(&mut self, f: &DirFile, kind: &str, size: u64, slots: Option<(usize, usize)>) -> std::io::Result<String> {
@@ -532,11 +761,26 @@ impl Dumper<'_> {
         Ok(Flow::Continue)
     }
 
-    fn log(&mut self, decoder: &mut Decoder, f: &DirFile) -> std::io::Result<Flow> {
+    fn log(&mut self, decoder: &mut Decoder, f: &DirFile, from: i64, to: i64) -> std::io::Result<Flow> {
         let path = &f.path;
-        let mut walker = Walker::new(LogSource::open(path, false)?);
+        let mut source = LogSource::open(path, false)?;
+        if self.args.limit.is_some() || to < i64::MAX {
+            // The walk may end early: read little past where it ends.
+            source = match source {
+                LogSource::Read(s) => LogSource::Read(s.with_chunk(SHORT_READ)),
+                other => other,
+            };
+        }
+        let mut walker = Walker::new(source);
         if let Some(max) = self.args.max_bytes {
             walker = walker.limit_bytes(max);
+        }
+        if f.kind == FileKind::Log
+            && matches!(walker.source(), LogSource::Read(_))
+            && let Some(base) = base_offset_from_name(path)
+        {
+            let start = select::seek_position(&mut walker, path, base, from);
+            walker.seek(start);
         }
         let kind = if f.kind == FileKind::Other { "records" } else { f.kind.name() };
         let file_len = walker.source().len();
@@ -544,22 +788,30 @@ impl Dumper<'_> {
         // it cuts through is not reported as trailing bytes.
         let cut_by_user = walker.end() < file_len;
         let display = self.start(f, kind, file_len, None)?;
-        let (from, to) = (self.args.from_offset.unwrap_or(i64::MIN), self.args.to_offset.unwrap_or(i64::MAX));
         let topic_kind = match self.args.decode {
             Some(d) => d.kind(),
             None => TopicKind::for_path(path),
         };
-        if topic_kind.is_none() && self.args.has_filters() && self.args.records {
+        if topic_kind.is_none() && self.args.has_topic_filters() && self.args.records {
             eprintln!(
                 "kseg: {display}: not decoded (use --decode TOPIC), so no record can match --group, --transactional-id or --record-type"
             );
         }
         let mut flow = Flow::Continue;
         let mut change_shown = false;
+        // The bytes of the file the walk used: from where it started (the
+        // index seek) to the end of the last step it used. The same for a
+        // file and a stream; the reads behind them add at most one
+        // read-ahead chunk.
+        let walk_start = walker.position();
+        let mut walked_to = walk_start;
         loop {
             let step = match walker.next_step() {
                 Ok(Some(step)) => step,
-                Ok(None) => break,
+                Ok(None) => {
+                    walked_to = walked_to.max(walker.position().min(walker.end()));
+                    break;
+                }
                 // A read that fails because the file shrank (a live broker).
                 Err(e) => match walker.source().change(path) {
                     Some(change) => {
@@ -574,6 +826,12 @@ impl Dumper<'_> {
                 flow = Flow::Stop;
                 break;
             }
+            walked_to = walked_to.max(match &step {
+                Step::Entry { position, bytes } => position + (*bytes).len() as u64,
+                Step::Trailing { position, len } | Step::ZeroFill { position, len } => position + len,
+                Step::TooLarge { position, size } => position + size,
+                Step::Corrupt(e) => e.position,
+            });
             let (position, bytes) = match step {
                 Step::Entry { position, bytes } => (position, bytes),
                 Step::Trailing { .. } | Step::ZeroFill { .. } if cut_by_user => continue,
@@ -602,6 +860,11 @@ impl Dumper<'_> {
                     continue;
                 }
             };
+            // A batch wholly before the start (the rest of an index interval)
+            // is passed by its header: not decompressed, not decoded.
+            if from > i64::MIN && kseg::format::head::EntryHead::new(bytes).last_offset().is_some_and(|l| l < from) {
+                continue;
+            }
             let mut decoded = match decoder.decode(bytes, position) {
                 Ok(d) => d,
                 Err(e) => {
@@ -611,7 +874,7 @@ impl Dumper<'_> {
                 }
             };
             let info: BatchInfo = decoded.info.clone();
-            if info.last_offset < from {
+            if info.last_offset < from || self.args.producer_id.is_some_and(|p| p != info.producer_id) {
                 continue;
             }
             if info.base_offset > to {
@@ -647,7 +910,7 @@ impl Dumper<'_> {
                             (Some(k), None) => Some(topics::decode_record(k, r.key, r.value)),
                             _ => None,
                         };
-                        if !self.args.passes(decoded.as_ref()) {
+                        if !self.args.passes(decoded.as_ref()) || !self.filter.passes(&r) {
                             continue;
                         }
                         if self.limit_reached() {
@@ -675,6 +938,7 @@ impl Dumper<'_> {
                 self.problem(&display, p.position, p.kind, p.message)?;
             }
         }
+        self.summary.bytes_read += walked_to.saturating_sub(walk_start);
         // Changed after the part shown was read: what was shown is the file
         // as it was; said on stderr, as the output itself is whole.
         if let Some(change) = walker.source().change(path).filter(|_| !change_shown) {

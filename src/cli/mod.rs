@@ -2,13 +2,17 @@
 //! events into a writer.
 
 pub mod common;
+pub mod conventions;
 pub mod dump;
 #[cfg(feature = "export")]
 pub mod export;
 pub mod find;
+pub mod groups;
 pub mod kafka_dump_log;
+pub mod ls;
 pub mod producers;
 pub mod rebuild_index;
+pub mod select;
 pub mod stats;
 pub mod verify;
 
@@ -20,7 +24,7 @@ use clap::{Parser, Subcommand};
 /// Read Apache Kafka's on-disk log segments: dump them, find offsets and
 /// times in them, verify them.
 #[derive(Debug, Parser)]
-#[command(name = "kseg", version, about, max_term_width = 100)]
+#[command(name = "kseg", version, long_version = conventions::LONG_VERSION, about, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -30,7 +34,7 @@ pub struct Cli {
 pub enum Command {
     /// Show the batches (and with --records, the records) of .log files and
     /// partition directories.
-    Dump(dump::DumpArgs),
+    Dump(Box<dump::DumpArgs>),
     /// Find an offset as a broker does: segment by base offset, offset index
     /// by binary search, then a short scan. Exit 0 when a record with this
     /// offset exists, 1 when not.
@@ -57,6 +61,22 @@ pub enum Command {
     /// .txnindex and .snapshot disagreements). Exit 0 when there is no
     /// anomaly, 1 when there is one, 2 when it could not run.
     Producers(producers::ProducersArgs),
+    /// One row per partition: segments, bytes, log start, first and last
+    /// offset and time, producers, open transactions, and a status from a
+    /// quick check (--verify: the full check). Totals per topic and overall.
+    /// Exit 1 when a partition has an error, 2 when a file could not be read.
+    Ls(ls::LsArgs),
+    /// Consumer groups from the __consumer_offsets partitions: state,
+    /// protocol, members, and the last committed offset of each partition
+    /// (with the lag when that partition's log is in the same log directory).
+    /// Exit 1 when some data could not be read.
+    Groups(groups::GroupsArgs),
+    /// Print a shell completion script: `kseg completions bash >
+    /// /etc/bash_completion.d/kseg`, `kseg completions zsh > "${fpath[1]}/_kseg"`.
+    Completions(conventions::CompletionsArgs),
+    /// Print the man page (roff): `kseg man | man -l -`, or a subcommand's
+    /// (`kseg man dump`).
+    Man(conventions::ManArgs),
     /// Write the .index, .timeindex and .txnindex Kafka's segment recovery
     /// would write into a new directory, and compare them with the files on
     /// disk. Exit 0 when every one on disk is as rebuilt, 1 when one differs,
@@ -82,13 +102,17 @@ pub mod exit {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Dump(args) => dump::run(args),
+        Command::Dump(args) => dump::run(*args),
         Command::FindOffset(args) => find::run_offset(args),
         Command::FindTime(args) => find::run_time(args),
         Command::Verify(args) => verify::run(args),
         Command::KafkaDumpLog(args) => kafka_dump_log::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Producers(args) => producers::run(args),
+        Command::Ls(args) => ls::run(args),
+        Command::Groups(args) => groups::run(args),
+        Command::Completions(args) => conventions::completions(args),
+        Command::Man(args) => conventions::man(args),
         Command::RebuildIndex(args) => rebuild_index::run(args),
         #[cfg(feature = "export")]
         Command::Export(args) => export::run(args),

@@ -198,7 +198,11 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
         summary.notes += r.notes().count();
     }
     let failed = summary.anomalies > 0;
-    if !args.quiet {
+    let code = if failed { exit::FINDINGS } else { exit::OK };
+    let written = (|| -> anyhow::Result<()> {
+        if args.quiet {
+            return Ok(());
+        }
         let mut out = super::stdout();
         match args.format {
             ProducersFormat::Json => {
@@ -237,23 +241,25 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                 for (part, r) in partitions.iter().zip(&reports) {
                     write_partition(&mut out, &part.name(), r)?;
                 }
+                use crate::output::count;
                 writeln!(
                     out,
-                    "{} partitions, {} segments, {} producers; transactions: {} committed, {} aborted, {} open: {} anomalies, {} notes",
-                    summary.partitions,
-                    summary.segments,
-                    summary.producers,
+                    "{}, {}, {}; transactions: {} committed, {} aborted, {} open: {}, {}",
+                    count(summary.partitions, "partition"),
+                    count(summary.segments, "segment"),
+                    count(summary.producers, "producer"),
                     summary.committed,
                     summary.aborted,
                     summary.open,
-                    summary.anomalies,
-                    summary.notes
+                    count(summary.anomalies, "anomaly"),
+                    count(summary.notes, "note")
                 )?;
             }
         }
         out.flush()?;
-    }
-    Ok(ExitCode::from(if failed { exit::FINDINGS } else { exit::OK }))
+        Ok(())
+    })();
+    super::common::verdict_after_writing(written, code)
 }
 
 /// The newest producer snapshot of a partition directory: its path, its
@@ -352,7 +358,13 @@ fn write_partition(out: &mut dyn Write, name: &Path, r: &PartitionReport) -> std
         writeln!(out, "{t}")?;
     }
     if r.txnindex_files > 0 {
-        writeln!(out, "txnindex   {} files, {} entries", r.txnindex_files, r.txnindex_entries)?;
+        let (files, entries) = (r.txnindex_files, r.txnindex_entries);
+        writeln!(
+            out,
+            "txnindex   {}, {}",
+            crate::output::count(files, "file"),
+            crate::output::count(entries, "entry")
+        )?;
     }
     if let Some(s) = &r.snapshot {
         writeln!(

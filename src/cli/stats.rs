@@ -1,5 +1,6 @@
 //! `kseg stats`: what a log holds, per segment, per partition and in total.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +30,8 @@ pub struct StatsArgs {
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
     pub format: StatsFormat,
-    /// Only the partition and overall totals, not every segment.
+    /// Only the totals: per topic (when it sums partitions) and overall;
+    /// no segment or partition.
     #[arg(long)]
     pub totals: bool,
     #[command(flatten)]
@@ -84,6 +86,7 @@ struct StatsJson {
     records: u64,
     bytes: u64,
     damaged_batches: u64,
+    crc_mismatches: u64,
     groups: Vec<GroupJson>,
     codecs: Vec<CodecJson>,
     offsets: Option<Offsets>,
@@ -109,6 +112,7 @@ fn to_json(s: &Stats) -> StatsJson {
         records: t.records,
         bytes: t.bytes,
         damaged_batches: s.damaged_batches,
+        crc_mismatches: s.crc_mismatches,
         groups: s
             .groups
             .iter()
@@ -178,11 +182,29 @@ struct TotalOut {
 }
 
 #[derive(Serialize)]
-struct Report {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    segments: Option<Vec<SegmentOut>>,
-    partitions: Vec<PartitionOut>,
-    total: TotalOut,
+struct TopicOut<'a> {
+    topic: &'a str,
+    partitions: usize,
+    segments: usize,
+    #[serde(flatten)]
+    stats: StatsJson,
+}
+
+/// The topic of a partition: its directory's name without `-<n>`, else the
+/// name kseg shows for it.
+fn topic_of(part: &kseg::files::logdir::Partition) -> String {
+    let dir = part.dir.clone().or_else(|| part.segments.first().and_then(|s| s.log.parent().map(PathBuf::from)));
+    dir.as_deref()
+        .and_then(kseg::analysis::partition_files::topic_partition)
+        .map_or_else(|| part.name().display().to_string(), |(t, _)| t)
+}
+
+/// One topic's totals while partitions stream by.
+#[derive(Default)]
+struct TopicTotals {
+    partitions: usize,
+    segments: usize,
+    stats: Stats,
 }
 
 pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
@@ -193,83 +215,169 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
     let work: Vec<(usize, usize)> =
         partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();
     let pool = args.read.pool()?;
-    let results: Vec<std::io::Result<(Stats, Option<Change>)>> = pool.install(|| {
-        work.par_iter().map(|&(p, s)| stats::segment_stats_read(&partitions[p].segments[s].log, &opts)).collect()
-    });
-
-    let mut seg_out = Vec::new();
-    let mut part_out = Vec::new();
-    let mut total = Stats::default();
-    let mut failed = false;
-    let mut results = results.into_iter();
-    for part in &partitions {
-        let mut whole = Stats::default();
-        for seg in &part.segments {
-            let (s, change) = match results.next() {
-                Some(Ok(s)) => s,
-                Some(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-                    super::common::note_vanished(&seg.log);
-                    continue;
-                }
-                Some(Err(e)) => {
-                    eprintln!("kseg: {}: {e}", seg.log.display());
-                    return Ok(ExitCode::from(exit::ERROR));
-                }
-                None => (Stats::default(), None),
-            };
-            match change {
-                // Damage read past a truncation is the truncation's, not the file's.
-                Some(c) if c.spoils_reading() => super::common::warn_changed(&seg.log, c),
-                Some(c) => {
-                    super::common::warn_changed(&seg.log, c);
-                    failed |= s.damaged_batches > 0;
-                }
-                None => failed |= s.damaged_batches > 0,
-            }
-            whole.merge(&s);
-            seg_out.push((seg.log.clone(), s));
-        }
-        total.absorb(&whole);
-        part_out.push((part.name(), part.segments.len(), whole));
-    }
-    if partitions.len() == 1 {
-        total = part_out[0].2.clone();
-    }
-
+    // Segments are summarised in parallel a few at a time and consumed in
+    // order; each partition is written (or, for JSON, reduced to its small
+    // JSON form) as soon as its last segment is in, so memory holds the
+    // sketches of the segments in flight and of the topics, not of every
+    // partition.
+    let chunk = (pool.current_num_threads() * 2).max(1);
     let mut out = super::stdout();
-    match args.format {
-        StatsFormat::Json => {
-            let report = Report {
-                segments: (!args.totals)
-                    .then(|| seg_out.iter().map(|(f, s)| SegmentOut { file: f.clone(), stats: to_json(s) }).collect()),
-                partitions: part_out
-                    .iter()
-                    .map(|(p, n, s)| PartitionOut { path: p.clone(), segments: *n, stats: to_json(s) })
-                    .collect(),
-                total: TotalOut { partitions: partitions.len(), segments: work.len(), stats: to_json(&total) },
-            };
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
+    let json = args.format == StatsFormat::Json;
+    let mut seg_json: Vec<String> = Vec::new();
+    let mut part_json: Vec<String> = Vec::new();
+    let mut topics: BTreeMap<String, TopicTotals> = BTreeMap::new();
+    let mut failed = false;
+    let mut unreadable = false;
+    let mut current: Option<(usize, Stats)> = None;
+    let written = (|| -> anyhow::Result<()> {
+        for window in work.chunks(chunk) {
+            let results: Vec<std::io::Result<(Stats, Option<Change>)>> = pool.install(|| {
+                window
+                    .par_iter()
+                    .map(|&(p, s)| stats::segment_stats_read(&partitions[p].segments[s].log, &opts))
+                    .collect()
+            });
+            for (&(p, s), result) in window.iter().zip(results) {
+                let part = &partitions[p];
+                let seg = &part.segments[s];
+                let (st, change) = match result {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        super::common::note_vanished(&seg.log);
+                        (Stats::default(), None)
+                    }
+                    Err(e) => {
+                        eprintln!("kseg: {}: {e}", seg.log.display());
+                        unreadable = true;
+                        (Stats::default(), None)
+                    }
+                };
+                let damaged = st.damaged_batches > 0 || st.crc_mismatches > 0;
+                match change {
+                    // Damage read past a truncation is the truncation's, not the file's.
+                    Some(c) if c.spoils_reading() => super::common::warn_changed(&seg.log, c),
+                    Some(c) => {
+                        super::common::warn_changed(&seg.log, c);
+                        failed |= damaged;
+                    }
+                    None => failed |= damaged,
+                }
+                if !args.totals {
+                    if json {
+                        seg_json
+                            .push(serde_json::to_string(&SegmentOut { file: seg.log.clone(), stats: to_json(&st) })?);
+                    } else {
+                        write_block(&mut out, &format!("segment {}", seg.log.display()), &st)?;
+                    }
+                }
+                match &mut current {
+                    Some((cp, whole)) if *cp == p => whole.merge(&st),
+                    _ => current = Some((p, st)),
+                }
+                if s + 1 == part.segments.len() {
+                    let (_, whole) = current.take().expect("set above");
+                    let n = part.segments.len();
+                    if !args.totals {
+                        if json {
+                            part_json.push(serde_json::to_string(&PartitionOut {
+                                path: part.name(),
+                                segments: n,
+                                stats: to_json(&whole),
+                            })?);
+                        } else if n > 1 {
+                            write_block(
+                                &mut out,
+                                &format!("partition {} ({n} segments)", part.name().display()),
+                                &whole,
+                            )?;
+                        }
+                    }
+                    let t = topics.entry(topic_of(part)).or_default();
+                    if t.partitions == 0 {
+                        t.stats = whole;
+                    } else {
+                        t.stats.absorb(&whole);
+                    }
+                    t.partitions += 1;
+                    t.segments += n;
+                }
+            }
         }
-        StatsFormat::Table => {
+        // The overall total: offsets of different topics do not compare, so
+        // it has an offset range only when there is one topic.
+        let mut total = Stats::default();
+        for (i, t) in topics.values().enumerate() {
+            if i == 0 {
+                total = t.stats.clone();
+            } else {
+                total.absorb(&t.stats);
+            }
+        }
+        if topics.len() > 1 {
+            total.offsets = None;
+        }
+        let title_of = |name: &str, t: &TopicTotals| {
+            format!("topic {name} ({} partitions, {} segments)", t.partitions, t.segments)
+        };
+        if json {
+            // Written by hand around the pieces already serialised, in the
+            // layout of the whole document.
+            write!(out, "{{")?;
             if !args.totals {
-                for (f, s) in &seg_out {
-                    write_block(&mut out, &format!("segment {}", f.display()), s)?;
+                write!(out, "\n  \"segments\": [{}],", seg_json.join(","))?;
+                write!(out, "\n  \"partitions\": [{}],", part_json.join(","))?;
+            }
+            let topic_docs: Vec<String> = topics
+                .iter()
+                .map(|(name, t)| {
+                    serde_json::to_string(&TopicOut {
+                        topic: name,
+                        partitions: t.partitions,
+                        segments: t.segments,
+                        stats: to_json(&t.stats),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            write!(out, "\n  \"topics\": [{}],", topic_docs.join(","))?;
+            let total_doc = serde_json::to_string(&TotalOut {
+                partitions: partitions.len(),
+                segments: work.len(),
+                stats: to_json(&total),
+            })?;
+            writeln!(out, "\n  \"total\": {total_doc}\n}}")?;
+        } else {
+            let many_topics = topics.len() > 1;
+            for (name, t) in &topics {
+                // A topic's total says something new when it sums partitions
+                // and is not the overall total; with --totals, also a topic of
+                // one partition among several topics.
+                let sums = t.partitions > 1;
+                let shown = if args.totals { many_topics || sums } else { many_topics && sums };
+                if shown {
+                    write_block(&mut out, &title_of(name, t), &t.stats)?;
                 }
             }
-            for (p, n, s) in &part_out {
-                if args.totals || *n > 1 {
-                    write_block(&mut out, &format!("partition {} ({n} segments)", p.display()), s)?;
-                }
-            }
-            if partitions.len() > 1 {
-                let title = format!("total ({} partitions, {} segments)", partitions.len(), work.len());
+            if partitions.len() > 1 || args.totals {
+                let title = format!(
+                    "total ({} topics, {} partitions, {} segments)",
+                    topics.len(),
+                    partitions.len(),
+                    work.len()
+                );
                 write_block(&mut out, &title, &total)?;
             }
         }
-    }
-    out.flush()?;
-    Ok(ExitCode::from(if failed { exit::FINDINGS } else { exit::OK }))
+        out.flush()?;
+        Ok(())
+    })();
+    let code = if unreadable {
+        exit::ERROR
+    } else if failed {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    };
+    super::common::verdict_after_writing(written, code)
 }
 
 fn bytes_h(n: u64) -> String {
@@ -298,7 +406,9 @@ fn write_block(out: &mut dyn Write, title: &str, s: &Stats) -> std::io::Result<(
     let j = to_json(s);
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
-    t.set_header(["magic", "codec", "kind", "batches", "records", "bytes", "uncompressed", "ratio"]);
+    // The ratio is computed from the two columns before it: the records'
+    // bytes as stored (compressed, for a compressed batch) and uncompressed.
+    t.set_header(["magic", "codec", "kind", "batches", "records", "bytes", "records stored", "uncompressed", "ratio"]);
     let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
     for g in &j.groups {
         t.add_row(vec![
@@ -308,10 +418,13 @@ fn write_block(out: &mut dyn Write, title: &str, s: &Stats) -> std::io::Result<(
             right(g.batches.to_string()),
             right(g.records.to_string()),
             right(g.bytes.to_string()),
+            right(g.stored_records_bytes.to_string()),
             right(g.uncompressed_records_bytes.to_string()),
             right(g.compression_ratio.map_or("-".into(), |r| format!("{r:.2}"))),
         ]);
     }
+    let stored: u64 = j.groups.iter().map(|g| g.stored_records_bytes).sum();
+    let uncompressed: u64 = j.groups.iter().map(|g| g.uncompressed_records_bytes).sum();
     t.add_row(vec![
         Cell::new(""),
         Cell::new("all"),
@@ -319,8 +432,9 @@ fn write_block(out: &mut dyn Write, title: &str, s: &Stats) -> std::io::Result<(
         right(j.batches.to_string()),
         right(j.records.to_string()),
         right(j.bytes.to_string()),
-        right(j.groups.iter().map(|g| g.uncompressed_records_bytes).sum::<u64>().to_string()),
-        Cell::new(""),
+        right(stored.to_string()),
+        right(uncompressed.to_string()),
+        right(ratio(stored, uncompressed).map_or("-".into(), |r| format!("{r:.2}"))),
     ]);
     writeln!(out, "{t}")?;
     let compressed: Vec<String> = j
@@ -329,11 +443,11 @@ fn write_block(out: &mut dyn Write, title: &str, s: &Stats) -> std::io::Result<(
         .filter(|c| c.codec != "none")
         .map(|c| {
             format!(
-                "{} {} -> {} ({})",
+                "{} {} compressed → {} uncompressed ({})",
                 c.codec,
                 bytes_h(c.stored_records_bytes),
                 bytes_h(c.uncompressed_records_bytes),
-                c.compression_ratio.map_or("-".into(), |r| format!("{r:.2}x"))
+                c.compression_ratio.map_or("-".into(), |r| format!("{r:.2}×"))
             )
         })
         .collect();
@@ -373,6 +487,13 @@ fn write_block(out: &mut dyn Write, title: &str, s: &Stats) -> std::io::Result<(
         j.keys.distinct_estimate, j.keys.keyed_records, j.keys.null_keys
     )?;
     let u = &j.unread;
+    if j.crc_mismatches > 0 {
+        writeln!(
+            out,
+            "problems      {} batches whose CRC does not match their bytes (kseg verify says where)",
+            j.crc_mismatches
+        )?;
+    }
     if j.damaged_batches > 0 || u.trailing_bytes + u.zero_fill_bytes + u.unreadable_bytes > 0 {
         writeln!(
             out,

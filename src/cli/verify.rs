@@ -1,11 +1,13 @@
 //! `kseg verify`: integrity of segments, indexes and whole log directories,
 //! with exit codes a script can act on.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use kseg::analysis::partition_files;
 use kseg::analysis::verify::{self, FileReport, Finding, Severity, Status};
 use kseg::files::partition::FileKind;
 use kseg::format::problem::ProblemKind;
@@ -36,6 +38,15 @@ pub struct VerifyArgs {
     /// Treat warnings (a torn tail of an active segment) as errors.
     #[arg(long)]
     pub strict: bool,
+    /// List every file checked (by default, given a directory, only the
+    /// files with a finding) and every finding (by default, after three of
+    /// one kind in one file, one line counts the rest).
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Show at most N findings (default: 50 in the table, all in JSON,
+    /// where `summary.findings_left_out` counts the rest).
+    #[arg(long, value_name = "N")]
+    pub max_findings: Option<usize>,
     #[command(flatten)]
     pub read: ReadArgs,
 }
@@ -50,6 +61,10 @@ struct Summary {
     bytes: u64,
     errors: usize,
     warnings: usize,
+    notes: usize,
+    /// Findings by kind, all of them (also those `--max-findings` left out).
+    by_kind: BTreeMap<&'static str, usize>,
+    findings_left_out: usize,
 }
 
 #[derive(Serialize)]
@@ -93,17 +108,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                         }
                         return verify::SegmentReport::default();
                     }
-                    verify::SegmentReport {
-                        findings: vec![Finding {
-                            file: seg.log.clone(),
-                            kind: ProblemKind::Unreadable,
-                            severity: Severity::Error,
-                            position: None,
-                            offset: None,
-                            message: e.to_string(),
-                        }],
-                        ..Default::default()
-                    }
+                    verify::SegmentReport { findings: vec![unreadable(&seg.log, &e)], ..Default::default() }
                 });
                 if let Some(bar) = &progress {
                     bar.inc(std::fs::metadata(&seg.log).map(|m| m.len()).unwrap_or(0));
@@ -122,6 +127,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut problems = Vec::new();
     let mut summary = Summary { partitions: partitions.len(), segments: work.len(), ..Default::default() };
     let mut results = results.into_iter();
+    let mut leos = Vec::with_capacity(partitions.len());
     for part in &partitions {
         let reps: Vec<_> = results.by_ref().take(part.segments.len()).collect();
         for rep in &reps {
@@ -142,78 +148,91 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                         super::common::note_vanished(snap);
                     }
                 }
-                Err(e) => problems.push(Finding {
-                    file: snap.clone(),
-                    kind: ProblemKind::Unreadable,
-                    severity: Severity::Error,
-                    position: None,
-                    offset: None,
-                    message: e.to_string(),
-                }),
+                Err(e) => problems.push(unreadable(snap, &e)),
             }
         }
+        let last_offset = reps.iter().filter_map(|r| r.last_offset).max();
+        let meta = partition_files::check_partition(part, last_offset);
+        files.extend(meta.files);
+        problems.extend(meta.findings);
+        leos.push(partition_files::log_end_offset(part, last_offset));
     }
+    let meta = partition_files::check_log_dirs(&args.paths, &partitions, &leos);
+    files.extend(meta.files);
+    problems.extend(meta.findings);
     for f in &files {
         summary.files += 1;
         summary.batches += f.batches;
         summary.records += f.records;
         summary.bytes += f.bytes;
     }
-    // Cross-segment findings change the status of the file they name.
+    // Findings made after a file's own check change its status (by name:
+    // a log directory has tens of thousands of files).
+    let index: HashMap<PathBuf, usize> = files.iter().enumerate().map(|(i, f)| (f.file.clone(), i)).collect();
     for p in &problems {
-        if let Some(f) = files.iter_mut().find(|f| f.file == p.file) {
+        if let Some(f) = index.get(&p.file).map(|&i| &mut files[i]) {
             let s = match p.severity {
                 Severity::Error => Status::Error,
                 Severity::Warning => Status::Warning,
+                Severity::Note => Status::Ok,
             };
             if s as u8 > f.status as u8 {
                 f.status = s;
             }
         }
     }
-    summary.errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
-    summary.warnings = problems.len() - summary.errors;
-    let failed = summary.errors > 0 || (args.strict && summary.warnings > 0);
-
+    // A file that could not be read is kseg's failure, not the data's: the
+    // rest is still reported, and the status says verify could not run.
+    let unreadable = problems.iter().any(|p| p.kind == ProblemKind::Unreadable);
     if !args.quiet {
+        // As in every subcommand, what could not be read is named on stderr too.
+        for p in problems.iter().filter(|p| p.kind == ProblemKind::Unreadable) {
+            eprintln!("kseg: {}: {}", p.file.display(), p.message);
+        }
+    }
+    for p in &problems {
+        match p.severity {
+            Severity::Error => summary.errors += 1,
+            Severity::Warning => summary.warnings += 1,
+            Severity::Note => summary.notes += 1,
+        }
+        *summary.by_kind.entry(p.kind.name()).or_default() += 1;
+    }
+    let failed = summary.errors > 0 || (args.strict && summary.warnings > 0);
+    let code = if unreadable {
+        exit::ERROR
+    } else if failed {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    };
+    let written = (|| -> anyhow::Result<()> {
+        if args.quiet {
+            return Ok(());
+        }
         let mut out = super::stdout();
         match args.format {
             VerifyFormat::Json => {
+                let shown = args.max_findings.map_or(problems.len(), |m| m.min(problems.len()));
+                summary.findings_left_out = problems.len() - shown;
                 serde_json::to_writer_pretty(
                     &mut out,
-                    &Report { ok: !failed, files: &files, problems: &problems, summary: &summary },
+                    &Report { ok: !failed, files: &files, problems: &problems[..shown], summary: &summary },
                 )?;
                 writeln!(out)?;
             }
             VerifyFormat::Table => {
-                for f in &files {
-                    let status = match f.status {
-                        Status::Ok => "ok     ",
-                        Status::Warning => "WARNING",
-                        Status::Error => "ERROR  ",
-                    };
-                    let detail = if f.kind == FileKind::Log {
-                        format!("{} batches, {} records, {} bytes", f.batches, f.records, f.bytes)
-                    } else {
-                        format!("{} bytes", f.bytes)
-                    };
-                    writeln!(out, "{status} {} ({}, {detail})", f.file.display(), f.kind.name())?;
+                // Named files are listed whatever their status; in a
+                // directory only the files with something to say, unless -v.
+                let all_files = args.verbose || args.paths.iter().all(|p| p.is_file());
+                for f in files.iter().filter(|f| all_files || f.status != Status::Ok) {
+                    write_file(&mut out, f)?;
                 }
-                if !problems.is_empty() {
-                    writeln!(out)?;
-                }
-                for p in &problems {
-                    let sev = match p.severity {
-                        Severity::Error => "error",
-                        Severity::Warning => "warning",
-                    };
-                    let at = p.position.map_or(String::new(), |pos| format!(" at byte {pos}"));
-                    let off = p.offset.map_or(String::new(), |o| format!(" (offset {o})"));
-                    writeln!(out, "{sev}: {}{at}{off}: {}: {}", p.file.display(), p.kind, p.message)?;
-                }
+                let cap = args.max_findings.unwrap_or(TABLE_MAX_FINDINGS);
+                write_findings(&mut out, &problems, cap, if args.verbose { usize::MAX } else { REPEATS_SHOWN })?;
                 writeln!(
                     out,
-                    "\n{} partitions, {} segments, {} files, {} batches, {} records, {} bytes: {} errors, {} warnings",
+                    "\n{} partitions, {} segments, {} files, {} batches, {} records, {} bytes: {} errors, {} warnings, {} notes",
                     summary.partitions,
                     summary.segments,
                     summary.files,
@@ -221,11 +240,136 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     summary.records,
                     summary.bytes,
                     summary.errors,
-                    summary.warnings
+                    summary.warnings,
+                    summary.notes
                 )?;
             }
         }
         out.flush()?;
+        Ok(())
+    })();
+    super::common::verdict_after_writing(written, code)
+}
+
+/// Findings shown in the table when `--max-findings` is not given.
+const TABLE_MAX_FINDINGS: usize = 50;
+/// Findings of one kind in one file shown in the table before the rest are
+/// counted in one line (all of them under `-v`).
+const REPEATS_SHOWN: usize = 3;
+
+fn unreadable(file: &std::path::Path, e: &std::io::Error) -> Finding {
+    Finding {
+        file: file.to_path_buf(),
+        kind: ProblemKind::Unreadable,
+        severity: Severity::Error,
+        position: None,
+        offset: None,
+        message: e.to_string(),
     }
-    Ok(ExitCode::from(if failed { exit::FINDINGS } else { exit::OK }))
+}
+
+fn write_file(out: &mut dyn Write, f: &FileReport) -> std::io::Result<()> {
+    let status = match f.status {
+        Status::Ok => "ok     ",
+        Status::Warning => "WARNING",
+        Status::Error => "ERROR  ",
+    };
+    let detail = if f.kind == FileKind::Log {
+        format!("{} batches, {} records, {} bytes", f.batches, f.records, f.bytes)
+    } else {
+        format!("{} bytes", f.bytes)
+    };
+    writeln!(out, "{status} {} ({}, {detail})", f.file.display(), f.kind.name())
+}
+
+/// The findings, grouped by file (in order of first finding) and kind: the
+/// first `repeats` of each kind in a file, then one line counting the rest;
+/// notes, which name one file each (leftover files, checkpoint entries), are
+/// grouped by kind alone, after the rest. At most `cap` finding lines in
+/// all, then one line counting what is left.
+fn write_findings(out: &mut dyn Write, problems: &[Finding], cap: usize, repeats: usize) -> std::io::Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    type Key<'a> = (Option<&'a std::path::Path>, ProblemKind);
+    // Groups in order of first appearance, each a list of finding indexes;
+    // and per file (notes: `None`, last), its groups in order.
+    let mut groups: Vec<(Key, Vec<usize>)> = Vec::new();
+    let mut group_at: HashMap<Key, usize> = HashMap::new();
+    let mut files: Vec<(Option<&std::path::Path>, Vec<usize>)> = Vec::new();
+    let mut file_at: HashMap<Option<&std::path::Path>, usize> = HashMap::new();
+    for (i, p) in problems.iter().enumerate() {
+        let file = (p.severity != Severity::Note).then_some(p.file.as_path());
+        let key = (file, p.kind);
+        let g = match group_at.get(&key) {
+            Some(&g) => g,
+            None => {
+                groups.push((key, Vec::new()));
+                group_at.insert(key, groups.len() - 1);
+                let f = *file_at.entry(file).or_insert_with(|| {
+                    files.push((file, Vec::new()));
+                    files.len() - 1
+                });
+                files[f].1.push(groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        groups[g].1.push(i);
+    }
+    files.sort_by_key(|(f, _)| f.is_none());
+    let mut shown = 0usize;
+    for (_, gs) in &files {
+        for &g in gs {
+            let ((file, kind), idx) = &groups[g];
+            let mut left = idx.len();
+            for &i in idx.iter().take(repeats) {
+                if shown >= cap {
+                    break;
+                }
+                write_finding(out, &problems[i])?;
+                shown += 1;
+                left -= 1;
+            }
+            if left > 0 {
+                match file {
+                    Some(f) => writeln!(out, "  … and {} more `{kind}` in {}", thousands(left as u64), f.display())?,
+                    None => writeln!(out, "  … and {} more `{kind}` notes", thousands(left as u64))?,
+                }
+            }
+        }
+    }
+    if shown < problems.len() && shown >= cap {
+        writeln!(
+            out,
+            "({} of {} findings shown: --max-findings N for more, --format json for all)",
+            thousands(shown as u64),
+            thousands(problems.len() as u64)
+        )?;
+    }
+    Ok(())
+}
+
+fn write_finding(out: &mut dyn Write, p: &Finding) -> std::io::Result<()> {
+    let sev = match p.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    };
+    let at = p.position.map_or(String::new(), |pos| format!(" at byte {pos}"));
+    let off = p.offset.map_or(String::new(), |o| format!(" (offset {o})"));
+    writeln!(out, "{sev}: {}{at}{off}: {}: {}", p.file.display(), p.kind, p.message)
+}
+
+/// 599381 → "599,381".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -214,12 +214,29 @@ impl WalkReport for Collect {
     }
 }
 
+/// Whether a directory holds files only a partition directory has (index
+/// files, `partition.metadata`, `leader-epoch-checkpoint`): a partition
+/// whose segments are gone is still one.
+fn holds_partition_files(dir: &Path) -> io::Result<bool> {
+    Ok(partition::files(dir)?.iter().any(|f| {
+        matches!(
+            f.kind,
+            FileKind::Index
+                | FileKind::TimeIndex
+                | FileKind::TxnIndex
+                | FileKind::PartitionMetadata
+                | FileKind::LeaderEpochCheckpoint
+        )
+    }))
+}
+
 /// The partitions under `paths`, or a message for the first path that
 /// cannot be used. A directory holding segments (or, `with_snapshots`,
 /// producer snapshots) is a partition and is not walked further; other
 /// directories are walked down to [`MAX_DEPTH`]. With `with_snapshots`,
 /// producer snapshots are collected too, and a snapshot alone (a file, or a
-/// directory holding only snapshots) is a partition of its own.
+/// directory holding only snapshots) is a partition of its own, as is a
+/// directory holding other files of a partition but no segment.
 pub fn partitions(paths: &[PathBuf], with_snapshots: bool) -> Result<Found, String> {
     partitions_with_base(paths, with_snapshots, None)
 }
@@ -247,7 +264,7 @@ pub fn partitions_with_base(
                     let (segments, strays) = partition::segments_and_strays(dir)?;
                     not_regular.extend(strays);
                     let snapshots = if with_snapshots { partition::snapshots(dir)? } else { Vec::new() };
-                    if segments.is_empty() && snapshots.is_empty() {
+                    if segments.is_empty() && snapshots.is_empty() && !(with_snapshots && holds_partition_files(dir)?) {
                         return Ok(Descend::Yes);
                     }
                     let active = active_segment(&segments);

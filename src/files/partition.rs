@@ -327,6 +327,8 @@ pub fn snapshots(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(files(dir)?
         .into_iter()
         .filter(|f| f.kind == FileKind::Snapshot && f.state.is_none() && f.offset.is_some())
+        // Never a FIFO or device: opening one could block.
+        .filter(|f| f.path.metadata().is_ok_and(|m| m.is_file()))
         .map(|f| f.path)
         .collect())
 }
@@ -337,7 +339,7 @@ pub fn newest_snapshot(dir: &Path) -> io::Result<Option<(PathBuf, i64)>> {
     let mut best: Option<(PathBuf, i64)> = None;
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if classify(&path) != (FileKind::Snapshot, None) {
+        if classify(&path) != (FileKind::Snapshot, None) || !path.metadata().is_ok_and(|m| m.is_file()) {
             continue;
         }
         if let Some(o) = base_offset_from_name(&path)

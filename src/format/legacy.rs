@@ -168,7 +168,9 @@ pub fn inner_set(wrapper: &Message<'_>, inner: &[u8]) -> Result<InnerSet> {
                 ErrorKind::WrapperOffset { wrapper: wrapper.offset, last_inner: last },
             ));
         }
-        wrapper.offset - last
+        // Java's long arithmetic: an absurd (negative) inner offset wraps
+        // instead of overflowing.
+        wrapper.offset.wrapping_sub(last)
     };
     Ok(InnerSet { count, first_offset: first.wrapping_add(delta), last_offset: last.wrapping_add(delta), delta })
 }

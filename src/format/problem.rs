@@ -113,6 +113,23 @@ problem_kinds! {
     SnapshotTruncated => "snapshot_truncated",
     /// Bytes after a producer snapshot's counted entries.
     SnapshotTrailingBytes => "snapshot_trailing_bytes",
+    // The other files of partition and log directories.
+    /// Leader epochs (or their start offsets) not increasing in a `leader-epoch-checkpoint`.
+    LeaderEpochNotIncreasing => "leader_epoch_not_increasing",
+    /// A leader epoch starting past the partition's log end offset.
+    LeaderEpochPastEnd => "leader_epoch_past_end",
+    /// Partitions of one topic whose `partition.metadata` name different topic ids.
+    TopicIdMismatch => "topic_id_mismatch",
+    /// A log-directory checkpoint entry for a partition with no directory there.
+    CheckpointUnknownPartition => "checkpoint_unknown_partition",
+    /// A `log-start-offset-checkpoint` entry past the partition's log end offset.
+    LogStartPastEnd => "log_start_past_end",
+    /// A producer snapshot whose offset is past the partition's log end offset.
+    SnapshotPastEnd => "snapshot_past_end",
+    /// An index file whose `.log` segment is missing.
+    IndexWithoutSegment => "index_without_segment",
+    /// A `.deleted`, `.cleaned` or `.swap` file the broker cleans up at start-up.
+    LeftoverFile => "leftover_file",
     // Text files.
     /// A line Kafka cannot parse.
     MalformedLine => "malformed_line",

@@ -25,6 +25,11 @@ pub struct JsonSink<'w> {
     lines: bool,
     first: bool,
     line: Vec<u8>,
+    /// The current file's topic and partition, from its directory's name.
+    place: Option<(String, i32)>,
+    /// `,"file":…` and the topic and partition, written once per file and
+    /// copied into every record object.
+    record_place: Vec<u8>,
 }
 
 #[derive(Serialize)]
@@ -33,13 +38,17 @@ struct Tagged<'a, T: Serialize> {
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<i32>,
     #[serde(flatten)]
     body: &'a T,
 }
 
 impl<'w> JsonSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>, opts: Options, lines: bool) -> Self {
-        JsonSink { out, opts, lines, first: true, line: Vec::new() }
+        JsonSink { out, opts, lines, first: true, line: Vec::new(), place: None, record_place: Vec::new() }
     }
 
     /// Everything goes through `line`: the separator, then the item.
@@ -55,7 +64,24 @@ impl<'w> JsonSink<'w> {
 
     fn item<T: Serialize>(&mut self, kind: &'static str, file: Option<&str>, body: &T) -> io::Result<()> {
         self.separator()?;
-        serde_json::to_writer(&mut self.line, &Tagged { kind, file, body }).map_err(io::Error::other)?;
+        let tagged = Tagged { kind, file, topic: None, partition: None, body };
+        serde_json::to_writer(&mut self.line, &tagged).map_err(io::Error::other)?;
+        self.end_item()
+    }
+
+    /// An object of a file's contents with the file's topic and partition.
+    fn placed<T: Serialize>(&mut self, kind: &'static str, file: &str, body: &T) -> io::Result<()> {
+        self.separator()?;
+        let (topic, partition) = match &self.place {
+            Some((t, p)) => (Some(t.as_str()), Some(*p)),
+            None => (None, None),
+        };
+        let tagged = Tagged { kind, file: Some(file), topic, partition, body };
+        serde_json::to_writer(&mut self.line, &tagged).map_err(io::Error::other)?;
+        self.end_item()
+    }
+
+    fn end_item(&mut self) -> io::Result<()> {
         if self.lines {
             self.line.push(b'\n');
         }
@@ -164,7 +190,8 @@ pub fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>, enc: Encoding) {
         return;
     };
     match enc {
-        Encoding::Utf8 | Encoding::None => {
+        Encoding::Json if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => minify_into(out, bytes),
+        Encoding::Utf8 | Encoding::None | Encoding::Json => {
             if !escape_utf8(out, bytes) {
                 escape_str(out, &String::from_utf8_lossy(bytes));
             }
@@ -187,13 +214,25 @@ pub fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>, enc: Encoding) {
     }
 }
 
-/// Lower-case hex of `bytes`, appended to `s`.
-pub fn hex_into(bytes: &[u8], s: &mut String) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    s.reserve(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
+/// Append valid JSON `doc` without the whitespace between its tokens: a
+/// value's own line breaks must not break a JSON Lines line.
+fn minify_into(out: &mut Vec<u8>, doc: &[u8]) {
+    out.reserve(doc.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in doc {
+        if in_string {
+            out.push(b);
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            in_string = b == b'"';
+            out.push(b);
+        }
     }
 }
 
@@ -216,7 +255,9 @@ impl JsonSink<'_> {
         // Records go straight into our own output buffer (no per-write
         // dispatch): the hot path of a full dump.
         let line = &mut self.line;
-        line.extend_from_slice(b"{\"type\":\"record\",\"offset\":");
+        line.extend_from_slice(b"{\"type\":\"record\"");
+        line.extend_from_slice(&self.record_place);
+        line.extend_from_slice(b",\"offset\":");
         int(line, r.offset);
         line.extend_from_slice(b",\"timestamp\":");
         int(line, r.timestamp);
@@ -273,11 +314,21 @@ fn write_decoded(line: &mut Vec<u8>, d: &TopicRecord) -> serde_json::Result<()> 
 
 impl Sink for JsonSink<'_> {
     fn begin_file(&mut self, file: &FileStart<'_>) -> io::Result<()> {
+        self.place = super::topic_partition(std::path::Path::new(file.file));
+        self.record_place.clear();
+        self.record_place.extend_from_slice(b",\"file\":");
+        escape_str(&mut self.record_place, file.file);
+        if let Some((topic, partition)) = &self.place {
+            self.record_place.extend_from_slice(b",\"topic\":");
+            escape_str(&mut self.record_place, topic);
+            self.record_place.extend_from_slice(b",\"partition\":");
+            int(&mut self.record_place, *partition);
+        }
         self.item("file", None, file)
     }
 
     fn batch(&mut self, file: &str, batch: &BatchInfo) -> io::Result<()> {
-        self.item("batch", Some(file), batch)
+        self.placed("batch", file, batch)
     }
 
     fn record(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>) -> io::Result<()> {
@@ -356,6 +407,26 @@ mod tests {
             escape_str(&mut out, s);
             let back: String = serde_json::from_slice(&out).unwrap();
             assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn json_values_go_in_as_json_and_the_rest_as_strings() {
+        let cases: [(&[u8], serde_json::Value); 7] = [
+            (b"{\"a\": [1, 2],\n \"b\": \"x y\\\" z\"}", serde_json::json!({"a": [1, 2], "b": "x y\" z"})),
+            (b" 42 ", serde_json::json!(42)),
+            (b"\"text\"", serde_json::json!("text")),
+            (b"null", serde_json::Value::Null),
+            (b"{\"a\": 1", serde_json::json!("{\"a\": 1")),
+            (b"plain words", serde_json::json!("plain words")),
+            (b"\xff", serde_json::json!("\u{fffd}")),
+        ];
+        for (bytes, want) in cases {
+            let mut out = Vec::new();
+            write_bytes(&mut out, Some(bytes), Encoding::Json);
+            assert!(!out.contains(&b'\n'), "{}", String::from_utf8_lossy(&out));
+            let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(bytes));
         }
     }
 

@@ -3,7 +3,10 @@
 
 #[cfg(feature = "export")]
 pub mod columnar;
+pub mod cell;
+pub mod grid;
 pub mod json;
+pub mod print;
 pub mod simd;
 pub mod table;
 
@@ -38,6 +41,10 @@ pub enum Encoding {
     Base64,
     /// Leave the field out.
     None,
+    /// JSON output: a value that is valid JSON goes in as JSON (an object,
+    /// array, number...), anything else as a UTF-8 string. Tables show it as
+    /// utf8.
+    Json,
 }
 
 /// A problem met while reading, with where it is.
@@ -59,6 +66,9 @@ pub struct Summary {
     pub records: u64,
     pub bytes: u64,
     pub problems: u64,
+    /// Bytes read from `.log` files (with --from-offset and --limit, about
+    /// what is shown plus one index interval).
+    pub bytes_read: u64,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -120,6 +130,12 @@ pub struct Options {
     pub key_encoding: Encoding,
     pub value_encoding: Encoding,
     pub records: bool,
+    /// Tables: the width to fit, in terminal columns.
+    pub width: usize,
+    /// Tables: whole values, however wide.
+    pub full: bool,
+    /// Tables: ANSI colours.
+    pub color: bool,
 }
 
 pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, opts: Options) -> Box<dyn Sink + 'w> {
@@ -130,6 +146,32 @@ pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, opts: Options) -> Box<
     }
 }
 
+/// `n` and the noun, singular for exactly one: "1 file", "2 files",
+/// "0 entries". Nouns ending in -y after a consonant take -ies.
+pub fn count(n: impl TryInto<i128>, noun: &str) -> String {
+    let n: i128 = n.try_into().unwrap_or(i128::MAX);
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ if noun.ends_with('s') || noun.ends_with('x') || noun.ends_with("ch") => format!("{n} {noun}es"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+/// The topic and partition a file's directory names (`orders-3/…log`:
+/// `orders`, 3), as Kafka names partition directories; `None` for any other
+/// directory.
+pub fn topic_partition(file: &std::path::Path) -> Option<(String, i32)> {
+    let dir = file.parent()?.file_name()?.to_str()?;
+    let (topic, partition) = dir.rsplit_once('-')?;
+    if topic.is_empty() || partition.is_empty() || !partition.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((topic.to_string(), partition.parse().ok()?))
+}
+
 /// RFC 3339 in UTC for a millisecond timestamp; `None` for negative values,
 /// which Kafka uses for "no timestamp".
 pub fn rfc3339(ms: i64) -> Option<String> {
@@ -137,4 +179,31 @@ pub fn rfc3339(ms: i64) -> Option<String> {
         return None;
     }
     jiff::Timestamp::from_millisecond(ms).ok().map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn count_says_one_in_the_singular() {
+        assert_eq!(super::count(1u64, "file"), "1 file");
+        assert_eq!(super::count(0u64, "file"), "0 files");
+        assert_eq!(super::count(2u64, "entry"), "2 entries");
+        assert_eq!(super::count(1u64, "entry"), "1 entry");
+        assert_eq!(super::count(3u64, "batch"), "3 batches");
+        assert_eq!(super::count(-1i64, "byte"), "-1 bytes");
+        assert_eq!(super::count(2u64, "key"), "2 keys");
+    }
+
+    #[test]
+    fn topic_and_partition_from_the_directory_name() {
+        use std::path::Path;
+        let tp = |p: &str| super::topic_partition(Path::new(p));
+        assert_eq!(tp("data/orders-3/00000000000000000000.log"), Some(("orders".into(), 3)));
+        assert_eq!(tp("my-topic-12/0.index"), Some(("my-topic".into(), 12)));
+        assert_eq!(tp("__consumer_offsets-0/x.log"), Some(("__consumer_offsets".into(), 0)));
+        assert_eq!(tp("testdata/segments/v2_none/0.log"), None);
+        assert_eq!(tp("v2-/0.log"), None);
+        assert_eq!(tp("0.log"), None);
+        assert_eq!(tp("t-99999999999/0.log"), None);
+    }
 }

@@ -1,9 +1,10 @@
-//! Tables for people. Rows are printed in blocks, so memory stays bounded
-//! however large the segment is.
+//! Tables for people. Batches and records are written row by row by
+//! `grid.rs` (fixed widths per file, fitted to the terminal); the small
+//! tables of index, snapshot and checkpoint files go through comfy-table in
+//! blocks, so memory stays bounded however large a file is.
 
 use std::io::{self, Write};
 
-use base64::Engine;
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use kseg::BatchInfo;
 use kseg::format::checkpoint::{Entry as CheckpointEntry, Header as CheckpointHeader};
@@ -13,7 +14,8 @@ use kseg::format::snapshot::{ProducerEntry, SnapshotHeader};
 use kseg::format::txnindex::AbortedTxn;
 use kseg::topics::TopicRecord;
 
-use super::{Encoding, FileStart, Options, Problem, Sink, Summary, rfc3339};
+use super::grid::{BatchGrid, Look, RecordGrid};
+use super::{Encoding, FileStart, Options, Problem, Sink, Summary, count, rfc3339};
 
 const BLOCK: usize = 500;
 const MAX_CELL: usize = 48;
@@ -23,7 +25,20 @@ pub struct TableSink<'w> {
     opts: Options,
     rows: Vec<Vec<String>>,
     shape: Shape,
+    /// The current file's batch or record table.
+    grid: Grid,
+    /// Rows written by the grid, before they go out.
+    line: String,
 }
+
+enum Grid {
+    None,
+    Batches(BatchGrid),
+    Records(RecordGrid),
+}
+
+/// Grid text collected before one write to the output.
+const FLUSH_AT: usize = 256 << 10;
 
 /// Column headers of a table and which columns are right-aligned.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -32,8 +47,6 @@ struct Shape {
     right: &'static [usize],
 }
 
-const BATCH: Shape = Shape { headers: BATCH_HEADERS, right: &[0, 1, 2] };
-const RECORD: Shape = Shape { headers: RECORD_HEADERS, right: &[0, 1] };
 const INDEX: Shape = Shape { headers: &["offset", "position"], right: &[0, 1] };
 const TIME_INDEX: Shape = Shape { headers: &["timestamp", "offset"], right: &[1] };
 const TXN: Shape = Shape {
@@ -59,28 +72,23 @@ const OFFSET: Shape = Shape { headers: &["line", "topic", "partition", "offset"]
 const PROPERTY: Shape = Shape { headers: &["line", "key", "value"], right: &[0] };
 const FIELD: Shape = Shape { headers: &["key", "value"], right: &[] };
 
-const BATCH_HEADERS: &[&str] = &[
-    "position",
-    "offsets",
-    "count",
-    "magic",
-    "codec",
-    "crc",
-    "timestamp type",
-    "max timestamp",
-    "producer id/epoch/seq",
-    "flags",
-    "size",
-];
-const RECORD_HEADERS: &[&str] = &["offset", "timestamp", "key", "value", "headers"];
-
 impl<'w> TableSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>, opts: Options) -> Self {
-        let shape = if opts.records { RECORD } else { BATCH };
-        TableSink { out, opts, rows: Vec::new(), shape }
+        TableSink { out, opts, rows: Vec::new(), shape: INDEX, grid: Grid::None, line: String::new() }
+    }
+
+    fn look(&self) -> Look {
+        Look { width: self.opts.width, full: self.opts.full, color: self.opts.color }
+    }
+
+    fn flush_line(&mut self) -> io::Result<()> {
+        self.out.write_all(self.line.as_bytes())?;
+        self.line.clear();
+        Ok(())
     }
 
     fn flush_rows(&mut self) -> io::Result<()> {
+        self.flush_line()?;
         if self.rows.is_empty() {
             return Ok(());
         }
@@ -110,45 +118,6 @@ impl<'w> TableSink<'w> {
         }
         self.push(row)
     }
-
-    fn show(&self, bytes: Option<&[u8]>, enc: Encoding) -> String {
-        show_bytes(bytes, enc)
-    }
-}
-
-fn batch_fields(b: &BatchInfo) -> [String; 11] {
-    let codec = b.compression.map_or("invalid", |c| c.name()).to_string();
-    let mut flags = Vec::new();
-    if b.is_transactional {
-        flags.push("txn");
-    }
-    if b.is_control {
-        flags.push("control");
-    }
-    if b.delete_horizon.is_some() {
-        flags.push("delete-horizon");
-    }
-    [
-        b.position.to_string(),
-        if b.base_offset == b.last_offset {
-            b.base_offset.to_string()
-        } else {
-            format!("{}..{}", b.base_offset, b.last_offset)
-        },
-        b.count.map_or("?".into(), |c| c.to_string()),
-        format!("v{}", b.magic),
-        codec,
-        if b.crc_valid { format!("{:08x} ok", b.crc) } else { format!("{:08x} BAD", b.crc) },
-        b.timestamp_type.name().to_string(),
-        timestamp_text(b.max_timestamp),
-        if b.producer_id < 0 {
-            "-".into()
-        } else {
-            format!("{}/{}/{}", b.producer_id, b.producer_epoch, b.base_sequence)
-        },
-        flags.join(","),
-        b.size.to_string(),
-    ]
 }
 
 fn timestamp_text(ms: i64) -> String {
@@ -158,96 +127,27 @@ fn timestamp_text(ms: i64) -> String {
     }
 }
 
-/// Text for a terminal: control and bidi characters escaped, long values cut.
-pub fn show_bytes(bytes: Option<&[u8]>, enc: Encoding) -> String {
-    if enc == Encoding::None {
-        return String::new();
-    }
-    let Some(bytes) = bytes else { return "null".into() };
-    let mut s = match enc {
-        Encoding::None => return String::new(),
-        Encoding::Hex => {
-            let mut s = String::new();
-            super::json::hex_into(&bytes[..bytes.len().min(MAX_CELL)], &mut s);
-            s
-        }
-        Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(&bytes[..bytes.len().min(MAX_CELL)]),
-        Encoding::Utf8 => match std::str::from_utf8(bytes) {
-            Ok(text) => sanitize(text),
-            // Binary data reads better as hex than as replacement characters.
-            Err(_) => {
-                let mut s = String::from("0x");
-                super::json::hex_into(&bytes[..bytes.len().min(MAX_CELL)], &mut s);
-                s
-            }
-        },
-    };
-    if s.chars().count() > MAX_CELL
-        || (s.is_ascii() && bytes.len() > MAX_CELL && !s.contains(' ') && enc != Encoding::Utf8)
-    {
-        s = s.chars().take(MAX_CELL).collect::<String>() + &format!("… ({} bytes)", bytes.len());
-    }
-    s
+/// The start of a key or value (`size` bytes whole) for a line of its own.
+pub fn preview(bytes: Option<&[u8]>, size: usize) -> String {
+    super::cell::show(bytes, Encoding::Utf8, Some(2 * MAX_CELL), Some(size)).text
 }
 
+/// Text of a small table's cell: escaped by the one rule, cut when very long.
 fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(4 * MAX_CELL));
-    for c in text.chars().take(4 * MAX_CELL) {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            // Bidi: embeddings and overrides, isolates, and the marks (LRM, RLM, ALM).
-            c if c.is_control()
-                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}') =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Longest decoded text shown in a cell.
-const MAX_DECODED: usize = 2000;
-
-/// Decoded text for a cell: terminal-safe, and cut when very long.
-fn cap(text: String) -> String {
-    let n = text.chars().count();
-    let mut s: String = text.chars().take(MAX_DECODED).map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if n > MAX_DECODED {
-        s.push_str(&format!("… ({n} characters)"));
-    }
+    let mut s = String::new();
+    super::cell::show_str(&mut s, text, Some(4 * MAX_CELL));
     s
 }
 
 impl TableSink<'_> {
-    fn record_row(&mut self, r: &Record<'_>, decoded: Option<&TopicRecord>) -> io::Result<()> {
-        let headers = r
-            .headers
-            .iter()
-            .map(|(k, v)| format!("{}={}", show_bytes(Some(k), Encoding::Utf8), self.show(v, self.opts.value_encoding)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut key = self.show(r.key, self.opts.key_encoding);
-        let value = match (&r.control, decoded) {
-            // Control records: the decoded marker instead of raw key and value.
-            (Some(c), _) => {
-                key = show_bytes(r.key, Encoding::Hex);
-                cap(serde_json::to_string(c).unwrap_or_default())
-            }
-            (None, Some(d)) => {
-                let (k, v) = d.texts();
-                if !k.is_empty() {
-                    key = cap(k);
-                }
-                cap(v)
-            }
-            (None, None) => self.show(r.value, self.opts.value_encoding),
-        };
-        let row = vec![r.offset.to_string(), timestamp_text(r.timestamp), key, value, headers];
-        self.push_as(RECORD, row)
+    fn record_row(&mut self, b: &BatchInfo, r: &Record<'_>, d: Option<&TopicRecord>) -> io::Result<()> {
+        if !matches!(self.grid, Grid::Records(_)) {
+            self.grid = Grid::Records(RecordGrid::new(self.look(), b.base_offset, b.size, d.is_some()));
+        }
+        if let Grid::Records(g) = &mut self.grid {
+            g.record(&mut self.line, r, d, (self.opts.key_encoding, self.opts.value_encoding));
+        }
+        if self.line.len() >= FLUSH_AT { self.flush_line() } else { Ok(()) }
     }
 }
 
@@ -256,34 +156,52 @@ impl Sink for TableSink<'_> {
         self.flush_rows()?;
         let state = f.state.map_or(String::new(), |s| format!("{}, ", s.to_uppercase()));
         let detail = match (f.entries, f.preallocated_slots) {
-            (Some(e), Some(z)) => format!(": {e} entries, {z} preallocated slots"),
+            (Some(e), Some(z)) => format!(": {}, {}", count(e, "entry"), count(z, "preallocated slot")),
             _ if f.kind == "other" => ": not read".to_string(),
             _ => String::new(),
         };
-        writeln!(self.out, "{} ({}, {state}{} bytes{detail})", f.file, f.kind, f.size)
+        // A file name is shown by the same rule as a value: a hostile name
+        // cannot drive the terminal either.
+        let mut name = String::new();
+        super::cell::show_str(&mut name, f.file, None);
+        writeln!(self.out, "{name} ({}, {state}{}{detail})", f.kind, count(f.size, "byte"))?;
+        let (base, look) = (f.base_offset.unwrap_or(0), self.look());
+        let decoded = kseg::topics::TopicKind::for_path(std::path::Path::new(f.file)).is_some();
+        self.grid = match f.kind {
+            "log" | "records" | "kraft-checkpoint" if self.opts.records => {
+                Grid::Records(RecordGrid::new(look, base, f.size, decoded))
+            }
+            "log" | "records" | "kraft-checkpoint" => Grid::Batches(BatchGrid::new(look, base, f.size)),
+            _ => Grid::None,
+        };
+        Ok(())
     }
 
     fn batch(&mut self, _file: &str, b: &BatchInfo) -> io::Result<()> {
-        if !self.opts.records {
-            return self.push_as(BATCH, batch_fields(b).into());
+        if matches!(self.grid, Grid::None) {
+            // A batch outside a log file (not expected): a table of its own.
+            self.grid = if self.opts.records {
+                Grid::Records(RecordGrid::new(self.look(), b.base_offset, b.size, false))
+            } else {
+                Grid::Batches(BatchGrid::new(self.look(), b.base_offset, b.size))
+            };
         }
-        self.flush_rows()?;
-        let [pos, offsets, count, magic, codec, crc, ts_type, max_ts, producer, flags, size] = batch_fields(b);
-        let producer = if producer == "-" { String::new() } else { format!(" producer {producer}") };
-        let flags = if flags.is_empty() { String::new() } else { format!(" [{flags}]") };
-        writeln!(
-            self.out,
-            "batch at {pos}: offsets {offsets}, {count} records, {magic} {codec}, crc {crc}, {ts_type} max {max_ts}{producer}{flags}, {size} bytes"
-        )
+        match &mut self.grid {
+            Grid::Batches(g) => g.batch(&mut self.line, b),
+            Grid::Records(g) => g.batch(&mut self.line, b),
+            Grid::None => {}
+        }
+        if self.line.len() >= FLUSH_AT { self.flush_line() } else { Ok(()) }
     }
 
-    fn record(&mut self, _file: &str, _b: &BatchInfo, r: &Record<'_>) -> io::Result<()> {
-        self.record_row(r, None)
+    fn record(&mut self, _file: &str, b: &BatchInfo, r: &Record<'_>) -> io::Result<()> {
+        self.record_row(b, r, None)
     }
 
-    fn record_decoded(&mut self, _file: &str, _b: &BatchInfo, r: &Record<'_>, d: &TopicRecord) -> io::Result<()> {
-        self.record_row(r, Some(d))
+    fn record_decoded(&mut self, _file: &str, b: &BatchInfo, r: &Record<'_>, d: &TopicRecord) -> io::Result<()> {
+        self.record_row(b, r, Some(d))
     }
+
     fn problem(&mut self, _p: &Problem) -> io::Result<()> {
         // Problems go to stderr; flush so they appear after the rows before them.
         self.flush_rows()?;
@@ -313,9 +231,9 @@ impl Sink for TableSink<'_> {
         };
         writeln!(
             self.out,
-            "producer snapshot version {}, crc {crc}, {} entries",
+            "producer snapshot version {}, crc {crc}, {}",
             show(h.version.map(|v| v.to_string())),
-            show(h.count.map(|c| c.to_string()))
+            h.count.map_or("? entries".into(), |c| count(c, "entry"))
         )
     }
 
@@ -337,7 +255,12 @@ impl Sink for TableSink<'_> {
     fn checkpoint(&mut self, _file: &str, h: &CheckpointHeader) -> io::Result<()> {
         self.flush_rows()?;
         let show = |v: Option<i32>| v.map_or("?".to_string(), |v| v.to_string());
-        writeln!(self.out, "checkpoint version {}, {} entries", show(h.version), show(h.count))
+        writeln!(
+            self.out,
+            "checkpoint version {}, {}",
+            show(h.version),
+            h.count.map_or("? entries".into(), |c| count(c, "entry"))
+        )
     }
 
     fn checkpoint_entry(&mut self, _file: &str, e: &CheckpointEntry) -> io::Result<()> {
@@ -369,8 +292,12 @@ impl Sink for TableSink<'_> {
         self.flush_rows()?;
         writeln!(
             self.out,
-            "{} files, {} batches, {} records, {} bytes, {} problems",
-            s.files, s.batches, s.records, s.bytes, s.problems
+            "{}, {}, {}, {}, {}",
+            count(s.files, "file"),
+            count(s.batches, "batch"),
+            count(s.records, "record"),
+            count(s.bytes, "byte"),
+            count(s.problems, "problem")
         )?;
         self.out.flush()
     }

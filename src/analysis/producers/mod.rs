@@ -115,6 +115,8 @@ pub struct SegmentScan {
     pub missing_between: u64,
     pub missing_within: u64,
     pub max_timestamp: Option<i64>,
+    /// The max timestamp of the first batch that has one (`kseg ls`'s first time).
+    pub first_timestamp: Option<i64>,
     /// Entries that could not be read (bad size, header, too large).
     pub damaged: u64,
 }
@@ -398,9 +400,11 @@ impl Analyzer {
         }
         if scan.damaged > 0 {
             self.damaged += scan.damaged;
+            // Data that cannot be read is a finding like any other damage:
+            // the exit status says so, as in every subcommand.
             let mut f = finding(
                 "unreadable_data",
-                Severity::Note,
+                Severity::Anomaly,
                 format!(
                     "{} entries could not be read; producer state may be incomplete (run kseg verify)",
                     scan.damaged

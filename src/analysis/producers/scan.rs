@@ -82,6 +82,7 @@ pub fn scan_segment<S: Source>(src: S, max_decompressed: usize) -> io::Result<Se
         scan.first_offset.get_or_insert(base);
         scan.last_offset = Some(scan.last_offset.map_or(last, |p| p.max(last)));
         if max_ts >= 0 {
+            scan.first_timestamp.get_or_insert(max_ts);
             scan.max_timestamp = Some(scan.max_timestamp.map_or(max_ts, |m| m.max(max_ts)));
         }
         if let Some(mut p) = producer_batch {

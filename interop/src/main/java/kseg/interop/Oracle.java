@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeProducersResult;
+import org.apache.kafka.clients.admin.GroupListing;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -29,6 +30,8 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.GroupType;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
@@ -48,6 +51,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *   lookups.tsv               topic partition spec offset timestamp: AdminClient.listOffsets for
  *                             earliest, latest, max-timestamp and sampled timestamps
  *   producers.jsonl           AdminClient.describeProducers, one object per partition and producer
+ *   groups.jsonl              AdminClient.listConsumerGroupOffsets of every group listGroups names
+ *                            (share groups left out): group, topic, partition, committed offset
  */
 public final class Oracle {
     static final List<String> COMMITTED_TOPICS = List.of("txn", "txn-b", "hanging");
@@ -160,6 +165,26 @@ public final class Oracle {
                 }
             }
             System.out.println("[oracle] producers described");
+
+            // Consumer groups: every group's committed offsets, as the
+            // coordinator answers (kseg groups must replay the same).
+            int committed = 0;
+            try (PrintWriter pw = writer(out.resolve("groups.jsonl"))) {
+                for (GroupListing g : admin.listGroups().all().get(30, TimeUnit.SECONDS)) {
+                    if (g.type().isPresent() && g.type().get() == GroupType.SHARE) continue;
+                    Map<TopicPartition, OffsetAndMetadata> offs = admin.listConsumerGroupOffsets(g.groupId())
+                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                    List<Map.Entry<TopicPartition, OffsetAndMetadata>> es = new ArrayList<>(offs.entrySet());
+                    es.sort((a, b) -> a.getKey().toString().compareTo(b.getKey().toString()));
+                    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : es) {
+                        if (e.getValue() == null) continue;
+                        pw.println("{\"group\":" + jsonString(g.groupId()) + ",\"topic\":" + jsonString(e.getKey().topic())
+                            + ",\"partition\":" + e.getKey().partition() + ",\"offset\":" + e.getValue().offset() + "}");
+                        committed++;
+                    }
+                }
+            }
+            System.out.println("[oracle] " + committed + " committed offsets listed");
         }
     }
 
