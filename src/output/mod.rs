@@ -1,9 +1,9 @@
 //! Writers for dump output. Every format takes the same typed events, so a
 //! new format is one new file here.
 
+pub mod cell;
 #[cfg(feature = "export")]
 pub mod columnar;
-pub mod cell;
 pub mod grid;
 pub mod json;
 pub mod print;
