@@ -188,6 +188,12 @@ fn has_avx2() -> bool {
     }
 }
 
+/// Input bytes escaped per reservation: the output room for them (six
+/// bytes each at worst) is reserved once, so the inner loop keeps the write
+/// position in a register and checks no capacity.
+#[cfg(target_arch = "x86_64")]
+const CHUNK: usize = 4096;
+
 /// The escaping loop for one vector width. `$load` reads a vector from a
 /// pointer, `$store` writes one, `$mask` gives the bitmask of bytes needing
 /// escape and the bitmask of non-ASCII bytes.
@@ -196,51 +202,63 @@ macro_rules! escape_loop {
     ($out:ident, $s:ident, $stop:ident, $w:expr, $load:expr, $store:expr, $mask:expr) => {{
         const W: usize = $w;
         let high_wanted: u32 = if $stop { !0 } else { 0 };
+        // The last, short piece is copied here, padded with spaces (which
+        // need no escape).
+        let mut pad = [b' '; W];
         let mut i = 0;
         while i < $s.len() {
-            // Room for a whole vector plus one escape after up to W-1 bytes.
-            if $out.capacity() - $out.len() < W + 8 {
-                $out.reserve(W + 8 + ($s.len() - i));
+            let end = $s.len().min(i + CHUNK);
+            // A step consumes c >= 1 bytes and keeps at most 6c (an escape
+            // after k clean bytes keeps k + 6 for k + 1), and the input
+            // consumed before `end` is reached is below (end - i) + W; the
+            // last step writes up to W + 8 bytes past what it keeps.
+            $out.reserve(6 * (end - i + W) + W + 8);
+            let base = $out.as_mut_ptr();
+            let mut o = $out.len();
+            let mut stopped = None;
+            while i < end {
+                let rest = $s.len() - i;
+                let (src, n) = if rest >= W {
+                    (&$s[i..i + W], W)
+                } else {
+                    // Refilled whole: an earlier, longer tail left bytes.
+                    pad[..rest].copy_from_slice(&$s[i..]);
+                    pad[rest..].fill(b' ');
+                    (&pad[..], rest)
+                };
+                // SAFETY: `src` holds W readable bytes; `o` stays within the
+                // room reserved above (see the bound there), so the store of
+                // W bytes at `o` is inside the allocation.
+                let v = unsafe { $load(src.as_ptr()) };
+                unsafe { $store(base.add(o), v) };
+                let (esc, high) = $mask(v);
+                let m = esc | (high & high_wanted);
+                if m == 0 {
+                    o += n;
+                    i += n;
+                    continue;
+                }
+                let k = m.trailing_zeros() as usize;
+                o += k;
+                i += k;
+                let b = $s[i];
+                if b >= 0x80 {
+                    stopped = Some(i);
+                    break;
+                }
+                let seq = &ESCAPE_SEQ[b as usize];
+                // SAFETY: k < W, so the 8 bytes at `o` are inside the room
+                // reserved above; the first seq[7] of them are the escape.
+                unsafe { std::ptr::copy_nonoverlapping(seq.as_ptr(), base.add(o), 8) };
+                o += seq[7] as usize;
+                i += 1;
             }
-            let rest = $s.len() - i;
-            // The last, short piece is padded with spaces (no escape).
-            let mut pad = [b' '; W];
-            let (src, n) = if rest >= W {
-                (&$s[i..i + W], W)
-            } else {
-                pad[..rest].copy_from_slice(&$s[i..]);
-                (&pad[..], rest)
-            };
-            // SAFETY: `src` holds W readable bytes; `out` has at least
-            // W + 8 bytes of spare capacity (reserved above), so the store
-            // of W bytes at its length is in bounds.
-            let v = unsafe { $load(src.as_ptr()) };
-            let dst = unsafe { $out.as_mut_ptr().add($out.len()) };
-            unsafe { $store(dst, v) };
-            let (esc, high) = $mask(v);
-            let m = esc | (high & high_wanted);
-            if m == 0 {
-                // SAFETY: the n bytes were just written by the store.
-                unsafe { $out.set_len($out.len() + n) };
-                i += n;
-                continue;
+            // SAFETY: every byte below `o` was written by a store above
+            // (or was there before), and `o` is within the capacity.
+            unsafe { $out.set_len(o) };
+            if let Some(at) = stopped {
+                return at;
             }
-            let k = m.trailing_zeros() as usize;
-            // SAFETY: k < n bytes of the store are kept.
-            unsafe { $out.set_len($out.len() + k) };
-            i += k;
-            let b = $s[i];
-            if b >= 0x80 {
-                return i;
-            }
-            let seq = &ESCAPE_SEQ[b as usize];
-            // SAFETY: k < W, so len + 8 is within the W + 8 spare bytes;
-            // the first seq[7] of the 8 written bytes are the escape.
-            unsafe {
-                std::ptr::copy_nonoverlapping(seq.as_ptr(), $out.as_mut_ptr().add($out.len()), 8);
-                $out.set_len($out.len() + seq[7] as usize);
-            }
-            i += 1;
         }
         $s.len()
     }};
