@@ -6,7 +6,8 @@ Inputs (in --from, a report directory of a broker run):
   crash/data/   the log directory copied after kill -9 (optional)
   oracle/       what the Kafka clients saw (Oracle.java): partitions.tsv, records/, lookups.tsv,
                 producers.jsonl
-  live/runs.tsv the live loop's runs (run.sh)
+  live/runs.tsv the live loop's runs (run.sh), live/verify-churn-final.{json,err,rc} the fresh
+                verify of the churn phase's directory after its clean stop
 
 Outputs (in --out): report.md, differences.tsv, diffs/<category>/<n>.diff, kseg/ (kseg's JSON
 for the record, producer and verify comparisons), and the summary line on stdout, last:
@@ -650,10 +651,16 @@ def verify(a, rep, data, which):
     rc, o, e = run_kseg(a.kseg, ["verify", "--format", "json", data])
     with open(os.path.join(a.out, "kseg", "verify-%s.json" % which), "wb") as f:
         f.write(o + e)
+    return verify_findings(rep, which, rc, o, e)
+
+
+def verify_findings(rep, which, rc, o, e):
+    """Differences in one `kseg verify --format json` answer: every error; after a clean stop
+    (`clean`, and `churn`: the churn phase's broker stopped with SIGTERM) every warning too."""
     try:
         j = json.loads(o.decode("utf-8"))
     except ValueError:
-        rep.add("verify/%s/no-output" % which, "kseg verify exit %d" % rc, "", e.decode()[:300])
+        rep.add("verify/%s/no-output" % which, "kseg verify exit %d" % rc, "", e.decode(errors="replace")[:300])
         return "exit %d, no JSON" % rc, 1
     probs = j.get("problems", [])
     counts = defaultdict(int)
@@ -662,7 +669,7 @@ def verify(a, rep, data, which):
         counts[(pr.get("severity"), pr.get("kind"))] += 1
     for pr in probs:
         sev, kind = pr.get("severity"), pr.get("kind")
-        if sev == "error" or (sev == "warning" and which == "clean"):
+        if sev == "error" or (sev == "warning" and which in ("clean", "churn")):
             f = pr.get("file") or ""
             where = "other"
             if os.path.isfile(f):
@@ -673,26 +680,72 @@ def verify(a, rep, data, which):
             cat = "verify/%s/%s/%s/%s" % (which, sev, kind, where)
             if not rep.add(cat, "%s: %s" % (f, pr.get("message")), "no %s" % sev, "%s %s" % (sev, kind)):
                 unexpected += 1
+    if rc != 0 and not probs and which == "churn":
+        rep.add("verify/%s/exit%d" % (which, rc), "kseg verify exit %d" % rc, "exit 0", e.decode(errors="replace")[:300])
+        unexpected += 1
     s = j.get("summary", {})
     text = "exit %d, %s errors, %s warnings (%s)" % (rc, s.get("errors"), s.get("warnings"),
                                                       ", ".join("%d %s %s" % (c, sv, k) for (sv, k), c in sorted(counts.items())) or "none")
     return text, unexpected
 
 
-def live(a, rep, runs_file):
+def live(a, rep, live_dir):
+    """The live loop's runs (live/runs.tsv: phase, command, exit, seconds, arguments, and the
+    "while being read" lines on stderr and stdout). Every phase: exit 0/1/2 only (no signal, no
+    hang). The churn phase: a verify, stats or producers run that exits 1 is a difference unless
+    the same command after the clean stop (live/<command>-churn-final.*) exits 1 too; the fresh
+    verify has no error and no warning. Returns the note lines and the number of unexpected differences."""
+    runs_file = os.path.join(live_dir, "runs.tsv")
     if not os.path.exists(runs_file):
-        return "no live runs", 0
+        return ["no live runs"], 0
     rows = read_tsv(runs_file)
     unexpected = 0
-    by = defaultdict(lambda: defaultdict(int))
+    final_rc = None
+    final = os.path.join(live_dir, "verify-churn-final")
+    notes = []
+    if os.path.exists(final + ".rc"):
+        final_rc = int(open(final + ".rc").read().strip() or "-1")
+        o = open(final + ".json", "rb").read()
+        e = open(final + ".err", "rb").read() if os.path.exists(final + ".err") else b""
+        text, u = verify_findings(rep, "churn", final_rc, o, e)
+        notes.append("churn phase, fresh verify after the clean stop: " + text)
+        unexpected += u
+    # exit codes of the fresh verify, stats, producers after the churn phase's clean stop: a live
+    # run of these that exits 1 must be matched by the fresh one
+    finals = {}
+    for name in ("verify", "stats", "producers"):
+        f = os.path.join(live_dir, "%s-churn-final.rc" % name)
+        if os.path.exists(f):
+            finals[name] = int(open(f).read().strip() or "-1")
+    if finals:
+        notes.append("churn phase, after the clean stop: " + ", ".join("%s exit %d" % kv for kv in finals.items()))
+    by = OrderedDict()  # (phase, command) -> [runs, {rc: n}, runs that saw a change, seconds]
     for r in rows:
         phase, name, rc = r[0], r[1], int(r[2])
-        by["%s %s" % (phase, name)][rc] += 1
+        changed = sum(int(x) for x in r[5:7]) if len(r) >= 7 else 0
+        ent = by.setdefault((phase, name), [0, defaultdict(int), 0, 0.0])
+        ent[0] += 1
+        ent[1][rc] += 1
+        ent[2] += changed > 0
+        ent[3] += float(r[3])
         if rc not in (0, 1, 2):
             if not rep.add("live/%s/rc%d" % (name, rc), "%s: kseg %s" % (phase, r[4]), "exit 0/1/2", "exit %d" % rc):
                 unexpected += 1
-    text = "; ".join("%s: %s" % (k, ", ".join("rc%d x%d" % (rc, c) for rc, c in sorted(v.items()))) for k, v in sorted(by.items()))
-    return "%d runs (%s)" % (len(rows), text), unexpected
+        elif phase == "churn" and rc == 1 and finals.get(name.split("-")[0], 1) != 1:
+            if not rep.add("live/churn/%s/rc1" % name, "churn: kseg %s (saved output: live/rc1-churn-*-%s.*)" % (r[4], name),
+                           "exit %s as the fresh %s after the clean stop" % (finals[name.split("-")[0]], name.split("-")[0]),
+                           "exit 1 (an error or anomaly)"):
+                unexpected += 1
+    phases = OrderedDict()
+    for (phase, name), (n, rcs, ch, secs) in by.items():
+        phases.setdefault(phase, []).append("%s %d (%s%s, %.1f s avg)" % (
+            name, n, ", ".join("rc%d x%d" % (rc, c) for rc, c in sorted(rcs.items())),
+            ", %d saw a change" % ch if ch else "", secs / n))
+    changed_runs = sum(v[2] for v in by.values())
+    notes.insert(0, "live loop: %d runs, %d of them saw a file change (\"while being read\")" % (len(rows), changed_runs))
+    for phase, parts in phases.items():
+        notes.insert(1 + list(phases).index(phase), "live loop %s: %s" % (phase, "; ".join(parts)))
+    return notes, unexpected
 
 
 # ------------------------------------------------------------------------------------ main
@@ -756,14 +809,15 @@ def main():
                 "written live, clean stop" if which == "clean" else "rebuilt by the broker's recovery", n, d, u))
             unexpected += u
     if want("live"):
-        text, u = live(a, rep, os.path.join(a.src, "live", "runs.tsv"))
-        notes.append("live loop: " + text)
+        lines, u = live(a, rep, os.path.join(a.src, "live"))
+        notes.extend(lines)
         unexpected += u
     for pat in a.src and [os.path.join(a.src, "live")] or []:
         for fn in sorted(os.listdir(pat)) if os.path.isdir(pat) else []:
-            if fn.startswith("verify-run"):
+            if fn.startswith("verify-") and fn.endswith(".txt"):
                 first = open(os.path.join(pat, fn), encoding="utf-8", errors="replace").read().splitlines()
-                tail = [l for l in first if l.strip()][-1:] or ["(empty)"]
+                lines = [l for l in first if l.strip()]
+                tail = [l for l in lines if " errors, " in l][-1:] or lines[-1:] or ["(empty)"]
                 notes.append("live verify (%s, first run during the workload): %s" % (fn[7:-4], tail[0]))
     rep.tsv.close()
     if not a.keep_raw:

@@ -17,6 +17,8 @@
 #   INTEROP_EXPECTED=file       known differences (default: interop/expected-differences.txt)
 #   INTEROP_ONLY=a,b            only these comparisons (dump-log,records,lookups,producers,groups,verify,live,rebuild)
 #   INTEROP_RECOVER=0           skip the third broker run (index files deleted, rebuilt by recovery)
+#   INTEROP_CHURN_SECONDS=300   length of the churn phase (a fresh broker, small segments, short
+#                               retention, the cleaner swapping, the live loop reading); 0 skips it
 #   JAVA=java                   the JVM (17+)
 set -euo pipefail
 
@@ -29,6 +31,7 @@ JAVA=${JAVA:-java}
 EXPECTED=${INTEROP_EXPECTED:-$HERE/expected-differences.txt}
 CRASH=${INTEROP_CRASH:-1}
 RECOVER=${INTEROP_RECOVER:-1}
+CHURN_SECONDS=${INTEROP_CHURN_SECONDS:-300}
 FROM=${INTEROP_FROM:-}
 CLUSTER_ID=a2NlZy1pbnRlcm9wLTQ0MA  # fixed, so runs are alike
 START=$(date +%s)
@@ -96,19 +99,31 @@ write_client_log4j
 
 # ------------------------------------------------------------------ live loop
 # Runs every kseg subcommand over the live log directory, under timeout, until $WORK/live.stop:
-# one line per run in $OUT/live/runs.tsv (phase, command, exit code, seconds). Exit codes other
-# than 0/1/2 (a signal such as 135 = SIGBUS, 124 = timeout/hang) are what we look for.
+# one line per run in $OUT/live/runs.tsv (phase, command, exit code, seconds, arguments, and the
+# number of "while being read" lines on stderr and on stdout: the runs that saw a file change).
+# Exit codes other than 0/1/2 (a signal such as 135 = SIGBUS, 137 = hang killed by timeout) are
+# what we look for; the output of such runs, and of verify, stats and producers runs that exit 1
+# (an error, a batch not decoded, an anomaly), is kept.
 live_loop() {
     local phase=$1 data=$2 dir=$OUT/live
     mkdir -p "$dir"
-    local n=0
+    local n=0 kept=0
     while [ ! -e "$WORK/live.stop" ]; do
         n=$((n + 1))
-        local part seg
-        part=$(find "$data" -mindepth 1 -maxdepth 1 -type d | shuf -n 1 2>/dev/null || true)
-        seg=$(find "$data" -name '*.log' 2>/dev/null | shuf -n 1 || true)
+        local part seg pseg stem sfx base spec
+        part=$(find "$data" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | shuf -n 1 || true)
+        # a segment anywhere, now and then a .deleted/.cleaned/.swap one given by name
+        seg=$(find "$data" \( -name '*.log' -o -name '*.log.deleted' -o -name '*.log.cleaned' -o -name '*.log.swap' \) 2>/dev/null | shuf -n 1 || true)
+        stem=${seg%%.log*}; sfx=${seg#"$stem".log}
+        # an offset near the start of a random segment of the partition, and a time to look up
+        pseg=$(find "${part:-$data}" -maxdepth 1 -name '*.log' 2>/dev/null | shuf -n 1 || true)
+        base=$(basename "${pseg:-0.log}" .log); base=$((10#${base//[^0-9]/0} + RANDOM % 200))
+        case $((n % 4)) in
+            0) spec=earliest ;; 1) spec=latest ;; 2) spec=max-timestamp ;;
+            *) spec=$(( $(date +%s%3N) - RANDOM * 10 )) ;;
+        esac
         local name args
-        for name in verify verify-nommap stats producers dump-records kafka-dump-log kafka-dump-log-index rebuild-index; do
+        for name in verify verify-nommap stats producers dump-records kafka-dump-log kafka-dump-log-index find-offset find-time rebuild-index; do
             [ -e "$WORK/live.stop" ] && break
             case $name in
                 verify) args=(verify "$data") ;;
@@ -117,7 +132,9 @@ live_loop() {
                 producers) args=(producers "$data") ;;
                 dump-records) args=(dump --records --format jsonl "${part:-$data}") ;;
                 kafka-dump-log) args=(kafka-dump-log --files "${seg:-x.log}" --deep-iteration) ;;
-                kafka-dump-log-index) args=(kafka-dump-log --files "${seg%.log}.index,${seg%.log}.timeindex" --verify-index-only) ;;
+                kafka-dump-log-index) args=(kafka-dump-log --files "$stem.index$sfx,$stem.timeindex$sfx" --verify-index-only) ;;
+                find-offset) args=(find-offset "${part:-$data}" "$base") ;;
+                find-time) args=(find-time "${part:-$data}" "$spec") ;;
                 rebuild-index) args=(rebuild-index --no-mmap --index-interval-bytes 512 "$data") ;;
             esac
             local t0 t1 rc
@@ -125,12 +142,14 @@ live_loop() {
             rc=0
             timeout -s KILL 120 "$KSEG" "${args[@]}" > "$dir/last.out" 2> "$dir/last.err" || rc=$?
             t1=$(date +%s.%N)
-            printf '%s\t%s\t%s\t%.2f\t%s\n' "$phase" "$name" "$rc" "$(echo "$t1 - $t0" | bc)" "${args[*]}" >> "$dir/runs.tsv"
+            printf '%s\t%s\t%s\t%.2f\t%s\t%d\t%d\n' "$phase" "$name" "$rc" "$(echo "$t1 - $t0" | bc)" "${args[*]}" \
+                "$(grep -c 'while being read' "$dir/last.err" || true)" "$(grep -c 'while being read' "$dir/last.out" || true)" >> "$dir/runs.tsv"
             if [ "$name" = verify ] && [ ! -e "$dir/verify-$phase.txt" ]; then
                 cp "$dir/last.out" "$dir/verify-$phase.txt"; cat "$dir/last.err" >> "$dir/verify-$phase.txt"
             fi
-            if [ "$rc" -gt 2 ]; then
-                cp "$dir/last.out" "$dir/abnormal-$phase-$n-$name.out"; cp "$dir/last.err" "$dir/abnormal-$phase-$n-$name.err"
+            if [ "$rc" -gt 2 ] || { [ "$rc" = 1 ] && [ "$kept" -lt 60 ] && case $name in verify*|stats|producers) true ;; *) false ;; esac; }; then
+                [ "$rc" = 1 ] && kept=$((kept + 1))
+                cp "$dir/last.out" "$dir/rc$rc-$phase-$n-$name.out"; cp "$dir/last.err" "$dir/rc$rc-$phase-$n-$name.err"
             fi
         done
     done
@@ -214,6 +233,36 @@ if [ -z "$FROM" ]; then
             say "broker killed with -9 after recovery"
             cp -a "$DATA" "$OUT/recovered/data"
         fi
+    fi
+
+    if [ "$CHURN_SECONDS" -gt 0 ] && { [ -z "${INTEROP_ONLY:-}" ] || [[ ",$INTEROP_ONLY," == *,live,* ]]; }; then
+        # A broker of its own on a fresh directory (the copies above stay as they are): the churn
+        # topics (Workload.java) roll 1 MiB segments, delete by size and time and compact, with
+        # file.delete.delay.ms=1s, while the live loop reads; then a clean stop and a fresh verify.
+        CDATA=$WORK/churn-data
+        BPORT=$(free_port); CPORT=$(free_port)
+        write_config "$CDATA" "$BPORT" "$CPORT" "$WORK/churn.properties"
+        BOOT=127.0.0.1:$BPORT
+        say "churn phase: a fresh broker on $BOOT, $CHURN_SECONDS s of writes with small segments and short retention under the live loop"
+        "$JAVA" -Dlog4j2.configurationFile="$WORK/client-log4j2.properties" -cp "$LIB/*" kafka.tools.StorageTool \
+            format -t "$CLUSTER_ID" -c "$WORK/churn.properties" --standalone >> "$OUT/format.log" 2>&1
+        mkdir -p "$OUT/broker"
+        start_broker "$WORK/churn.properties" "$OUT/broker/churn.log" "$BPORT"
+        start_live churn "$CDATA"
+        "${CLIENT[@]}" kseg.interop.Workload "$BOOT" churn "$CHURN_SECONDS" > "$OUT/churn-workload.log" 2>&1 \
+            || { tail -30 "$OUT/churn-workload.log" >&2; exit 1; }
+        stop_live
+        say "churn workload done; stopping the broker (SIGTERM), then a fresh verify"
+        stop_broker
+        rc=0
+        "$KSEG" verify --format json "$CDATA" > "$OUT/live/verify-churn-final.json" 2> "$OUT/live/verify-churn-final.err" || rc=$?
+        echo "$rc" > "$OUT/live/verify-churn-final.rc"
+        for name in stats producers; do   # a live run that exits 1 is compared with these
+            rc=0; "$KSEG" "$name" "$CDATA" > "$OUT/live/$name-churn-final.out" 2>&1 || rc=$?
+            echo "$rc" > "$OUT/live/$name-churn-final.rc"
+        done
+        mkdir -p "$OUT/churn"
+        cp -a "$CDATA" "$OUT/churn/data"
     fi
     FROM=$OUT
 else

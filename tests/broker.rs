@@ -208,6 +208,101 @@ fn kafka_version_4_3_prints_transaction_states_as_numbers() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("4.1, 4.3 and 4.4"));
 }
 
+/// Kafka appends an index entry with two writes into its map (offset index:
+/// relative offset, then position; time index: timestamp, then relative
+/// offset), and a live broker showed `kseg verify` the active segment's last
+/// entry between the two. Made here from the broker's own entries with their
+/// second field zeroed: in the active segment a warning, in a rolled one an
+/// error.
+#[test]
+fn a_half_written_last_index_entry_is_a_warning_only_in_the_active_segment() {
+    let data = data_dir();
+    let part = data.path().join("g-rolled-0");
+    // Keep the first entry only, its second field zero: the index's bytes 4..8
+    // (position) and the time index's bytes 8..12 (relative offset).
+    let half_write = |seg: &str| {
+        for (ext, keep) in [("index", 4), ("timeindex", 8)] {
+            let path = part.join(format!("{seg}.{ext}"));
+            let mut bytes = fs::read(&path).unwrap();
+            assert!(bytes[..keep].iter().any(|&b| b != 0), "{path:?} has a first entry");
+            bytes[keep..].fill(0);
+            fs::write(&path, bytes).unwrap();
+        }
+    };
+    let findings = |dir: &Path| {
+        let (code, stdout, stderr) = kseg(&["verify", "--format", "json", "g-rolled-0"], dir);
+        let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+        let mut found: Vec<(String, String, String, bool)> = doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let file = p["file"].as_str().unwrap();
+                let name = Path::new(file).file_name().unwrap().to_string_lossy().into_owned();
+                let half = p["message"].as_str().unwrap().contains("second half still zero");
+                (name, p["kind"].as_str().unwrap().to_owned(), p["severity"].as_str().unwrap().to_owned(), half)
+            })
+            .collect();
+        found.sort();
+        (code, found)
+    };
+    let row = |name: &str, kind: &str, severity: &str, half: bool| {
+        (name.to_owned(), kind.to_owned(), severity.to_owned(), half)
+    };
+
+    half_write("00000000000000000040");
+    let (code, found) = findings(data.path());
+    assert_eq!(
+        found,
+        [
+            row("00000000000000000040.index", "index_mismatch", "warning", true),
+            row("00000000000000000040.timeindex", "timeindex_mismatch", "warning", true),
+        ]
+    );
+    assert_eq!(code, 0);
+
+    half_write("00000000000000000000");
+    let (code, found) = findings(data.path());
+    assert_eq!(
+        found,
+        [
+            row("00000000000000000000.index", "index_mismatch", "error", false),
+            row("00000000000000000000.timeindex", "timeindex_mismatch", "error", false),
+            row("00000000000000000040.index", "index_mismatch", "warning", true),
+            row("00000000000000000040.timeindex", "timeindex_mismatch", "warning", true),
+        ]
+    );
+    assert_eq!(code, 1);
+}
+
+/// Kafka creates a producer snapshot and then writes it (at a roll, in the
+/// background): a live broker showed `kseg producers` the newest one empty.
+/// That is a note; a snapshot with bytes that do not parse stays an anomaly.
+#[test]
+fn an_empty_newest_snapshot_is_a_note_and_a_broken_one_an_anomaly() {
+    let data = data_dir();
+    let snapshot = data.path().join("g-txn-0/00000000000000000033.snapshot");
+    let kinds = |dir: &Path| {
+        let (code, stdout, stderr) = kseg(&["producers", "--format", "json", "g-txn-0"], dir);
+        let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+        let part = &doc["partitions"][0];
+        let of = |key: &str| -> Vec<String> {
+            part[key].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap().to_owned()).collect()
+        };
+        (code, of("anomalies"), of("notes"))
+    };
+    fs::write(&snapshot, b"").unwrap();
+    let (code, anomalies, notes) = kinds(data.path());
+    assert!(anomalies.is_empty(), "{anomalies:?}");
+    assert!(notes.contains(&"snapshot_invalid".to_owned()), "{notes:?}");
+    assert_eq!(code, 0);
+    // Version 1 and a CRC that is not the bytes': a snapshot Kafka rejects.
+    fs::write(&snapshot, [0, 1, 0, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+    let (code, anomalies, _) = kinds(data.path());
+    assert_eq!(anomalies, ["snapshot_invalid"]);
+    assert_eq!(code, 1);
+}
+
 /// What the Scala tool of Kafka 4.1.1 printed for the same files and modes
 /// (`interop/make-goldens-version.sh 4.1.1`), against `--kafka-version 4.1`:
 /// stdout and stderr. Outputs kseg does not reproduce yet are listed with

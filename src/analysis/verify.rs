@@ -119,7 +119,26 @@ impl Checker<'_> {
     fn tail_severity(&self) -> Severity {
         if self.active { Severity::Warning } else { Severity::Error }
     }
+
+    /// The severity of a mismatch in entry `i` of an index with `entries`
+    /// real entries, and what to add to its message. Kafka appends an entry
+    /// with two writes into its map, the first field then the second (the
+    /// offset index: relative offset, then position; the time index:
+    /// timestamp, then relative offset), so a reader of the active segment's
+    /// index can see its last entry with the second field still zero while
+    /// the broker appends it, as a crash may leave it too (recovery rebuilds
+    /// the active segment's indexes): a warning, not damage.
+    fn half_written(&self, i: usize, entries: usize, second_field_zero: bool) -> (Severity, &'static str) {
+        if self.active && second_field_zero && i + 1 == entries {
+            (Severity::Warning, HALF_WRITTEN)
+        } else {
+            (Severity::Error, "")
+        }
+    }
 }
+
+const HALF_WRITTEN: &str = " (the active segment's last entry, its second half still zero: the broker was writing it, \
+     or a crash cut it; recovery rebuilds it)";
 
 /// What checking one batch on its own found. Batches are independent, so
 /// these can be computed in parallel and merged in file order.
@@ -476,11 +495,12 @@ impl<'i> IndexMerge<'i> {
             if let Some((po, pp)) = self.prev
                 && (e.offset <= po || e.position <= pp)
             {
+                let (severity, why) = c.half_written(i, idx.entries, e.position == 0);
                 let msg = format!(
-                    "entry {i} (offset {}, position {}) does not follow (offset {po}, position {pp})",
+                    "entry {i} (offset {}, position {}) does not follow (offset {po}, position {pp}){why}",
                     e.offset, e.position
                 );
-                c.add(&Self::path(c), ProblemKind::IndexNotIncreasing, Severity::Error, Some(at), Some(e.offset), msg);
+                c.add(&Self::path(c), ProblemKind::IndexNotIncreasing, severity, Some(at), Some(e.offset), msg);
                 continue;
             }
             self.prev = Some((e.offset, e.position));
@@ -491,18 +511,20 @@ impl<'i> IndexMerge<'i> {
 
     /// Check the entries whose position is at or before this batch.
     fn batch(&mut self, b: &Seen, c: &mut Checker<'_>) {
+        let entries = self.idx.map_or(0, |idx| idx.entries);
         while let Some((i, at, e)) = self.next_in_order(c, |e| u64::from(e.position) > b.position) {
+            let (severity, why) = c.half_written(i, entries, e.position == 0);
             let msg = if u64::from(e.position) < b.position {
-                format!("entry {i} points at position {}, which is not the start of a batch", e.position)
+                format!("entry {i} points at position {}, which is not the start of a batch{why}", e.position)
             } else if e.offset != b.last {
                 format!(
-                    "entry {i} says offset {} at position {}, but the batch there ends at offset {}",
+                    "entry {i} says offset {} at position {}, but the batch there ends at offset {}{why}",
                     e.offset, e.position, b.last
                 )
             } else {
                 continue;
             };
-            c.add(&Self::path(c), ProblemKind::IndexMismatch, Severity::Error, Some(at), Some(e.offset), msg);
+            c.add(&Self::path(c), ProblemKind::IndexMismatch, severity, Some(at), Some(e.offset), msg);
         }
     }
 
@@ -578,20 +600,24 @@ impl<'i> TimeMerge<'i> {
 
     /// Check the entries whose offset is at or below this batch's last.
     fn batch(&mut self, b: &Seen, c: &mut Checker<'_>) {
+        let (entries, base) = self.idx.map_or((0, 0), |idx| (idx.entries, idx.base_offset));
         while let Some((i, at, e)) = self.next_in_order(c, |e| e.offset > b.last) {
+            // A relative offset of 0 only ends the entries after slot 0
+            // (`Index::new_checked`): a half-written first entry is read.
+            let (severity, why) = c.half_written(i, entries, e.offset == base);
             // Current brokers point at the batch's last offset, older ones at
             // a record inside it: any offset the batch covers is accepted.
             let msg = if e.offset < b.base {
-                format!("entry {i} points at offset {}, which no batch holds", e.offset)
+                format!("entry {i} points at offset {}, which no batch holds{why}", e.offset)
             } else if e.timestamp != b.max_timestamp {
                 format!(
-                    "entry {i} says timestamp {} for offset {}, but that batch's max timestamp is {} (batch at position {})",
+                    "entry {i} says timestamp {} for offset {}, but that batch's max timestamp is {} (batch at position {}){why}",
                     e.timestamp, e.offset, b.max_timestamp, b.position
                 )
             } else {
                 continue;
             };
-            c.add(&Self::path(c), ProblemKind::TimeindexMismatch, Severity::Error, Some(at), Some(e.offset), msg);
+            c.add(&Self::path(c), ProblemKind::TimeindexMismatch, severity, Some(at), Some(e.offset), msg);
         }
     }
 

@@ -155,7 +155,13 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(exit::ERROR));
                 }
             };
-            let txnindex = match seg.txnindex.as_deref().map(Mapped::open).transpose() {
+            // Kafka creates a segment's `.txnindex` with its first entry, just
+            // after the ABORT marker is in the log: on a live broker one can
+            // appear after the directory was listed and before the scan read
+            // that marker. It is looked for again, after the scan.
+            let late = seg.txnindex.is_none().then(|| seg.log.with_extension("txnindex"));
+            let txnindex_path = seg.txnindex.clone().or(late.filter(|p| p != &seg.log && p.is_file()));
+            let txnindex = match txnindex_path.as_deref().map(Mapped::open).transpose() {
                 Ok(map) => map,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => {
@@ -164,6 +170,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                 }
             };
             let a = analyzer.get_or_insert_with(|| Analyzer::new(opts));
+            let seg = &kseg::files::partition::Segment { txnindex: txnindex_path.clone(), ..seg.clone() };
             a.segment(seg, &scan, TxnIndex::new(txnindex.as_ref().map_or(&[], AsRef::as_ref)));
             if s + 1 == part.segments.len() {
                 // Only a partition directory read whole has the snapshot

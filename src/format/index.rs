@@ -184,7 +184,10 @@ impl<B: AsRef<[u8]>, const N: usize> Index<B, N> {
 impl<B: AsRef<[u8]>> Index<B, OFFSET_ENTRY> {
     pub fn entry(&self, i: usize) -> OffsetEntry {
         let s = self.slot(i);
-        OffsetEntry { offset: self.base_offset + i64::from(be_i32(&s[..4])), position: be_i32(&s[4..]) as u32 }
+        OffsetEntry {
+            offset: self.base_offset.wrapping_add(i64::from(be_i32(&s[..4]))),
+            position: be_i32(&s[4..]) as u32,
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = OffsetEntry> + '_ {
@@ -239,7 +242,7 @@ impl<B: AsRef<[u8]>> Index<B, OFFSET_ENTRY> {
 impl<B: AsRef<[u8]>> Index<B, TIME_ENTRY> {
     pub fn entry(&self, i: usize) -> TimeEntry {
         let s = self.slot(i);
-        TimeEntry { timestamp: be_i64(&s[..8]), offset: self.base_offset + i64::from(be_i32(&s[8..])) }
+        TimeEntry { timestamp: be_i64(&s[..8]), offset: self.base_offset.wrapping_add(i64::from(be_i32(&s[8..]))) }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = TimeEntry> + '_ {
@@ -287,6 +290,17 @@ mod tests {
         assert_eq!(TimeIndex::new_checked(&fresh[..12 * 100], 5).entries, 0);
         assert_eq!(OffsetIndex::new_checked(&data[..], 1000).entries, 2);
         assert_eq!(idx.entry(1), OffsetEntry { offset: 1009, position: 300 });
+    }
+
+    /// A file named near `i64::MAX` (any name can be given): the offset wraps
+    /// as Java's `long` arithmetic does, never a panic.
+    #[test]
+    fn offsets_near_the_top_wrap_like_java() {
+        let data = offset_index(&[(5, 100)], 0);
+        let idx = OffsetIndex::new_exact(&data[..], i64::MAX);
+        assert_eq!(idx.entry(0).offset, i64::MAX.wrapping_add(5));
+        let t = [1i64.to_be_bytes().as_slice(), &7i32.to_be_bytes()].concat();
+        assert_eq!(TimeIndex::new_exact(&t[..], i64::MAX).entry(0).offset, i64::MAX.wrapping_add(7));
     }
 
     #[test]

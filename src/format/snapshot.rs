@@ -63,6 +63,13 @@ pub struct Snapshot<'a> {
     readable: usize,
 }
 
+impl Snapshot<'_> {
+    /// The size of the file parsed.
+    pub fn byte_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
 /// Parse a whole snapshot file.
 pub fn parse(data: &[u8]) -> Snapshot<'_> {
     let mut issues = Vec::new();

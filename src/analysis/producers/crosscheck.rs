@@ -143,7 +143,15 @@ impl Analyzer {
         // A snapshot Kafka would reject (its version, framing or CRC; bytes
         // after the entries Kafka accepts) is not compared with the log.
         if let Some(issue) = snap.issues.iter().find(|i| i.kind != ProblemKind::SnapshotTrailingBytes) {
-            let mut f = finding("snapshot_invalid", Severity::Anomaly, format!("cannot be used: {}", issue.message));
+            // Kafka creates the file and then writes it whole (at a roll, in
+            // the background): an empty one is being written, or a crash came
+            // between the two. Kafka skips it and rebuilds from the log.
+            let mut f = if snap.byte_len() == 0 {
+                let msg = "empty: a snapshot the broker was about to write (or a crash left unwritten); Kafka skips it";
+                finding("snapshot_invalid", Severity::Note, msg.to_owned())
+            } else {
+                finding("snapshot_invalid", Severity::Anomaly, format!("cannot be used: {}", issue.message))
+            };
             f.file = Some(path);
             self.push(f);
             return check;

@@ -44,7 +44,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 /**
  * The workload the interop suite writes through a real broker.
  *
- * Usage: Workload BOOTSTRAP topics|main|hang|crash|freeze
+ * Usage: Workload BOOTSTRAP topics|main|hang|crash|freeze|goldens, or Workload BOOTSTRAP churn SECONDS
  *
  * topics creates the topics (before hang and main).
  * main   every kind of record and topic the suite compares (see interop/README.md), then returns.
@@ -53,6 +53,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * crash  writes without end (codecs, transactions, compacted keys) until the broker is killed.
  * freeze stops what could change the logs while the oracle reads them (retention, cleaner).
  * goldens a small workload for testdata/broker (make-goldens.sh): few, small records.
+ * churn  its own topics, on a broker of their own (run.sh's churn phase): writes for SECONDS at a
+ *        limited rate so that segments roll, retention deletes and the cleaner swaps files all
+ *        the time while kseg's live loop reads the directory; then closes its producers cleanly.
  */
 public final class Workload {
     static final String[] CODECS = {"none", "gzip", "snappy", "lz4", "zstd"};
@@ -89,6 +92,7 @@ public final class Workload {
                 case "crash" -> w.crash();
                 case "freeze" -> w.freeze();
                 case "goldens" -> w.goldens();
+                case "churn" -> w.churn(Integer.parseInt(args[2]));
                 default -> throw new IllegalArgumentException(args[1]);
             }
         } finally {
@@ -643,6 +647,103 @@ public final class Workload {
         admin.deleteTopics(List.of("g-tmp")).all().get(30, TimeUnit.SECONDS);
         Thread.sleep(3000); // the cleaner's second pass (tombstones past delete.retention.ms)
         log("goldens workload done");
+    }
+
+    // ---------------------------------------------------------------- churn
+
+    /** Bytes per second each churn writer sends (value bytes): about 1.5 MB/s in all. */
+    static final int RETENTION_RATE = 700_000, COMPACT_RATE = 400_000, TXN_RATE = 400_000;
+
+    /**
+     * Topics whose files change all the time, written for `seconds`: 1 MiB segments (Kafka 4
+     * refuses less) and short retention. churn-retention: retention.bytes 3 MiB, so the oldest
+     * segment goes every few seconds; churn-compact: time-rolled segments the cleaner cleans at
+     * once (.cleaned, .swap and .deleted files come and go); churn-txn: commits and aborts,
+     * retention.ms 20 s. file.delete.delay.ms 1 s everywhere: .deleted files vanish while read.
+     */
+    void churn(int seconds) throws Exception {
+        admin.createTopics(List.of(
+            topic("churn-retention", 2, "segment.bytes", "1048576", "retention.bytes", "3145728",
+                "file.delete.delay.ms", "1000"),
+            topic("churn-compact", 2, "cleanup.policy", "compact", "segment.bytes", "1048576", "segment.ms", "3000",
+                "min.cleanable.dirty.ratio", "0.01", "min.compaction.lag.ms", "0", "delete.retention.ms", "1000",
+                "file.delete.delay.ms", "1000"),
+            topic("churn-txn", 2, "segment.bytes", "1048576", "segment.ms", "5000", "retention.ms", "20000",
+                "file.delete.delay.ms", "1000"))).all().get(60, TimeUnit.SECONDS);
+        log("churn topics created; writing for " + seconds + " s");
+        long end = System.currentTimeMillis() + seconds * 1000L;
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        List<Future<String>> jobs = new ArrayList<>();
+        jobs.add(pool.submit(() -> churnRetention(end)));
+        jobs.add(pool.submit(() -> churnCompact(end)));
+        jobs.add(pool.submit(() -> churnTxn(end)));
+        for (Future<String> f : jobs) log(f.get(seconds + 120L, TimeUnit.SECONDS));
+        pool.shutdown();
+        log("churn done");
+    }
+
+    /** Sleeps so that `sent` bytes since `start` stay at or below `rate` bytes per second. */
+    static void pace(long start, long sent, int rate) throws InterruptedException {
+        long due = start + sent * 1000L / rate;
+        long now = System.currentTimeMillis();
+        if (due > now) Thread.sleep(due - now);
+    }
+
+    String churnRetention(long end) throws Exception {
+        Random r = new Random(41);
+        long start = System.currentTimeMillis(), sent = 0, n = 0;
+        try (KafkaProducer<byte[], byte[]> p = producer("none", true)) {
+            while (System.currentTimeMillis() < end) {
+                ProducerRecord<byte[], byte[]> rec = record("churn-retention", (int) (n % 2), null, r, (int) (n % 100_000), true);
+                p.send(rec);
+                sent += rec.value() == null ? 0 : rec.value().length;
+                n++;
+                if (n % 50 == 0) pace(start, sent, RETENTION_RATE);
+            }
+        }
+        return "churn-retention: " + n + " records, " + sent + " value bytes";
+    }
+
+    String churnCompact(long end) throws Exception {
+        Random r = new Random(43);
+        long start = System.currentTimeMillis(), sent = 0, n = 0;
+        try (KafkaProducer<byte[], byte[]> p = producer("lz4", true)) {
+            while (System.currentTimeMillis() < end) {
+                int key = r.nextInt(1000);
+                byte[] v = n % 20 == 19 ? null : text(r, 100 + r.nextInt(400)); // a tombstone now and then
+                p.send(new ProducerRecord<>("churn-compact", key % 2, null, ("key-" + key).getBytes(StandardCharsets.UTF_8), v));
+                sent += v == null ? 0 : v.length;
+                n++;
+                if (n % 50 == 0) pace(start, sent, COMPACT_RATE);
+            }
+        }
+        return "churn-compact: " + n + " records, " + sent + " value bytes";
+    }
+
+    String churnTxn(long end) throws Exception {
+        Random r = new Random(47);
+        long start = System.currentTimeMillis(), sent = 0, commits = 0, aborts = 0;
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(txnProps("churn-txn", "zstd"))) {
+            p.initTransactions();
+            for (int t = 0; System.currentTimeMillis() < end; t++) {
+                p.beginTransaction();
+                for (int i = 0; i < 40; i++) {
+                    ProducerRecord<byte[], byte[]> rec = record("churn-txn", i % 2, null, r, t * 40 + i, true);
+                    p.send(rec);
+                    sent += rec.value() == null ? 0 : rec.value().length;
+                }
+                p.flush(); // so that an aborted transaction really wrote data
+                if (t % 4 == 3) {
+                    p.abortTransaction();
+                    aborts++;
+                } else {
+                    p.commitTransaction();
+                    commits++;
+                }
+                pace(start, sent, TXN_RATE);
+            }
+        }
+        return "churn-txn: " + commits + " transactions committed, " + aborts + " aborted, " + sent + " value bytes";
     }
 
     // ---------------------------------------------------------------- freeze
