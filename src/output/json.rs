@@ -1,7 +1,7 @@
 //! JSON and JSON Lines. Records are written by hand into a buffered writer,
 //! with no allocation per record: this is the hot path of a full dump.
 
-use super::simd::scan16;
+use super::simd::escape_json;
 use std::io::{self, Write};
 
 use base64::Engine;
@@ -118,61 +118,23 @@ pub(super) static ESCAPE: [u8; 256] = {
     t
 };
 
-fn push_escape(out: &mut Vec<u8>, b: u8) {
-    let e = ESCAPE[b as usize];
-    if e == b'u' {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
-    } else {
-        out.extend_from_slice(&[b'\\', e]);
-    }
-}
-
 /// Append `s` as a JSON string if it is valid UTF-8, and return false
-/// (appending nothing) if it is not. Sixteen bytes at a time are checked for
-/// escapes and, until the first non-ASCII byte, for ASCII (which needs no
-/// UTF-8 validation); clean runs are copied whole. Most payload text needs
-/// no escaping, so this is the hot loop of a JSON dump.
+/// (appending nothing) if it is not. The vector escaper (`simd.rs`) copies
+/// clean runs whole; up to the first non-ASCII byte nothing needs UTF-8
+/// validation, and from there the rest is validated once. Most payload text
+/// needs little escaping, so this is the hot loop of a JSON dump.
 pub fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
     let mark = out.len();
     out.reserve(s.len() + 2);
     out.push(b'"');
-    let mut start = 0;
-    let mut i = 0;
-    // Until a non-ASCII byte is seen, everything scanned is valid UTF-8.
-    let mut ascii = true;
-    while i < s.len() {
-        let load = |w: &[u8]| u64::from_le_bytes(<[u8; 8]>::try_from(w).unwrap_or_default());
-        let (a, b, n) = match s.get(i..i + 16) {
-            Some(chunk) => (load(&chunk[..8]), load(&chunk[8..]), 16),
-            None => {
-                // The last chunk, padded with spaces (which need no escape).
-                let mut word = [b' '; 16];
-                let n = s.len() - i;
-                word[..n].copy_from_slice(&s[i..]);
-                (load(&word[..8]), load(&word[8..]), n)
-            }
-        };
-        let (esc, high) = scan16(a, b);
-        if ascii && high != 0 {
-            ascii = false;
-            if std::str::from_utf8(&s[i..]).is_err() {
-                out.truncate(mark);
-                return false;
-            }
+    let at = escape_json(out, s, true);
+    if at < s.len() {
+        if std::str::from_utf8(&s[at..]).is_err() {
+            out.truncate(mark);
+            return false;
         }
-        // Every flagged byte of the 16, without scanning them again.
-        let mut m = esc;
-        while m != 0 {
-            let at = i + m.trailing_zeros() as usize;
-            out.extend_from_slice(&s[start..at]);
-            push_escape(out, s[at]);
-            start = at + 1;
-            m &= m - 1;
-        }
-        i += n;
+        escape_json(out, &s[at..], false);
     }
-    out.extend_from_slice(&s[start..]);
     out.push(b'"');
     true
 }

@@ -88,36 +88,364 @@ fn is_ascii_sse2(b: &[u8]) -> bool {
     _mm_movemask_epi8(acc) == 0 && chunks.remainder().is_ascii()
 }
 
-/// Bit i set when byte i of the 16 needs escaping; bit 16+i when byte i is
-/// not ASCII.
+/// The JSON escape of each byte, its length in the last of the eight bytes
+/// (0 for a byte that goes out as is): `\"`, `\\`, `\n`-style short forms,
+/// `\u00XX` for the other controls. Eight bytes so that one unconditional
+/// copy writes any of them.
+static ESCAPE_SEQ: [[u8; 8]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let e = super::json::ESCAPE[b];
+        if e == b'u' {
+            t[b] = [b'\\', b'u', b'0', b'0', HEX[b >> 4], HEX[b & 15], 0, 6];
+        } else if e != 0 {
+            t[b] = [b'\\', e, 0, 0, 0, 0, 0, 2];
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Append `s` to `out` escaped for the inside of a JSON string (no quotes).
+/// With `stop_at_non_ascii`, stop before the first byte >= 0x80 and return
+/// its index (the caller validates UTF-8 from there); otherwise, or when
+/// there is none, return `s.len()`.
+///
+/// Each step loads a vector (16 bytes with SSE2, 32 with AVX2 when the CPU
+/// has it, chosen once), stores it whole into `out`'s spare capacity and
+/// advances the length to the first byte needing escape: a run between two
+/// quotes costs no call and no per-byte push.
+pub fn escape_json(out: &mut Vec<u8>, s: &[u8], stop_at_non_ascii: bool) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked at run time, once).
+            return unsafe { escape_avx2(out, s, stop_at_non_ascii) };
+        }
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { escape_sse2(out, s, stop_at_non_ascii) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        escape_scalar(out, s, stop_at_non_ascii)
+    }
+}
+
+/// The same with a chosen vector width (16 or 32; 32 falls back to 16 when
+/// the CPU lacks AVX2, anything else is the scalar loop): lets the tests
+/// cover every path on one machine.
+#[cfg(test)]
+pub fn escape_json_width(out: &mut Vec<u8>, s: &[u8], stop_at_non_ascii: bool, width: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if width == 32 && has_avx2() {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { escape_avx2(out, s, stop_at_non_ascii) };
+        }
+        if width >= 16 {
+            // SAFETY: SSE2 is part of the x86-64 baseline.
+            return unsafe { escape_sse2(out, s, stop_at_non_ascii) };
+        }
+    }
+    let _ = width;
+    escape_scalar(out, s, stop_at_non_ascii)
+}
+
+/// One byte at a time: the fallback off x86-64 and the tests' baseline.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn escape_scalar(out: &mut Vec<u8>, s: &[u8], stop_at_non_ascii: bool) -> usize {
+    let mut start = 0;
+    for (i, &b) in s.iter().enumerate() {
+        if stop_at_non_ascii && b >= 0x80 {
+            out.extend_from_slice(&s[start..i]);
+            return i;
+        }
+        let seq = &ESCAPE_SEQ[b as usize];
+        if seq[7] != 0 {
+            out.extend_from_slice(&s[start..i]);
+            out.extend_from_slice(&seq[..seq[7] as usize]);
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(&s[start..]);
+    s.len()
+}
+
 #[cfg(target_arch = "x86_64")]
-#[inline]
-pub fn scan16(a: u64, b: u64) -> (u32, u32) {
-    // SAFETY: SSE2 is part of the x86-64 baseline, so every CPU this binary
-    // runs on has it; the function reads no memory through pointers.
-    unsafe { scan16_sse2(a, b) }
+fn has_avx2() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // 0 = not yet asked, 1 = no, 2 = yes.
+    static AVX2: AtomicU8 = AtomicU8::new(0);
+    match AVX2.load(Ordering::Relaxed) {
+        0 => {
+            let yes = std::is_x86_feature_detected!("avx2");
+            AVX2.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+            yes
+        }
+        v => v == 2,
+    }
+}
+
+/// Input bytes escaped per reservation: the output room for them (six
+/// bytes each at worst) is reserved once, so the inner loop keeps the write
+/// position in a register and checks no capacity.
+#[cfg(target_arch = "x86_64")]
+const CHUNK: usize = 4096;
+
+/// The escaping loop for one vector width. `$load` reads a vector from a
+/// pointer, `$store` writes one, `$mask` gives the bitmask of bytes needing
+/// escape and the bitmask of non-ASCII bytes.
+#[cfg(target_arch = "x86_64")]
+macro_rules! escape_loop {
+    ($out:ident, $s:ident, $stop:ident, $w:expr, $load:expr, $store:expr, $mask:expr) => {{
+        const W: usize = $w;
+        let high_wanted: u32 = if $stop { !0 } else { 0 };
+        // The last, short piece is copied here, padded with spaces (which
+        // need no escape).
+        let mut pad = [b' '; W];
+        let mut i = 0;
+        while i < $s.len() {
+            let end = $s.len().min(i + CHUNK);
+            // A step consumes c >= 1 bytes and keeps at most 6c (an escape
+            // after k clean bytes keeps k + 6 for k + 1), and the input
+            // consumed before `end` is reached is below (end - i) + W; the
+            // last step writes up to W + 8 bytes past what it keeps.
+            $out.reserve(6 * (end - i + W) + W + 8);
+            let base = $out.as_mut_ptr();
+            let mut o = $out.len();
+            let mut stopped = None;
+            while i < end {
+                let rest = $s.len() - i;
+                let (src, n) = if rest >= W {
+                    (&$s[i..i + W], W)
+                } else {
+                    // Refilled whole: an earlier, longer tail left bytes.
+                    pad[..rest].copy_from_slice(&$s[i..]);
+                    pad[rest..].fill(b' ');
+                    (&pad[..], rest)
+                };
+                // SAFETY: `src` holds W readable bytes; `o` stays within the
+                // room reserved above (see the bound there), so the store of
+                // W bytes at `o` is inside the allocation.
+                let v = unsafe { $load(src.as_ptr()) };
+                unsafe { $store(base.add(o), v) };
+                let (esc, high) = $mask(v);
+                let m = esc | (high & high_wanted);
+                if m == 0 {
+                    o += n;
+                    i += n;
+                    continue;
+                }
+                let k = m.trailing_zeros() as usize;
+                o += k;
+                i += k;
+                let b = $s[i];
+                if b >= 0x80 {
+                    stopped = Some(i);
+                    break;
+                }
+                let seq = &ESCAPE_SEQ[b as usize];
+                // SAFETY: k < W, so the 8 bytes at `o` are inside the room
+                // reserved above; the first seq[7] of them are the escape.
+                unsafe { std::ptr::copy_nonoverlapping(seq.as_ptr(), base.add(o), 8) };
+                o += seq[7] as usize;
+                i += 1;
+            }
+            // SAFETY: every byte below `o` was written by a store above
+            // (or was there before), and `o` is within the capacity.
+            unsafe { $out.set_len(o) };
+            if let Some(at) = stopped {
+                return at;
+            }
+        }
+        $s.len()
+    }};
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-fn scan16_sse2(a: u64, b: u64) -> (u32, u32) {
+fn escape_sse2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
     use std::arch::x86_64::*;
-    let x = _mm_set_epi64x(b as i64, a as i64);
-    let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
-    let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
-    let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
-    let esc = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(control, quote), backslash)) as u32;
-    (esc, _mm_movemask_epi8(x) as u32)
+    escape_loop!(
+        out,
+        s,
+        stop,
+        16,
+        |p: *const u8| _mm_loadu_si128(p.cast()),
+        |p: *mut u8, v| _mm_storeu_si128(p.cast(), v),
+        |x: __m128i| {
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+            let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+            let esc = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(control, quote), backslash)) as u32;
+            (esc, _mm_movemask_epi8(x) as u32)
+        }
+    )
 }
 
-#[cfg(not(target_arch = "x86_64"))]
-pub fn scan16(a: u64, b: u64) -> (u32, u32) {
-    let bytes = [a.to_le_bytes(), b.to_le_bytes()].concat();
-    let mut esc = 0u32;
-    let mut high = 0u32;
-    for (k, &c) in bytes.iter().enumerate() {
-        esc |= u32::from(super::json::ESCAPE[c as usize] != 0) << k;
-        high |= u32::from(c >= 0x80) << k;
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn escape_avx2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
+    use std::arch::x86_64::*;
+    escape_loop!(
+        out,
+        s,
+        stop,
+        32,
+        |p: *const u8| _mm256_loadu_si256(p.cast()),
+        |p: *mut u8, v| _mm256_storeu_si256(p.cast(), v),
+        |x: __m256i| {
+            let control = _mm256_cmpeq_epi8(_mm256_max_epu8(x, _mm256_set1_epi8(0x1f)), _mm256_set1_epi8(0x1f));
+            let quote = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'"' as i8));
+            let backslash = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'\\' as i8));
+            let esc = _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(control, quote), backslash)) as u32;
+            (esc, _mm256_movemask_epi8(x) as u32)
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_json_width;
+    use proptest::prelude::*;
+
+    /// The plain escaper the vector one must match: a char at a time over
+    /// the lossy decoding, written from the JSON grammar (RFC 8259 §7),
+    /// with serde_json's choices (short forms where JSON has them,
+    /// lowercase hex, nothing else escaped).
+    fn reference(bytes: &[u8]) -> Vec<u8> {
+        let mut out = String::from("\"");
+        for c in String::from_utf8_lossy(bytes).chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\u{8}' => out.push_str("\\b"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\u{c}' => out.push_str("\\f"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out.into_bytes()
     }
-    (esc, high)
+
+    /// `json::escape_utf8` and its lossy fallback (`write_bytes`), at one
+    /// vector width.
+    fn escaped(bytes: &[u8], width: usize) -> Vec<u8> {
+        let mut out = b"prefix".to_vec();
+        out.push(b'"');
+        let at = escape_json_width(&mut out, bytes, true, width);
+        if at < bytes.len() {
+            if std::str::from_utf8(&bytes[at..]).is_ok() {
+                escape_json_width(&mut out, &bytes[at..], false, width);
+            } else {
+                out.truncate(6);
+                out.push(b'"');
+                escape_json_width(&mut out, String::from_utf8_lossy(bytes).as_bytes(), false, width);
+            }
+        }
+        out.push(b'"');
+        assert_eq!(&out[..6], b"prefix");
+        out.split_off(6)
+    }
+
+    fn check(bytes: &[u8]) {
+        let want = reference(bytes);
+        for width in [0, 16, 32] {
+            assert_eq!(escaped(bytes, width), want, "width {width}, input {bytes:?}");
+        }
+        // The dispatched path the writers use.
+        let mut out = Vec::new();
+        crate::output::json::write_bytes(&mut out, Some(bytes), crate::output::Encoding::Utf8);
+        assert_eq!(out, want, "input {bytes:?}");
+    }
+
+    #[test]
+    fn every_byte_value_at_every_position_across_vector_boundaries() {
+        for len in [1usize, 15, 16, 17, 31, 32, 33, 47, 64, 65, 70] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    check(&s);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_side_by_side_at_every_position() {
+        for len in 0..80usize {
+            for at in 0..len {
+                let mut s = vec![b'x'; len];
+                for (k, e) in [b'"', b'\\', b'\n', 0x01, b'"'].iter().enumerate() {
+                    if at + k < len {
+                        s[at + k] = *e;
+                    }
+                }
+                check(&s);
+                let all: Vec<u8> = (0..len).map(|i| if i >= at { b'"' } else { b'z' }).collect();
+                check(&all);
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_at_every_position() {
+        let bad: [&[u8]; 7] =
+            [b"\xff", b"\x80", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xc0\x80", b"\xf4\x90\x80\x80"];
+        for len in [1usize, 16, 33, 70] {
+            for at in 0..len {
+                for seq in bad {
+                    let mut s = vec![b'q'; len];
+                    s[len / 3] = b'"';
+                    s.splice(at..at, seq.iter().copied());
+                    check(&s);
+                    // After a valid non-ASCII character, so validation
+                    // starts earlier than the bad bytes.
+                    let mut t = "é".as_bytes().to_vec();
+                    t.extend_from_slice(&s);
+                    check(&t);
+                }
+            }
+        }
+    }
+
+    /// Bytes weighted toward the ones that matter: escapes, controls,
+    /// UTF-8 lead and continuation bytes.
+    fn interesting_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![
+            6 => b'a'..=b'z',
+            2 => Just(b'"'),
+            1 => Just(b'\\'),
+            1 => 0u8..0x20,
+            1 => 0x80u8..=0xff,
+            1 => any::<u8>(),
+        ];
+        proptest::collection::vec(byte, 0..300)
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_match_the_reference(bytes in interesting_bytes()) {
+            check(&bytes);
+        }
+
+        #[test]
+        fn random_strings_match_and_parse_back(s in any::<String>(), pad in 0usize..40) {
+            let s = format!("{}{s}", "\"".repeat(pad));
+            check(s.as_bytes());
+            for width in [0, 16, 32] {
+                let out = escaped(s.as_bytes(), width);
+                let back: String = serde_json::from_slice(&out).unwrap();
+                prop_assert_eq!(&back, &s);
+                prop_assert_eq!(&out, &serde_json::to_vec(&s).unwrap());
+            }
+        }
+    }
 }
