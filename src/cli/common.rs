@@ -170,3 +170,22 @@ pub fn not_log_data(path: &std::path::Path) -> Option<String> {
         "not a Kafka file: its name is not a Kafka file name, and its first bytes are no log entry".to_string()
     })
 }
+
+/// A byte progress bar over the segments of `partitions`, on stderr when it
+/// is a terminal, not `quiet`, and there are more than `min_bytes` to read.
+pub fn progress_bar(partitions: &[Partition], quiet: bool, min_bytes: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    let total: u64 = partitions
+        .iter()
+        .flat_map(|p| &p.segments)
+        .map(|s| std::fs::metadata(&s.log).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    (!quiet && std::io::stderr().is_terminal() && total > min_bytes).then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    })
+}

@@ -3,7 +3,7 @@
 //! DuckDB, Spark and Trino (docs/export.md). Partitions are read in
 //! parallel, each by one thread writing its own file.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -111,19 +111,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::ERROR));
         }
     };
-    let total_bytes: u64 = partitions
-        .iter()
-        .flat_map(|p| &p.segments)
-        .map(|s| std::fs::metadata(&s.log).map(|m| m.len()).unwrap_or(0))
-        .sum();
-    let progress = (!args.quiet && std::io::stderr().is_terminal() && total_bytes > 64 << 20).then(|| {
-        let bar = indicatif::ProgressBar::new(total_bytes);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let progress = super::common::progress_bar(&partitions, args.quiet, 64 << 20);
     let ctx = Ctx {
         layout: &layout,
         mmap: !args.read.no_mmap,

@@ -167,13 +167,7 @@ pub fn run(args: GroupsArgs) -> anyhow::Result<ExitCode> {
             })
         })
         .collect();
-    let code = if unreadable {
-        exit::ERROR
-    } else if replay.damage.is_empty() {
-        exit::OK
-    } else {
-        exit::FINDINGS
-    };
+    let code = exit::status(unreadable, !replay.damage.is_empty());
     let written = (|| -> anyhow::Result<()> {
         let mut out = super::stdout();
         match args.format {

@@ -98,6 +98,18 @@ pub mod exit {
     pub const FINDINGS: u8 = 1;
     /// Nothing could be done: bad arguments or an unreadable path.
     pub const ERROR: u8 = 2;
+
+    /// The one verdict of a run: a path that could not be read outweighs
+    /// findings, which outweigh a clean run.
+    pub fn status(unreadable: bool, findings: bool) -> u8 {
+        if unreadable {
+            ERROR
+        } else if findings {
+            FINDINGS
+        } else {
+            OK
+        }
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -370,13 +370,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
         Ok(())
     })();
-    let code = if unreadable {
-        exit::ERROR
-    } else if failed {
-        exit::FINDINGS
-    } else {
-        exit::OK
-    };
+    let code = exit::status(unreadable, failed);
     super::common::verdict_after_writing(written, code)
 }
 

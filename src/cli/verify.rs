@@ -2,7 +2,7 @@
 //! with exit codes a script can act on.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -81,19 +81,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let work: Vec<(usize, usize)> =
         partitions.iter().enumerate().flat_map(|(p, part)| (0..part.segments.len()).map(move |s| (p, s))).collect();
-    let total_bytes: u64 = partitions
-        .iter()
-        .flat_map(|p| &p.segments)
-        .map(|s| std::fs::metadata(&s.log).map(|m| m.len()).unwrap_or(0))
-        .sum();
-    let progress = (!args.quiet && std::io::stderr().is_terminal() && total_bytes > 256 << 20).then(|| {
-        let bar = indicatif::ProgressBar::new(total_bytes);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let progress = super::common::progress_bar(&partitions, args.quiet, 256 << 20);
     let opts = verify::Options { max_decompressed: args.read.max_decompressed, reading: args.read.reading() };
     let pool = args.read.pool()?;
     let results: Vec<verify::SegmentReport> = pool.install(|| {
@@ -199,13 +187,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         *summary.by_kind.entry(p.kind.name()).or_default() += 1;
     }
     let failed = summary.errors > 0 || (args.strict && summary.warnings > 0);
-    let code = if unreadable {
-        exit::ERROR
-    } else if failed {
-        exit::FINDINGS
-    } else {
-        exit::OK
-    };
+    let code = exit::status(unreadable, failed);
     let written = (|| -> anyhow::Result<()> {
         if args.quiet {
             return Ok(());
