@@ -99,25 +99,6 @@ fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
-/// Escape class of each byte in a JSON string: 0 = as is, `u` = \u00XX,
-/// anything else = a backslash and that letter.
-pub(super) static ESCAPE: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = b'u';
-        i += 1;
-    }
-    t[0x08] = b'b';
-    t[0x09] = b't';
-    t[0x0a] = b'n';
-    t[0x0c] = b'f';
-    t[0x0d] = b'r';
-    t[b'"' as usize] = b'"';
-    t[b'\\' as usize] = b'\\';
-    t
-};
-
 /// Append `s` as a JSON string if it is valid UTF-8, and return false
 /// (appending nothing) if it is not. The vector escaper (`simd.rs`) copies
 /// clean runs whole; up to the first non-ASCII byte nothing needs UTF-8

@@ -88,6 +88,25 @@ fn is_ascii_sse2(b: &[u8]) -> bool {
     _mm_movemask_epi8(acc) == 0 && chunks.remainder().is_ascii()
 }
 
+/// Escape class of each byte in a JSON string: 0 = as is, `u` = \u00XX,
+/// anything else = a backslash and that letter.
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
 /// The JSON escape of each byte, its length in the last of the eight bytes
 /// (0 for a byte that goes out as is): `\"`, `\\`, `\n`-style short forms,
 /// `\u00XX` for the other controls. Eight bytes so that one unconditional
@@ -97,7 +116,7 @@ static ESCAPE_SEQ: [[u8; 8]; 256] = {
     let mut t = [[0u8; 8]; 256];
     let mut b = 0;
     while b < 256 {
-        let e = super::json::ESCAPE[b];
+        let e = ESCAPE[b];
         if e == b'u' {
             t[b] = [b'\\', b'u', b'0', b'0', HEX[b >> 4], HEX[b & 15], 0, 6];
         } else if e != 0 {
