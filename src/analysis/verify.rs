@@ -719,7 +719,12 @@ pub fn verify_snapshot(path: &Path) -> io::Result<SegmentReport> {
 }
 
 /// Checks across the segments of one partition, after each was verified:
-/// segments must not overlap.
+/// segments must not overlap. On a live broker the two files of an
+/// apparent overlap may have been read at different moments: the cleaner
+/// swaps a cleaned segment in under the first one's name, covering the
+/// offsets of the next ones, which it then removes. When either file was
+/// removed or replaced since the partition was listed, that is what is
+/// reported (a warning, verify again), not damage.
 pub fn cross_segment(segments: &[Segment], reports: &[SegmentReport]) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut prev: Option<(i64, &Segment)> = None;
@@ -729,17 +734,33 @@ pub fn cross_segment(segments: &[Segment], reports: &[SegmentReport]) -> Vec<Fin
         if let (Some((prev_last, prev_seg)), Some((first, position))) = (prev, rep.first_offset)
             && (first <= prev_last || seg.base_offset <= prev_last)
         {
-            out.push(Finding {
-                file: seg.log.clone(),
-                kind: ProblemKind::SegmentOverlap,
-                severity: Severity::Error,
-                position: Some(position),
-                offset: Some(first),
-                message: format!(
-                    "base offset {} / first offset {first} is not above the last offset {prev_last} of {}",
-                    seg.base_offset,
-                    prev_seg.log.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-                ),
+            let prev_name = prev_seg.log.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            let overlap = format!(
+                "base offset {} / first offset {first} is not above the last offset {prev_last} of {prev_name}",
+                seg.base_offset,
+            );
+            let moved = [prev_seg, seg].into_iter().find(|s| s.changed_since_listing());
+            out.push(match moved {
+                Some(moved) => Finding {
+                    file: moved.log.clone(),
+                    kind: ProblemKind::ChangedDuringRead,
+                    severity: Severity::Warning,
+                    position: None,
+                    offset: None,
+                    message: format!(
+                        "removed or replaced since the partition was listed (the broker's cleaner or retention): \
+                         {} {overlap}, but the two were read at different moments of the log; verify it again",
+                        seg.log.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+                    ),
+                },
+                None => Finding {
+                    file: seg.log.clone(),
+                    kind: ProblemKind::SegmentOverlap,
+                    severity: Severity::Error,
+                    position: Some(position),
+                    offset: Some(first),
+                    message: overlap,
+                },
             });
         }
         if let Some(last) = rep.last_offset {

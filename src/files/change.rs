@@ -15,8 +15,27 @@ use std::path::Path;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Opened {
     pub len: u64,
+    id: FileId,
+}
+
+/// Which file a name stood for (device and inode): the cleaner's swap puts
+/// another file under the same name, which only this tells apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId {
     dev: u64,
     ino: u64,
+}
+
+impl FileId {
+    /// The file at `path` now, if there is one.
+    pub fn at(path: &Path) -> Option<FileId> {
+        std::fs::metadata(path).ok().map(|m| identity(&m))
+    }
+
+    /// Whether `path` still names this file (not removed, not replaced).
+    pub fn still_at(self, path: &Path) -> bool {
+        FileId::at(path) == Some(self)
+    }
 }
 
 /// How a file changed while it was being read.
@@ -73,8 +92,7 @@ impl Opened {
     /// Note what `file` is now.
     pub fn of(file: &File) -> std::io::Result<Opened> {
         let meta = file.metadata()?;
-        let (dev, ino) = identity(&meta);
-        Ok(Opened { len: meta.len(), dev, ino })
+        Ok(Opened { len: meta.len(), id: identity(&meta) })
     }
 
     /// How the file opened as `file` from `path` changed since [`Opened::of`],
@@ -91,21 +109,21 @@ impl Opened {
         }
         match std::fs::metadata(path) {
             Err(_) => Some(Change::Removed { before: self.len }),
-            Ok(now) if identity(&now) != (self.dev, self.ino) => Some(Change::Replaced { before: self.len }),
+            Ok(now) if identity(&now) != self.id => Some(Change::Replaced { before: self.len }),
             Ok(_) => None,
         }
     }
 }
 
 #[cfg(unix)]
-fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+fn identity(meta: &std::fs::Metadata) -> FileId {
     use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
+    FileId { dev: meta.dev(), ino: meta.ino() }
 }
 
 #[cfg(not(unix))]
-fn identity(_: &std::fs::Metadata) -> (u64, u64) {
-    (0, 0)
+fn identity(_: &std::fs::Metadata) -> FileId {
+    FileId { dev: 0, ino: 0 }
 }
 
 #[cfg(test)]
