@@ -19,7 +19,7 @@ use std::path::Path;
 use assert_cmd::Command;
 
 mod common;
-use common::root;
+use common::{root, varint};
 
 /// What must never reach a terminal, with a name for the message.
 const FORBIDDEN: [(&str, &str); 15] = [
@@ -72,15 +72,6 @@ fn kseg(args: &[&str]) -> (Vec<u8>, Vec<u8>) {
     (out.stdout, out.stderr)
 }
 
-fn zigzag(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push(z as u8 | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
-}
-
 type Record<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, Vec<(&'a [u8], Option<&'a [u8]>)>);
 
 /// An uncompressed v2 batch, CRC-32C computed independently.
@@ -88,30 +79,30 @@ fn v2_batch(base: i64, records: &[Record<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     for (i, (k, v, headers)) in records.iter().enumerate() {
         let mut r = vec![0u8];
-        zigzag(&mut r, 0);
-        zigzag(&mut r, i as i64);
+        varint(&mut r, 0);
+        varint(&mut r, i as i64);
         for f in [k, v] {
             match f {
                 Some(b) => {
-                    zigzag(&mut r, b.len() as i64);
+                    varint(&mut r, b.len() as i64);
                     r.extend_from_slice(b);
                 }
-                None => zigzag(&mut r, -1),
+                None => varint(&mut r, -1),
             }
         }
-        zigzag(&mut r, headers.len() as i64);
+        varint(&mut r, headers.len() as i64);
         for (hk, hv) in headers {
-            zigzag(&mut r, hk.len() as i64);
+            varint(&mut r, hk.len() as i64);
             r.extend_from_slice(hk);
             match hv {
                 Some(b) => {
-                    zigzag(&mut r, b.len() as i64);
+                    varint(&mut r, b.len() as i64);
                     r.extend_from_slice(b);
                 }
-                None => zigzag(&mut r, -1),
+                None => varint(&mut r, -1),
             }
         }
-        zigzag(&mut body, r.len() as i64);
+        varint(&mut body, r.len() as i64);
         body.extend(r);
     }
     let mut after_crc = Vec::new();

@@ -454,9 +454,10 @@ impl Analyzer {
         // Entries after the last ABORT marker of the segment.
         self.txnindex_extras(&mut cursor, None, compacted_here);
         if let Some(last) = scan.batches.last() {
-            self.tail_abort_missing = self.findings.iter().rposition(|f| {
-                f.kind == "abort_missing_from_txnindex" && f.last_offset == Some(last.base_offset)
-            });
+            self.tail_abort_missing = self
+                .findings
+                .iter()
+                .rposition(|f| f.kind == "abort_missing_from_txnindex" && f.last_offset == Some(last.base_offset));
         }
         self.missing = base_missing.saturating_add(scan.missing_between);
         self.missing_within = self.missing_within.saturating_add(scan.missing_within);
