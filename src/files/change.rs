@@ -65,6 +65,15 @@ impl Change {
     pub fn spoils_reading(self) -> bool {
         matches!(self, Change::Shrank { .. } | Change::PagesLost { .. })
     }
+
+    /// Whether checks between this file and its segment's other files no
+    /// longer hold: besides a spoiled read, a file replaced or removed at
+    /// its name. The cleaner swaps a segment's `.log` and indexes in one
+    /// after another, so a reader that opened the old `.index` and then the
+    /// new `.log` compares two moments of the log.
+    pub fn spoils_segment(self) -> bool {
+        self.spoils_reading() || matches!(self, Change::Replaced { .. } | Change::Removed { .. })
+    }
 }
 
 impl fmt::Display for Change {
@@ -154,6 +163,9 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(opened.change(&file, &path, false), Some(Change::Removed { before: 100 }));
         assert!(!Change::Removed { before: 1 }.spoils_reading());
+        assert!(Change::Removed { before: 1 }.spoils_segment());
+        assert!(Change::Replaced { before: 1 }.spoils_segment());
+        assert!(!Change::Vanished.spoils_segment());
         assert!(Change::Shrank { before: 2, after: 1 }.spoils_reading());
     }
 }
