@@ -1,7 +1,8 @@
 //! `kseg export`: every record as a row of Parquet files (Hive-style,
 //! `topic=T/partition=P/part-N.parquet`) or of an Arrow IPC stream, for
 //! DuckDB, Spark and Trino (docs/export.md). Partitions are read in
-//! parallel, each by one thread writing its own file.
+//! parallel, each by one thread writing its own file; Parquet row groups
+//! are encoded and compressed on encoder threads meanwhile.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,10 @@
 //! encoding; this module only lays out the schema and fills the columns.
 //!
 //! Rows are gathered a bounded number at a time ([`Rows::full`]) into one
-//! Arrow `RecordBatch`, which the caller hands to a writer: memory holds
-//! one such batch and the writer's row group, whatever the input size.
+//! Arrow `RecordBatch`, which the caller hands to a writer. A Parquet
+//! writer gathers batches into a row group of bounded size and hands it to
+//! the [`Encoders`]' threads, a bounded number at a time ([`RowGroups`]):
+//! memory holds those row groups, whatever the input size.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -24,9 +26,9 @@ use kseg::BatchInfo;
 use kseg::format::record::Record;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
-use parquet::file::writer::SerializedFileWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 /// Rows per Arrow batch handed to a writer.
@@ -435,8 +437,9 @@ impl<'e> ParquetPart<'e> {
             // ArrowWriter lays out the Parquet schema and the Arrow schema in
             // the footer (time zone and all); its lower level takes row groups
             // encoded elsewhere.
-            let w = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(self.props.clone()))
-                .map_err(io::Error::other)?;
+            let w =
+                ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(self.props.clone()))
+                    .map_err(io::Error::other)?;
             let (writer, factory) = w.into_serialized_writer().map_err(io::Error::other)?;
             self.file = Some(OpenPart { path, writer, factory, schema, row_groups: 0, in_flight: VecDeque::new() });
         }
@@ -506,10 +509,8 @@ impl OpenPart {
     /// Wait for the oldest row group in flight and write it.
     fn append_oldest(&mut self) -> io::Result<()> {
         let Some(rx) = self.in_flight.pop_front() else { return Ok(()) };
-        let chunks = rx
-            .recv()
-            .map_err(|_| io::Error::other("a Parquet encoder thread stopped"))?
-            .map_err(parquet_io)?;
+        let chunks =
+            rx.recv().map_err(|_| io::Error::other("a Parquet encoder thread stopped"))?.map_err(parquet_io)?;
         let mut rg = self.writer.next_row_group().map_err(parquet_io)?;
         for chunk in chunks {
             chunk.append_to_row_group(&mut rg).map_err(parquet_io)?;
