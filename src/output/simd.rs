@@ -199,7 +199,8 @@ fn has_avx2() -> bool {
     static AVX2: AtomicU8 = AtomicU8::new(0);
     match AVX2.load(Ordering::Relaxed) {
         0 => {
-            let yes = std::is_x86_feature_detected!("avx2");
+            // The AVX2 path also uses POPCNT (every AVX2 CPU has it).
+            let yes = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("popcnt");
             AVX2.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
             yes
         }
@@ -213,12 +214,46 @@ fn has_avx2() -> bool {
 #[cfg(target_arch = "x86_64")]
 const CHUNK: usize = 4096;
 
+/// For each 8-bit mask of `"` and `\` among 8 bytes, the `pshufb` control
+/// that expands them: a source index (0..8) per output byte, index 8 (a
+/// backslash) before each masked byte. The bytes after the 8 + popcount
+/// that count are don't-cares (a backslash).
+#[cfg(target_arch = "x86_64")]
+static EXPAND: [[u8; 16]; 256] = {
+    let mut t = [[8u8; 16]; 256];
+    let mut m = 0;
+    while m < 256 {
+        let mut o = 0;
+        let mut j = 0;
+        while j < 8 {
+            if m >> j & 1 == 1 {
+                t[m][o] = 8;
+                o += 1;
+            }
+            t[m][o] = j as u8;
+            o += 1;
+            j += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
 /// The escaping loop for one vector width. `$load` reads a vector from a
-/// pointer, `$store` writes one, `$mask` gives the bitmask of bytes needing
-/// escape and the bitmask of non-ASCII bytes.
+/// pointer, `$store` writes one, `$mask` gives three bitmasks of the vector:
+/// its `"` and `\` bytes, its other bytes needing escape (controls), and its
+/// non-ASCII bytes. `$expand(src, dst, qb)` writes the W bytes at `src`
+/// with a backslash before each byte whose bit is set in `qb` (at most 2W
+/// bytes, and at most W + 8 past them as scratch).
+///
+/// A vector whose only escapes are `"` and `\` (JSON payloads: a quote
+/// every dozen bytes) is expanded whole, with no branch per quote, and the
+/// loop advances by the vector: the next load does not wait for this one's
+/// mask. Any other escape is written from `ESCAPE_SEQ` and the loop goes on
+/// from the byte after it.
 #[cfg(target_arch = "x86_64")]
 macro_rules! escape_loop {
-    ($out:ident, $s:ident, $stop:ident, $w:expr, $load:expr, $store:expr, $mask:expr) => {{
+    ($out:ident, $s:ident, $stop:ident, $w:expr, $load:expr, $store:expr, $mask:expr, $expand:expr) => {{
         const W: usize = $w;
         let high_wanted: u32 = if $stop { !0 } else { 0 };
         // The last, short piece is copied here, padded with spaces (which
@@ -228,9 +263,11 @@ macro_rules! escape_loop {
         while i < $s.len() {
             let end = $s.len().min(i + CHUNK);
             // A step consumes c >= 1 bytes and keeps at most 6c (an escape
-            // after k clean bytes keeps k + 6 for k + 1), and the input
-            // consumed before `end` is reached is below (end - i) + W; the
-            // last step writes up to W + 8 bytes past what it keeps.
+            // after k clean bytes keeps k + 6 for k + 1; an expanded vector
+            // keeps at most 2c), and the input consumed before `end` is
+            // reached is below (end - i) + W; a step writes up to W + 8
+            // bytes past what it keeps (the padded tail's expansion, W - n
+            // pad bytes and 8 of scratch).
             $out.reserve(6 * (end - i + W) + W + 8);
             let base = $out.as_mut_ptr();
             let mut o = $out.len();
@@ -249,15 +286,26 @@ macro_rules! escape_loop {
                 // room reserved above (see the bound there), so the store of
                 // W bytes at `o` is inside the allocation.
                 let v = unsafe { $load(src.as_ptr()) };
-                unsafe { $store(base.add(o), v) };
-                let (esc, high) = $mask(v);
-                let m = esc | (high & high_wanted);
-                if m == 0 {
-                    o += n;
+                let (qb, ctrl, high) = $mask(v);
+                let other = ctrl | (high & high_wanted);
+                if other == 0 {
+                    if qb == 0 {
+                        // SAFETY: as for the load above.
+                        unsafe { $store(base.add(o), v) };
+                    } else {
+                        // SAFETY: `src` holds W readable bytes; the
+                        // expansion writes at most 2W + 8 bytes at `o`,
+                        // inside the room reserved above.
+                        unsafe { $expand(src.as_ptr(), base.add(o), qb) };
+                    }
+                    // The pad bytes are spaces: no bit of `qb` past `n`.
+                    o += n + qb.count_ones() as usize;
                     i += n;
                     continue;
                 }
-                let k = m.trailing_zeros() as usize;
+                // SAFETY: as for the load above.
+                unsafe { $store(base.add(o), v) };
+                let k = (qb | other).trailing_zeros() as usize;
                 o += k;
                 i += k;
                 let b = $s[i];
@@ -283,6 +331,53 @@ macro_rules! escape_loop {
     }};
 }
 
+/// `$expand` without a byte shuffle (SSE2 has none): a byte at a time but
+/// without branches, a backslash at `o` and the byte at `o + bit`.
+///
+/// # Safety
+/// `src` holds `W` readable bytes and `dst` has room for `2W` writable ones.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn expand_scalar<const W: usize>(src: *const u8, dst: *mut u8, qb: u32) {
+    let mut o = 0;
+    for j in 0..W {
+        let e = (qb >> j & 1) as usize;
+        // SAFETY: j < W and o + e < 2W (the caller's bounds).
+        unsafe {
+            *dst.add(o) = b'\\';
+            *dst.add(o + e) = *src.add(j);
+        }
+        o += 1 + e;
+    }
+}
+
+/// `$expand` with `pshufb`, 8 input bytes per step: the 8 bytes beside 8
+/// backslashes in one register, shuffled by the control for their mask
+/// (`EXPAND`), stored as 16 bytes of which 8 + popcount count.
+///
+/// # Safety
+/// The CPU has SSSE3 and POPCNT; `src` holds `W` readable bytes (W a
+/// multiple of 8) and `dst` has room for `2W + 8` writable ones.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn expand_pshufb<const W: usize>(src: *const u8, dst: *mut u8, qb: u32) {
+    use std::arch::x86_64::*;
+    let mut o = 0;
+    let mut j = 0;
+    while j < W {
+        let m = (qb >> j & 0xff) as usize;
+        // SAFETY: bytes j..j + 8 of `src` are readable (j + 8 <= W); the
+        // store of 16 bytes at `o` ends at most at 2j + 16 <= 2W + 8.
+        unsafe {
+            let x = _mm_unpacklo_epi64(_mm_loadl_epi64(src.add(j).cast()), _mm_set1_epi8(b'\\' as i8));
+            let y = _mm_shuffle_epi8(x, _mm_loadu_si128(EXPAND[m].as_ptr().cast()));
+            _mm_storeu_si128(dst.add(o).cast(), y);
+        }
+        o += 8 + m.count_ones() as usize;
+        j += 8;
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
 fn escape_sse2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
@@ -298,14 +393,15 @@ fn escape_sse2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
             let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
             let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
             let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
-            let esc = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(control, quote), backslash)) as u32;
-            (esc, _mm_movemask_epi8(x) as u32)
-        }
+            let qb = _mm_movemask_epi8(_mm_or_si128(quote, backslash)) as u32;
+            (qb, _mm_movemask_epi8(control) as u32, _mm_movemask_epi8(x) as u32)
+        },
+        expand_scalar::<16>
     )
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,popcnt")]
 fn escape_avx2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
     use std::arch::x86_64::*;
     escape_loop!(
@@ -319,9 +415,10 @@ fn escape_avx2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
             let control = _mm256_cmpeq_epi8(_mm256_max_epu8(x, _mm256_set1_epi8(0x1f)), _mm256_set1_epi8(0x1f));
             let quote = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'"' as i8));
             let backslash = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'\\' as i8));
-            let esc = _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(control, quote), backslash)) as u32;
-            (esc, _mm256_movemask_epi8(x) as u32)
-        }
+            let qb = _mm256_movemask_epi8(_mm256_or_si256(quote, backslash)) as u32;
+            (qb, _mm256_movemask_epi8(control) as u32, _mm256_movemask_epi8(x) as u32)
+        },
+        expand_pshufb::<32>
     )
 }
 
