@@ -133,7 +133,7 @@ pub fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>, enc: Encoding) {
         return;
     };
     match enc {
-        Encoding::Json if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => minify_into(out, bytes),
+        Encoding::Json if super::json_value::write(out, bytes) => {}
         Encoding::Utf8 | Encoding::None | Encoding::Json => {
             if !escape_utf8(out, bytes) {
                 escape_str(out, &String::from_utf8_lossy(bytes));
@@ -153,28 +153,6 @@ pub fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>, enc: Encoding) {
             out.push(b'"');
             base64::engine::general_purpose::STANDARD.encode_slice_to_vec(bytes, out);
             out.push(b'"');
-        }
-    }
-}
-
-/// Append valid JSON `doc` without the whitespace between its tokens: a
-/// value's own line breaks must not break a JSON Lines line.
-fn minify_into(out: &mut Vec<u8>, doc: &[u8]) {
-    out.reserve(doc.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in doc {
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            in_string = b == b'"';
-            out.push(b);
         }
     }
 }

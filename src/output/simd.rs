@@ -88,6 +88,91 @@ fn is_ascii_sse2(b: &[u8]) -> bool {
     _mm_movemask_epi8(acc) == 0 && chunks.remainder().is_ascii()
 }
 
+/// The index of the first byte of `s` that ends a run of JSON string
+/// content: `"`, `\` or a control (< 0x20); `s.len()` if there is none.
+/// The validator of `--value-encoding json` skips string contents with it.
+pub fn string_stop(s: &[u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked at run time, once).
+            return unsafe { string_stop_avx2(s) };
+        }
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { string_stop_sse2(s) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        string_stop_scalar(s, 0)
+    }
+}
+
+/// From `i` on, a byte at a time: the tails shorter than a vector.
+fn string_stop_scalar(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() && !matches!(s[i], b'"' | b'\\' | 0..0x20) {
+        i += 1;
+    }
+    i
+}
+
+/// The same with a chosen vector width, as [`escape_json_width`].
+#[cfg(test)]
+pub fn string_stop_width(s: &[u8], width: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if width == 32 && has_avx2() {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { string_stop_avx2(s) };
+        }
+        if width >= 16 {
+            // SAFETY: SSE2 is part of the x86-64 baseline.
+            return unsafe { string_stop_sse2(s) };
+        }
+    }
+    let _ = width;
+    string_stop_scalar(s, 0)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn string_stop_sse2(s: &[u8]) -> usize {
+    use std::arch::x86_64::*;
+    let mut i = 0;
+    while i + 16 <= s.len() {
+        // SAFETY: bytes i..i + 16 are inside `s`.
+        let x = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+        let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+        let m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(control, quote), backslash)) as u32;
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    string_stop_scalar(s, i)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn string_stop_avx2(s: &[u8]) -> usize {
+    use std::arch::x86_64::*;
+    let mut i = 0;
+    while i + 32 <= s.len() {
+        // SAFETY: bytes i..i + 32 are inside `s`.
+        let x = unsafe { _mm256_loadu_si256(s.as_ptr().add(i).cast()) };
+        let control = _mm256_cmpeq_epi8(_mm256_max_epu8(x, _mm256_set1_epi8(0x1f)), _mm256_set1_epi8(0x1f));
+        let quote = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'"' as i8));
+        let backslash = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'\\' as i8));
+        let m = _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(control, quote), backslash)) as u32;
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 32;
+    }
+    string_stop_scalar(s, i)
+}
+
 /// Escape class of each byte in a JSON string: 0 = as is, `u` = \u00XX,
 /// anything else = a backslash and that letter.
 static ESCAPE: [u8; 256] = {
@@ -544,6 +629,25 @@ mod tests {
             1 => any::<u8>(),
         ];
         proptest::collection::vec(byte, 0..300)
+    }
+
+    #[test]
+    fn string_stop_finds_the_first_quote_backslash_or_control_at_every_position() {
+        for len in 0..80usize {
+            for at in 0..=len {
+                for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    // Bytes that are not stops on either side: high bytes,
+                    // DEL, space.
+                    let mut s: Vec<u8> = (0..len).map(|i| [b'a', 0x80, 0xff, 0x7f, b' '][i % 5]).collect();
+                    if at < len {
+                        s[at] = stop;
+                    }
+                    for width in [0, 16, 32] {
+                        assert_eq!(super::string_stop_width(&s, width), at, "width {width} {s:?}");
+                    }
+                }
+            }
+        }
     }
 
     proptest! {
