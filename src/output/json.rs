@@ -28,8 +28,10 @@ pub struct JsonSink<'w> {
     /// The current file's topic and partition, from its directory's name.
     place: Option<(String, i32)>,
     /// `,"file":…` and the topic and partition, written once per file and
-    /// copied into every record object.
+    /// copied into every record and batch object.
     record_place: Vec<u8>,
+    /// The file `record_place` names.
+    record_file: String,
 }
 
 #[derive(Serialize)]
@@ -48,7 +50,16 @@ struct Tagged<'a, T: Serialize> {
 
 impl<'w> JsonSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>, opts: Options, lines: bool) -> Self {
-        JsonSink { out, opts, lines, first: true, line: Vec::new(), place: None, record_place: Vec::new() }
+        JsonSink {
+            out,
+            opts,
+            lines,
+            first: true,
+            line: Vec::new(),
+            place: None,
+            record_place: Vec::new(),
+            record_file: String::new(),
+        }
     }
 
     /// Everything goes through `line`: the separator, then the item.
@@ -237,6 +248,8 @@ impl Sink for JsonSink<'_> {
     fn begin_file(&mut self, file: &FileStart<'_>) -> io::Result<()> {
         self.place = super::topic_partition(std::path::Path::new(file.file));
         self.record_place.clear();
+        self.record_file.clear();
+        self.record_file.push_str(file.file);
         self.record_place.extend_from_slice(b",\"file\":");
         escape_str(&mut self.record_place, file.file);
         if let Some((topic, partition)) = &self.place {
@@ -249,7 +262,26 @@ impl Sink for JsonSink<'_> {
     }
 
     fn batch(&mut self, file: &str, batch: &BatchInfo) -> io::Result<()> {
-        self.placed("batch", file, batch)
+        if file != self.record_file {
+            return self.placed("batch", file, batch);
+        }
+        // The members `placed` writes, without serde's flattening and its
+        // byte-at-a-time escaping of the path: the type, the file's place
+        // as records have it, then the batch's own object with its `{` made
+        // the separator.
+        self.separator()?;
+        self.line.extend_from_slice(b"{\"type\":\"batch\"");
+        self.line.extend_from_slice(&self.record_place);
+        let at = self.line.len();
+        serde_json::to_writer(&mut self.line, batch).map_err(io::Error::other)?;
+        if self.line.len() == at + 2 {
+            // `{}`: no member of its own.
+            self.line.truncate(at);
+            self.line.push(b'}');
+        } else {
+            self.line[at] = b',';
+        }
+        self.end_item()
     }
 
     fn record(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>) -> io::Result<()> {

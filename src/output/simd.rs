@@ -325,9 +325,9 @@ static EXPAND: [[u8; 16]; 256] = {
 };
 
 /// The escaping loop for one vector width. `$load` reads a vector from a
-/// pointer, `$store` writes one, `$mask` gives three bitmasks of the vector:
-/// its `"` and `\` bytes, its other bytes needing escape (controls), and its
-/// non-ASCII bytes. `$expand(src, dst, qb)` writes the W bytes at `src`
+/// pointer, `$store` writes one, `$mask(v, stop)` gives two bitmasks of the
+/// vector: its `"` and `\` bytes, and its other bytes that end the fast path
+/// (controls, and non-ASCII bytes when `stop`). `$expand(src, dst, qb)` writes the W bytes at `src`
 /// with a backslash before each byte whose bit is set in `qb` (at most 2W
 /// bytes, and at most W + 8 past them as scratch).
 ///
@@ -340,7 +340,6 @@ static EXPAND: [[u8; 16]; 256] = {
 macro_rules! escape_loop {
     ($out:ident, $s:ident, $stop:ident, $w:expr, $load:expr, $store:expr, $mask:expr, $expand:expr) => {{
         const W: usize = $w;
-        let high_wanted: u32 = if $stop { !0 } else { 0 };
         // The last, short piece is copied here, padded with spaces (which
         // need no escape).
         let mut pad = [b' '; W];
@@ -363,16 +362,15 @@ macro_rules! escape_loop {
                     (&$s[i..i + W], W)
                 } else {
                     // Refilled whole: an earlier, longer tail left bytes.
-                    pad[..rest].copy_from_slice(&$s[i..]);
-                    pad[rest..].fill(b' ');
+                    pad = [b' '; W];
+                    copy_short(&mut pad, &$s[i..]);
                     (&pad[..], rest)
                 };
                 // SAFETY: `src` holds W readable bytes; `o` stays within the
                 // room reserved above (see the bound there), so the store of
                 // W bytes at `o` is inside the allocation.
                 let v = unsafe { $load(src.as_ptr()) };
-                let (qb, ctrl, high) = $mask(v);
-                let other = ctrl | (high & high_wanted);
+                let (qb, other) = $mask(v, $stop);
                 if other == 0 {
                     if qb == 0 {
                         // SAFETY: as for the load above.
@@ -414,6 +412,29 @@ macro_rules! escape_loop {
         }
         $s.len()
     }};
+}
+
+/// Copy `src` (shorter than 32 bytes and than `dst`) to the start of
+/// `dst` in at most two fixed-size, overlapping moves: a short string's
+/// tail costs no call to `memcpy`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn copy_short<const W: usize>(dst: &mut [u8; W], src: &[u8]) {
+    let n = src.len();
+    if n >= 16 {
+        dst[..16].copy_from_slice(&src[..16]);
+        dst[n - 16..n].copy_from_slice(&src[n - 16..]);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..n].copy_from_slice(&src[n - 4..]);
+    } else if n > 0 {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
 }
 
 /// `$expand` without a byte shuffle (SSE2 has none): a byte at a time but
@@ -474,12 +495,14 @@ fn escape_sse2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
         16,
         |p: *const u8| _mm_loadu_si128(p.cast()),
         |p: *mut u8, v| _mm_storeu_si128(p.cast(), v),
-        |x: __m128i| {
+        |x: __m128i, stop: bool| {
             let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
             let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
             let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+            // The high bits of `x` count only when stopping at them.
+            let high = _mm_and_si128(x, _mm_set1_epi8(if stop { i8::MIN } else { 0 }));
             let qb = _mm_movemask_epi8(_mm_or_si128(quote, backslash)) as u32;
-            (qb, _mm_movemask_epi8(control) as u32, _mm_movemask_epi8(x) as u32)
+            (qb, _mm_movemask_epi8(_mm_or_si128(control, high)) as u32)
         },
         expand_scalar::<16>
     )
@@ -496,12 +519,14 @@ fn escape_avx2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
         32,
         |p: *const u8| _mm256_loadu_si256(p.cast()),
         |p: *mut u8, v| _mm256_storeu_si256(p.cast(), v),
-        |x: __m256i| {
+        |x: __m256i, stop: bool| {
             let control = _mm256_cmpeq_epi8(_mm256_max_epu8(x, _mm256_set1_epi8(0x1f)), _mm256_set1_epi8(0x1f));
             let quote = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'"' as i8));
             let backslash = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'\\' as i8));
+            // The high bits of `x` count only when stopping at them.
+            let high = _mm256_and_si256(x, _mm256_set1_epi8(if stop { i8::MIN } else { 0 }));
             let qb = _mm256_movemask_epi8(_mm256_or_si256(quote, backslash)) as u32;
-            (qb, _mm256_movemask_epi8(control) as u32, _mm256_movemask_epi8(x) as u32)
+            (qb, _mm256_movemask_epi8(_mm256_or_si256(control, high)) as u32)
         },
         expand_pshufb::<32>
     )
