@@ -116,6 +116,15 @@ fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
 /// validation, and from there the rest is validated once. Most payload text
 /// needs little escaping, so this is the hot loop of a JSON dump.
 pub fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
+    if plain_short(s) {
+        // Keys, header names and ids: the vector escaper's setup would cost
+        // more than the string.
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return true;
+    }
     let mark = out.len();
     out.reserve(s.len() + 2);
     out.push(b'"');
@@ -129,6 +138,29 @@ pub fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
     }
     out.push(b'"');
     true
+}
+
+/// `s` is 8 to 16 bytes of ASCII that JSON takes as is (no `"`, `\\` or
+/// control): two overlapping words checked a byte-lane at a time.
+fn plain_short(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A lane that is zero; exact for "is there one" (a borrow can only
+    // flag lanes above a real zero).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    // A lane below 0x20, exact when no lane has its high bit set, and a
+    // lane with its high bit set is flagged on its own.
+    let bad = |x: u64| {
+        (x & HIGH) | (x.wrapping_sub(ONES * 0x20) & !x & HIGH) | zero(x ^ (ONES * 0x22)) | zero(x ^ (ONES * 0x5c))
+    };
+    let n = s.len();
+    if !(8..=16).contains(&n) {
+        return false;
+    }
+    let word = |at: usize| {
+        u64::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3], s[at + 4], s[at + 5], s[at + 6], s[at + 7]])
+    };
+    bad(word(0)) | bad(word(n - 8)) == 0
 }
 
 /// Append valid UTF-8 `s` as a JSON string.
@@ -478,6 +510,22 @@ mod tests {
             let mut want = serde_json::to_vec(&b).unwrap();
             want.splice(..1, b"{\"x\":0,".iter().copied());
             assert_eq!(String::from_utf8(line).unwrap(), String::from_utf8(want).unwrap());
+        }
+    }
+
+    #[test]
+    fn plain_short_is_exact() {
+        for len in 0..=20usize {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'~'; len];
+                    s[0] = b' ';
+                    s[at] = b;
+                    let want = (8..=16).contains(&len)
+                        && s.iter().all(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\');
+                    assert_eq!(plain_short(&s), want, "{s:?}");
+                }
+            }
         }
     }
 
