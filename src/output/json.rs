@@ -145,14 +145,18 @@ pub fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
 fn plain_short(s: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A lane that is zero; exact for "is there one" (a borrow can only
-    // flag lanes above a real zero).
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    // A lane below 0x20, exact when no lane has its high bit set, and a
-    // lane with its high bit set is flagged on its own.
-    let bad = |x: u64| {
+    /// A lane that is zero; exact for "is there one" (a borrow can only
+    /// flag lanes above a real zero).
+    #[inline(always)]
+    fn zero(x: u64) -> u64 {
+        x.wrapping_sub(ONES) & !x & HIGH
+    }
+    /// A lane below 0x20 (exact when no lane has its high bit set, and a
+    /// lane with its high bit set is flagged on its own), `"` or `\\`.
+    #[inline(always)]
+    fn bad(x: u64) -> u64 {
         (x & HIGH) | (x.wrapping_sub(ONES * 0x20) & !x & HIGH) | zero(x ^ (ONES * 0x22)) | zero(x ^ (ONES * 0x5c))
-    };
+    }
     let n = s.len();
     if !(8..=16).contains(&n) {
         return false;
