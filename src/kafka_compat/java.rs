@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use kseg::format::error::{DecodeError, ErrorKind};
 
-use crate::output::simd::copy_ascii;
+use crate::output::simd::is_ascii;
 
 /// A failure that aborts the run, as a Java exception would: the class is
 /// printed on stderr (tests grep for it, e.g. `NoSuchFileException`).
@@ -235,10 +235,11 @@ pub(super) fn optional_long(buf: &mut Vec<u8>, v: Option<i64>) {
 /// `new String(bytes, UTF_8)` does. Valid text is copied as is.
 #[inline]
 pub(super) fn utf8_lossy(buf: &mut Vec<u8>, bytes: &[u8]) {
-    // Copied and checked for ASCII in one pass: ASCII (the common case)
-    // needs no UTF-8 validation.
+    // Copy first, then check the copy while it is in cache: ASCII (the
+    // common case) needs no UTF-8 validation.
     let start = buf.len();
-    if copy_ascii(buf, bytes) || std::str::from_utf8(bytes).is_ok() {
+    buf.extend_from_slice(bytes);
+    if is_ascii(&buf[start..]) || std::str::from_utf8(bytes).is_ok() {
         return;
     }
     buf.truncate(start);

@@ -88,60 +88,6 @@ fn is_ascii_sse2(b: &[u8]) -> bool {
     _mm_movemask_epi8(acc) == 0 && chunks.remainder().is_ascii()
 }
 
-/// Append `b` to `out` and say whether it is all ASCII: one pass that
-/// stores each 64 bytes into the spare capacity and ORs them for the check,
-/// where a copy then a check would read them twice (kafka-dump-log's
-/// payloads).
-pub fn copy_ascii(out: &mut Vec<u8>, b: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: SSE2 is part of the x86-64 baseline.
-        unsafe { copy_ascii_sse2(out, b) }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        out.extend_from_slice(b);
-        b.is_ascii()
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn copy_ascii_sse2(out: &mut Vec<u8>, b: &[u8]) -> bool {
-    use std::arch::x86_64::*;
-    out.reserve(b.len());
-    let base = out.len();
-    let dst = out.spare_capacity_mut().as_mut_ptr().cast::<u8>();
-    let mut chunks = b.chunks_exact(64);
-    let mut acc = _mm_setzero_si128();
-    let mut at = 0;
-    for c in &mut chunks {
-        // SAFETY: each load reads 16 bytes inside the 64-byte chunk; each
-        // store writes 16 bytes at `at + k` < b.len(), inside the spare
-        // capacity reserved above.
-        unsafe {
-            let p = c.as_ptr();
-            let (v0, v1, v2, v3) = (
-                _mm_loadu_si128(p.cast()),
-                _mm_loadu_si128(p.add(16).cast()),
-                _mm_loadu_si128(p.add(32).cast()),
-                _mm_loadu_si128(p.add(48).cast()),
-            );
-            _mm_storeu_si128(dst.add(at).cast(), v0);
-            _mm_storeu_si128(dst.add(at + 16).cast(), v1);
-            _mm_storeu_si128(dst.add(at + 32).cast(), v2);
-            _mm_storeu_si128(dst.add(at + 48).cast(), v3);
-            acc = _mm_or_si128(acc, _mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3)));
-        }
-        at += 64;
-    }
-    // SAFETY: the `at` bytes after `base` were written by the stores above.
-    unsafe { out.set_len(base + at) };
-    let rest = chunks.remainder();
-    out.extend_from_slice(rest);
-    _mm_movemask_epi8(acc) == 0 && rest.is_ascii()
-}
-
 /// `b` as text if every byte is printable ASCII (0x20..=0x7e): the common
 /// case of a table cell, which then needs no UTF-8 decoding and no control
 /// check. `None` says nothing more: the caller looks closer.
@@ -742,25 +688,6 @@ mod tests {
             1 => any::<u8>(),
         ];
         proptest::collection::vec(byte, 0..300)
-    }
-
-    #[test]
-    fn copy_ascii_copies_and_finds_every_high_byte() {
-        for len in [0usize, 1, 15, 63, 64, 65, 127, 128, 200] {
-            for at in 0..len.max(1) {
-                for b in [b'a', 0x7f, 0x80, 0xc3, 0xff] {
-                    let mut s: Vec<u8> = (0..len).map(|i| (i % 0x7f) as u8).collect();
-                    if at < len {
-                        s[at] = b;
-                    }
-                    let mut out = b"pre".to_vec();
-                    let ascii = super::copy_ascii(&mut out, &s);
-                    assert_eq!(&out[..3], b"pre");
-                    assert_eq!(&out[3..], &s[..]);
-                    assert_eq!(ascii, s.is_ascii(), "{s:?}");
-                }
-            }
-        }
     }
 
     #[test]
