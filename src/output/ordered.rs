@@ -1,0 +1,292 @@
+//! Formatting on every core, written in file order: the one driver that
+//! `dump` and `kafka-dump-log` share for a segment read through a memory map.
+//!
+//! The calling thread walks the entries (a walk of batch headers, which is
+//! cheap) and cuts them into windows at entry boundaries; `threads` workers
+//! each format a whole window into their own output; the calling thread
+//! writes the outputs in file order, with the steps of the walk that are not
+//! entries (a torn tail, a zero tail, a corrupt size) in their place between
+//! them. The output is therefore the serial one, byte for byte, provided a
+//! window's text depends only on its entries and on a small state carried
+//! from the windows before it ([`Work::State`]: a table's column widths).
+//! That state is guessed when a window is handed out; when the windows
+//! before it end in another state, the window is formatted again from the
+//! right one before it is written (rare: a table whose offsets outgrow their
+//! column, or filters that show nothing for a while).
+//!
+//! Memory stays bounded whatever the segment size: at most two windows per
+//! worker are in flight, each window's output travels in chunks through a
+//! channel of bounded depth (a worker ahead of the writer waits for it), and
+//! a window's mapped pages are released once it is written.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::rc::Rc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use kseg::files::mmap::Mapped;
+use kseg::format::walk::{Step, Walker};
+
+/// Bytes of output a worker collects before handing them to the writer.
+const CHUNK: usize = 256 << 10;
+/// Bytes of segment in flight at most (all windows together), so that the
+/// resident set stays well below 64 MiB with the outputs, for any number
+/// of threads.
+const IN_FLIGHT: usize = 16 << 20;
+/// What releases start at: a multiple of every page size.
+const RELEASE_ALIGN: usize = 64 << 10;
+/// Entries per window at most (batches of a single small record each).
+const MAX_ENTRIES: usize = 16 << 10;
+
+/// How a segment is cut and how many workers format it.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub threads: usize,
+    /// Bytes of entries per window (the entry that crosses it is included).
+    pub window_bytes: usize,
+    /// Chunks of output a window may have waiting for the writer.
+    pub depth: usize,
+}
+
+impl Plan {
+    /// The plan for `threads` workers (0: one per core).
+    pub fn new(threads: usize) -> Plan {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let window_bytes = (IN_FLIGHT / (2 * threads)).clamp(64 << 10, 2 << 20);
+        // Room for a window's whole output in the common case (JSON of
+        // text values is about 1.5 times the segment bytes), so a worker
+        // one window ahead of the writer rarely waits.
+        let depth = (4 * window_bytes / CHUNK).max(2);
+        Plan { threads, window_bytes, depth }
+    }
+}
+
+/// The number of threads `-j N` asks for (none given or 0: one per core).
+pub fn threads(jobs: Option<usize>) -> usize {
+    Plan::new(jobs.unwrap_or(0)).threads
+}
+
+/// What a worker hands the writer, in order.
+pub enum Piece<D> {
+    /// Bytes for standard output.
+    Out(Vec<u8>),
+    /// A line for standard error, after the output before it.
+    Err(String),
+    /// The window is done.
+    Done(D),
+}
+
+/// The writer a window is formatted into: bytes go to the writer thread in
+/// chunks. Cloned handles share it, so a sink can own one while the worker
+/// keeps another for its stderr lines.
+pub struct WindowOut<D>(Rc<RefCell<OutState<D>>>);
+
+struct OutState<D> {
+    buf: Vec<u8>,
+    tx: SyncSender<Piece<D>>,
+}
+
+impl<D> Clone for WindowOut<D> {
+    fn clone(&self) -> Self {
+        WindowOut(self.0.clone())
+    }
+}
+
+impl<D> OutState<D> {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        // The writer stopped (an error, a closed pipe, the end of the
+        // range): the work on this window is wasted, and ends.
+        self.tx.send(Piece::Out(chunk)).map_err(|_| io::Error::other("the writer stopped"))
+    }
+}
+
+impl<D> WindowOut<D> {
+    fn new(tx: SyncSender<Piece<D>>) -> Self {
+        WindowOut(Rc::new(RefCell::new(OutState { buf: Vec::with_capacity(CHUNK), tx })))
+    }
+
+    /// A line for stderr, written after everything written here so far
+    /// (the caller flushes its own buffers first).
+    pub fn err_line(&self, line: String) -> io::Result<()> {
+        let mut s = self.0.borrow_mut();
+        s.send()?;
+        s.tx.send(Piece::Err(line)).map_err(|_| io::Error::other("the writer stopped"))
+    }
+}
+
+impl<D> Write for WindowOut<D> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let mut s = self.0.borrow_mut();
+        s.buf.extend_from_slice(bytes);
+        if s.buf.len() >= CHUNK {
+            s.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.borrow_mut().send()
+    }
+}
+
+/// The formatting of windows.
+pub trait Work: Sync {
+    /// What the text of a window depends on besides its entries.
+    type State: Clone + PartialEq + Send;
+    /// What a window's worker reports at its end (counts, how it ended).
+    type Done: Send;
+    /// Format the entries `(position, length)` of `data`, starting from
+    /// `state`, into `out`, flushed.
+    fn work(&self, data: &[u8], entries: &[(u64, usize)], state: Self::State, out: &WindowOut<Self::Done>)
+    -> Self::Done;
+    /// The state a window left.
+    fn end_state(&self, done: &Self::Done) -> Self::State;
+}
+
+/// What the writer is handed, in file order.
+pub enum Event<'a, D> {
+    /// A window with entries starts at this position: its pieces follow.
+    Begin(u64),
+    Out(Vec<u8>),
+    Err(String),
+    Done(D),
+    /// A step of the walk that is not an entry.
+    Step(&'a Step<'a>),
+}
+
+struct Job<W: Work> {
+    entries: Arc<[(u64, usize)]>,
+    state: W::State,
+    tx: SyncSender<Piece<W::Done>>,
+}
+
+/// A window cut by the walk, in flight.
+struct Cut<W: Work> {
+    entries: Arc<[(u64, usize)]>,
+    guessed: W::State,
+    pieces: Option<Receiver<Piece<W::Done>>>,
+    last_step: Option<Step<'static>>,
+}
+
+fn run_job<W: Work>(work: &W, data: &[u8], job: Job<W>) {
+    let out = WindowOut::new(job.tx.clone());
+    let done = work.work(data, &job.entries, job.state, &out);
+    // A writer that stopped does not wait for the rest.
+    if out.0.borrow_mut().send().is_ok() {
+        let _ = job.tx.send(Piece::Done(done));
+    }
+}
+
+/// Walk `walker` (over `map`'s bytes, already placed and limited) to its end,
+/// formatting its entries with `work` on `plan.threads` workers, and hand
+/// everything to `take` in file order; `take` returning false stops the
+/// walk. `start` is the state before the first window; `predict` guesses
+/// the state after a window from the state before it and its entries, and
+/// the next window is handed out in that state.
+pub fn in_order<W: Work>(
+    plan: Plan,
+    map: &Mapped,
+    walker: &mut Walker<&[u8]>,
+    work: &W,
+    start: W::State,
+    mut predict: impl FnMut(&W::State, &[(u64, usize)]) -> W::State,
+    mut take: impl FnMut(Event<'_, W::Done>) -> io::Result<bool>,
+) -> io::Result<()> {
+    let data: &[u8] = map.as_ref();
+    let (job_tx, job_rx) = sync_channel::<Job<W>>(plan.threads);
+    let job_rx = Mutex::new(job_rx);
+    std::thread::scope(|s| {
+        for _ in 0..plan.threads {
+            s.spawn(|| {
+                loop {
+                    // A poisoned lock: another worker panicked, and the
+                    // scope reports it.
+                    let Ok(rx) = job_rx.lock() else { return };
+                    let Ok(job) = rx.recv() else { return };
+                    drop(rx);
+                    run_job(work, data, job);
+                }
+            });
+        }
+        let job_tx = job_tx;
+        let mut flight: VecDeque<Cut<W>> = VecDeque::new();
+        let mut more = true;
+        let mut state = start.clone();
+        let mut predicted = start.clone();
+        let mut released = 0usize;
+        loop {
+            while more && flight.len() < 2 * plan.threads {
+                let w = walker.window(MAX_ENTRIES, plan.window_bytes)?;
+                more = !w.done;
+                let entries: Arc<[(u64, usize)]> = w.entries.into();
+                let (guessed, pieces) = if entries.is_empty() {
+                    (start.clone(), None)
+                } else {
+                    let guessed = predicted.clone();
+                    predicted = predict(&guessed, &entries);
+                    let (tx, rx) = sync_channel(plan.depth);
+                    let job = Job { entries: entries.clone(), state: guessed.clone(), tx };
+                    if job_tx.send(job).is_err() {
+                        return Err(io::Error::other("the workers stopped"));
+                    }
+                    (guessed, Some(rx))
+                };
+                flight.push_back(Cut { entries, guessed, pieces, last_step: w.last_step });
+            }
+            let Some(cut) = flight.pop_front() else { return Ok(()) };
+            if let Some(mut rx) = cut.pieces {
+                if !take(Event::Begin(cut.entries[0].0))? {
+                    return Ok(());
+                }
+                if cut.guessed != state {
+                    // Handed out in a state the windows before it did not
+                    // leave: formatted again, from the right one.
+                    drop(rx);
+                    let (tx, again) = sync_channel(plan.depth);
+                    let job = Job::<W> { entries: cut.entries.clone(), state: state.clone(), tx };
+                    s.spawn(move || run_job(work, data, job));
+                    rx = again;
+                }
+                let mut done = false;
+                for piece in rx.iter() {
+                    let go = match piece {
+                        Piece::Out(bytes) => take(Event::Out(bytes))?,
+                        Piece::Err(line) => take(Event::Err(line))?,
+                        Piece::Done(d) => {
+                            state = work.end_state(&d);
+                            done = true;
+                            take(Event::Done(d))?
+                        }
+                    };
+                    if !go {
+                        return Ok(());
+                    }
+                }
+                if !done {
+                    return Err(io::Error::other("a worker stopped before the end of its window"));
+                }
+                if let Some(&(last, len)) = cut.entries.last() {
+                    // From the last release on, so that no page between
+                    // two windows stays resident.
+                    let end = last as usize + len;
+                    map.release(released, end);
+                    released = end / RELEASE_ALIGN * RELEASE_ALIGN;
+                }
+            }
+            if let Some(step) = &cut.last_step
+                && !take(Event::Step(step))?
+            {
+                return Ok(());
+            }
+        }
+    })
+}
