@@ -290,3 +290,104 @@ pub fn in_order<W: Work>(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Numbers the entries from the state it starts in: a text that is
+    /// right only when each window starts from the state the windows
+    /// before it left. Every fifth entry also has a stderr line.
+    struct Numbered;
+
+    impl Work for Numbered {
+        type State = u64;
+        type Done = u64;
+        fn work(&self, _: &[u8], entries: &[(u64, usize)], mut n: u64, out: &WindowOut<u64>) -> u64 {
+            let mut w = out.clone();
+            for &(position, _) in entries {
+                if writeln!(w, "{n}:{position}").is_err() {
+                    return n;
+                }
+                if n % 5 == 0 && out.err_line(format!("err {n}")).is_err() {
+                    return n;
+                }
+                n += 1;
+            }
+            n
+        }
+        fn end_state(&self, n: &u64) -> u64 {
+            *n
+        }
+    }
+
+    /// `n` minimal v0 entries (26 bytes each) and a torn tail.
+    fn segment(n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..n as i64 {
+            out.extend_from_slice(&i.to_be_bytes());
+            out.extend_from_slice(&14i32.to_be_bytes());
+            out.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        }
+        out.extend_from_slice(&[1, 2, 3]);
+        out
+    }
+
+    fn run(map: &Mapped, plan: Plan, wrong: bool, stop_after: Option<usize>) -> Vec<String> {
+        let mut walker = Walker::new(map.as_ref());
+        let mut seen = Vec::new();
+        let mut windows = 0;
+        // A prediction that is wrong for every third window when `wrong`.
+        let predict = |n: &u64, e: &[(u64, usize)]| n + e.len() as u64 + u64::from(wrong && e.len() % 3 == 0);
+        in_order(plan, map, &mut walker, &Numbered, 0, predict, |event| {
+            match event {
+                Event::Begin(_) => windows += 1,
+                Event::Out(bytes) => seen.extend(String::from_utf8(bytes).unwrap().lines().map(str::to_string)),
+                Event::Err(line) => seen.push(line),
+                Event::Done(_) => {}
+                Event::Step(s) => seen.push(format!("{s:?}")),
+            }
+            Ok(stop_after.is_none_or(|n| windows < n))
+        })
+        .unwrap();
+        seen
+    }
+
+    #[test]
+    fn windows_come_out_in_file_order_whatever_the_guesses() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("00000000000000000000.log");
+        std::fs::write(&log, segment(2000)).unwrap();
+        let map = Mapped::open(&log).unwrap();
+        let mut expected = Vec::new();
+        for n in 0..2000u64 {
+            expected.push(format!("{n}:{}", n * 26));
+            if n % 5 == 0 {
+                expected.push(format!("err {n}"));
+            }
+        }
+        expected.push("Trailing { position: 52000, len: 3 }".to_string());
+        for threads in [1, 2, 5] {
+            for window_bytes in [26, 100, 1000, 1 << 20] {
+                for wrong in [false, true] {
+                    // One chunk of depth: workers ahead of the writer wait.
+                    let plan = Plan { threads, window_bytes, depth: 1 };
+                    let got = run(&map, plan, wrong, None);
+                    assert_eq!(got, expected, "{plan:?} wrong={wrong}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stopping_early_ends_the_workers() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("00000000000000000000.log");
+        std::fs::write(&log, segment(5000)).unwrap();
+        let map = Mapped::open(&log).unwrap();
+        let got = run(&map, Plan { threads: 3, window_bytes: 260, depth: 1 }, true, Some(4));
+        // Three whole windows of ten entries (and their stderr lines), and
+        // nothing after the fourth window's start.
+        assert_eq!(got.iter().filter(|l| !l.starts_with("err")).count(), 30, "{got:?}");
+    }
+}
