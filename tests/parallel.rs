@@ -33,7 +33,11 @@ fn batch(base_offset: i64, n: usize) -> Vec<u8> {
         let key = format!("key-{}", (base_offset + i as i64) % 97);
         varint(&mut r, key.len() as i64);
         r.extend_from_slice(key.as_bytes());
-        let value = format!("{{\"id\":{},\"text\":\"line\\nwith \\\"quotes\\\" and ü\",\"pad\":\"{}\"}}", base_offset + i as i64, "x".repeat(i % 200));
+        let value = format!(
+            "{{\"id\":{},\"text\":\"line\\nwith \\\"quotes\\\" and ü\",\"pad\":\"{}\"}}",
+            base_offset + i as i64,
+            "x".repeat(i % 200)
+        );
         varint(&mut r, value.len() as i64);
         r.extend_from_slice(value.as_bytes());
         varint(&mut r, 1); // one header
@@ -101,7 +105,12 @@ fn same_on_every_core(args: &[&str], jobs: &[&str]) {
         let what = format!("kseg {} -j {j}", args.join(" "));
         assert_eq!(many.status, one.status, "{what}: {}", many.stderr);
         assert_eq!(many.stderr, one.stderr, "{what}");
-        assert!(many.stdout == one.stdout, "{what}: stdout differs ({} and {} bytes)", one.stdout.len(), many.stdout.len());
+        assert!(
+            many.stdout == one.stdout,
+            "{what}: stdout differs ({} and {} bytes)",
+            one.stdout.len(),
+            many.stdout.len()
+        );
     }
 }
 
@@ -197,13 +206,8 @@ fn a_reader_that_goes_away_ends_the_dump_quietly() {
         vec!["dump", "--records", "--format", "jsonl", "-j", "4"],
         vec!["kafka-dump-log", "--deep-iteration", "--print-data-log", "-j", "4", "--files"],
     ] {
-        let mut child = Command::new(KSEG)
-            .args(&args)
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child =
+            Command::new(KSEG).args(&args).arg(&log).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let mut head = [0u8; 4096];
         child.stdout.take().unwrap().read_exact(&mut head).unwrap();
         // The pipe is closed here, as `| head` closes it.

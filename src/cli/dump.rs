@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use kseg::Decoder;
 use kseg::files::logdir::{self, Descend};
 use kseg::files::mmap::Mapped;
 use kseg::files::partition::{self, DirFile, FileKind, base_offset_from_name};
@@ -12,7 +13,6 @@ use kseg::format::index::{OffsetIndex, TimeIndex};
 use kseg::format::issue::Issue;
 use kseg::format::problem::ProblemKind;
 use kseg::topics::{TopicKind, TopicRecord};
-use kseg::Decoder;
 
 mod segment;
 

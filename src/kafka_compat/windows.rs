@@ -145,42 +145,50 @@ impl<W: Write> KafkaDump<W> {
         let work = Lines { cfg: &self.cfg };
         let out = &mut self.out;
         let shown = &file.shown;
-        ordered::in_order(Plan::new(self.cfg.jobs), &map, &mut walker, &work, (), |_, _| (), |event| {
-            match event {
-                Event::Begin(_) => {}
-                Event::Out(bytes) => out.write_all(&bytes)?,
-                Event::Err(line) => {
-                    out.flush()?;
-                    eprintln!("{line}");
-                }
-                Event::Done(done) => {
-                    if let Some(first) = done.first {
-                        // The pair the window's first record makes with the
-                        // record before it, as the serial walk adds it.
-                        let first_in_scala = scala && last_offset == -1;
-                        if first != last_offset.wrapping_add(1) && !first_in_scala {
-                            pairs.get_or_insert_with(BTreeMap::new).insert(last_offset, first);
+        ordered::in_order(
+            Plan::new(self.cfg.jobs),
+            &map,
+            &mut walker,
+            &work,
+            (),
+            |_, _| (),
+            |event| {
+                match event {
+                    Event::Begin(_) => {}
+                    Event::Out(bytes) => out.write_all(&bytes)?,
+                    Event::Err(line) => {
+                        out.flush()?;
+                        eprintln!("{line}");
+                    }
+                    Event::Done(done) => {
+                        if let Some(first) = done.first {
+                            // The pair the window's first record makes with the
+                            // record before it, as the serial walk adds it.
+                            let first_in_scala = scala && last_offset == -1;
+                            if first != last_offset.wrapping_add(1) && !first_in_scala {
+                                pairs.get_or_insert_with(BTreeMap::new).insert(last_offset, first);
+                            }
+                        }
+                        if let Some(p) = done.pairs {
+                            pairs.get_or_insert_with(BTreeMap::new).extend(p);
+                        }
+                        if let Some(last) = done.last {
+                            last_offset = last;
+                        }
+                        valid += done.valid;
+                        if let Some(e) = done.exception {
+                            result = Err(e);
+                            return Ok(false);
                         }
                     }
-                    if let Some(p) = done.pairs {
-                        pairs.get_or_insert_with(BTreeMap::new).extend(p);
-                    }
-                    if let Some(last) = done.last {
-                        last_offset = last;
-                    }
-                    valid += done.valid;
-                    if let Some(e) = done.exception {
-                        result = Err(e);
+                    Event::Step(step) => {
+                        result = end_of_batches(step, shown);
                         return Ok(false);
                     }
                 }
-                Event::Step(step) => {
-                    result = end_of_batches(step, shown);
-                    return Ok(false);
-                }
-            }
-            Ok(true)
-        })?;
+                Ok(true)
+            },
+        )?;
         if let Some(p) = pairs.filter(|p| !p.is_empty()) {
             group(&mut self.non_consecutive, &abs).extend(p);
         }

@@ -146,8 +146,13 @@ pub trait Work: Sync {
     type Done: Send;
     /// Format the entries `(position, length)` of `data`, starting from
     /// `state`, into `out`, flushed.
-    fn work(&self, data: &[u8], entries: &[(u64, usize)], state: Self::State, out: &WindowOut<Self::Done>)
-    -> Self::Done;
+    fn work(
+        &self,
+        data: &[u8],
+        entries: &[(u64, usize)],
+        state: Self::State,
+        out: &WindowOut<Self::Done>,
+    ) -> Self::Done;
     /// The state a window left.
     fn end_state(&self, done: &Self::Done) -> Self::State;
 }

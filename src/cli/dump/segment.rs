@@ -228,8 +228,7 @@ impl Work for Windows<'_> {
     type Done = Done;
 
     fn work(&self, data: &[u8], entries: &[(u64, usize)], state: FileState, out: &WindowOut<Done>) -> Done {
-        let mut done =
-            Done { summary: Summary::default(), shown: 0, flow: None, walked_to: 0, state, error: None };
+        let mut done = Done { summary: Summary::default(), shown: 0, flow: None, walked_to: 0, state, error: None };
         let mut sink = output::sink(self.format, Box::new(out.clone()), self.opts);
         let mut run = || -> io::Result<()> {
             sink.resume_file(&self.start, state)?;
@@ -321,8 +320,7 @@ impl Dumper<'_> {
             red: self.red,
             cut_by_user,
         };
-        let mut out =
-            Shown { sink: &mut *self.sink, summary: &mut self.summary, shown: &mut self.shown, window: None };
+        let mut out = Shown { sink: &mut *self.sink, summary: &mut self.summary, shown: &mut self.shown, window: None };
         let mut flow = Flow::Continue;
         let mut change_shown = false;
         // The bytes of the file the walk used: from where it started (the
@@ -432,8 +430,7 @@ impl Dumper<'_> {
             }
             s
         };
-        let mut out =
-            Shown { sink: &mut *self.sink, summary: &mut self.summary, shown: &mut self.shown, window: None };
+        let mut out = Shown { sink: &mut *self.sink, summary: &mut self.summary, shown: &mut self.shown, window: None };
         let mut flow = Flow::Continue;
         let mut change_shown = false;
         let mut stopped = false;
