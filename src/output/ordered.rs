@@ -314,7 +314,7 @@ mod tests {
                 if writeln!(w, "{n}:{position}").is_err() {
                     return n;
                 }
-                if n % 5 == 0 && out.err_line(format!("err {n}")).is_err() {
+                if n.is_multiple_of(5) && out.err_line(format!("err {n}")).is_err() {
                     return n;
                 }
                 n += 1;
@@ -343,7 +343,7 @@ mod tests {
         let mut seen = Vec::new();
         let mut windows = 0;
         // A prediction that is wrong for every third window when `wrong`.
-        let predict = |n: &u64, e: &[(u64, usize)]| n + e.len() as u64 + u64::from(wrong && e.len() % 3 == 0);
+        let predict = |n: &u64, e: &[(u64, usize)]| n + e.len() as u64 + u64::from(wrong && e.len().is_multiple_of(3));
         in_order(plan, map, &mut walker, &Numbered, 0, predict, |event| {
             match event {
                 Event::Begin(_) => windows += 1,
