@@ -49,8 +49,7 @@ struct Lines<'a> {
 
 /// The offset of the first record of `entries` that the record lines would
 /// print, if no exception comes first.
-fn first_record(data: &[u8], entries: &[(u64, usize)], decoder: &mut Decoder) -> Option<i64> {
-    let mut scratch = Vec::new();
+fn first_record(data: &[u8], entries: &[(u64, usize)], decoder: &mut Decoder, scratch: &mut Vec<u8>) -> Option<i64> {
     for &(position, len) in entries {
         let bytes = &data[position as usize..position as usize + len];
         let magic = EntryHead::any_magic(bytes).magic()?;
@@ -59,7 +58,7 @@ fn first_record(data: &[u8], entries: &[(u64, usize)], decoder: &mut Decoder) ->
                 return None;
             }
             let b = BatchV2::parse(bytes, position).ok()?;
-            let mut it = b.records(&mut scratch, compression::DEFAULT_MAX_DECOMPRESSED).ok()?;
+            let mut it = b.records(scratch, compression::DEFAULT_MAX_DECOMPRESSED).ok()?;
             it.next().map(|r| r.map(|r| r.offset))
         } else {
             let mut d = decoder.decode(bytes, position).ok()?;
@@ -75,40 +74,43 @@ fn first_record(data: &[u8], entries: &[(u64, usize)], decoder: &mut Decoder) ->
     None
 }
 
+/// A worker's buffers and decoder, kept from one window to the next.
+struct Scratch {
+    buf: Vec<u8>,
+    scratch: Vec<u8>,
+    decoder: Decoder,
+    out: WindowOut<Done>,
+}
+
 impl Work for Lines<'_> {
     type State = ();
     type Done = Done;
+    type Scratch = Scratch;
 
-    fn work(&self, data: &[u8], entries: &[(u64, usize)], _: (), out: &WindowOut<Done>) -> Done {
-        let mut decoder = Decoder::default();
-        let first = if self.cfg.deep { first_record(data, entries, &mut decoder) } else { None };
+    fn scratch(&self, out: &WindowOut<Done>) -> Scratch {
+        let buf = Vec::with_capacity(CHUNK + (64 << 10));
+        Scratch { buf, scratch: Vec::new(), decoder: Decoder::default(), out: out.clone() }
+    }
+
+    fn work(&self, sc: &mut Scratch, data: &[u8], entries: &[(u64, usize)], _: (), _: &WindowOut<Done>) -> Done {
+        let Scratch { buf, scratch, decoder, out } = sc;
+        let first = if self.cfg.deep { first_record(data, entries, decoder, scratch) } else { None };
         let mut last_offset = first.map_or(-1, |f| f.wrapping_sub(1));
         let mut done = Done { first, last: None, pairs: None, exception: None, valid: 0 };
-        let mut buf = Vec::with_capacity(CHUNK + (64 << 10));
-        let mut scratch = Vec::new();
-        let mut out = out.clone();
+        buf.clear();
         for &(position, len) in entries {
             let bytes = &data[position as usize..position as usize + len];
             // The entries are contiguous from the file's start: the valid
             // bytes before one are its position.
-            let r = batch(
-                self.cfg,
-                &mut buf,
-                &mut decoder,
-                &mut scratch,
-                bytes,
-                position,
-                position,
-                &mut last_offset,
-                &mut done.pairs,
-            );
+            let r =
+                batch(self.cfg, buf, decoder, scratch, bytes, position, position, &mut last_offset, &mut done.pairs);
             if let Err(e) = r {
                 done.exception = Some(e);
                 break;
             }
             done.valid += len as u64;
             if buf.len() >= CHUNK {
-                if out.write_all(&buf).is_err() {
+                if out.write_all(buf).is_err() {
                     return done;
                 }
                 buf.clear();
@@ -117,7 +119,8 @@ impl Work for Lines<'_> {
         if first.is_some() {
             done.last = Some(last_offset);
         }
-        let _ = out.write_all(&buf).and_then(|()| out.flush());
+        let _ = out.write_all(buf).and_then(|()| out.flush());
+        buf.clear();
         done
     }
 
@@ -155,7 +158,7 @@ impl<W: Write> KafkaDump<W> {
             |event| {
                 match event {
                     Event::Begin(_) => {}
-                    Event::Out(bytes) => out.write_all(&bytes)?,
+                    Event::Out(bytes) => out.write_all(bytes)?,
                     Event::Err(line) => {
                         out.flush()?;
                         eprintln!("{line}");

@@ -60,8 +60,9 @@ impl Plan {
         let window_bytes = (IN_FLIGHT / (2 * threads)).clamp(64 << 10, 2 << 20);
         // Room for a window's whole output in the common case (JSON of
         // text values is about 1.5 times the segment bytes), so a worker
-        // one window ahead of the writer rarely waits.
-        let depth = (4 * window_bytes / CHUNK).max(2);
+        // one window ahead of the writer rarely waits; the output in flight
+        // stays below twice the segment bytes in flight.
+        let depth = (2 * window_bytes / CHUNK).max(2);
         Plan { threads, window_bytes, depth }
     }
 }
@@ -73,7 +74,7 @@ pub fn threads(jobs: Option<usize>) -> usize {
 
 /// What a worker hands the writer, in order.
 pub enum Piece<D> {
-    /// Bytes for standard output.
+    /// Bytes for standard output (at most [`CHUNK`]).
     Out(Vec<u8>),
     /// A line for standard error, after the output before it.
     Err(String),
@@ -81,14 +82,40 @@ pub enum Piece<D> {
     Done(D),
 }
 
-/// The writer a window is formatted into: bytes go to the writer thread in
-/// chunks. Cloned handles share it, so a sink can own one while the worker
-/// keeps another for its stderr lines.
+/// Chunk buffers, reused: the writer gives back what it wrote, workers take
+/// from here, so output memory stays warm and bounded instead of fresh
+/// pages for every chunk.
+struct Pool {
+    free: Mutex<Vec<Vec<u8>>>,
+    keep: usize,
+}
+
+impl Pool {
+    fn take(&self) -> Vec<u8> {
+        self.free.lock().ok().and_then(|mut f| f.pop()).unwrap_or_else(|| Vec::with_capacity(CHUNK))
+    }
+
+    fn give(&self, mut chunk: Vec<u8>) {
+        chunk.clear();
+        if let Ok(mut f) = self.free.lock()
+            && f.len() < self.keep
+        {
+            f.push(chunk);
+        }
+    }
+}
+
+/// The writer a worker formats its windows into: bytes go to the writer
+/// thread in chunks of [`CHUNK`], through the channel of the window being
+/// formatted. Cloned handles share it, so a sink can own one while the
+/// worker keeps another for its stderr lines.
 pub struct WindowOut<D>(Rc<RefCell<OutState<D>>>);
 
 struct OutState<D> {
     buf: Vec<u8>,
-    tx: SyncSender<Piece<D>>,
+    /// The current window's channel.
+    tx: Option<SyncSender<Piece<D>>>,
+    pool: Arc<Pool>,
 }
 
 impl<D> Clone for WindowOut<D> {
@@ -97,21 +124,25 @@ impl<D> Clone for WindowOut<D> {
     }
 }
 
+/// The writer stopped (an error, a closed pipe, the end of the range): the
+/// work on this window is wasted, and ends.
+fn stopped() -> io::Error {
+    io::Error::other("the writer stopped")
+}
+
 impl<D> OutState<D> {
     fn send(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        // The writer stopped (an error, a closed pipe, the end of the
-        // range): the work on this window is wasted, and ends.
-        self.tx.send(Piece::Out(chunk)).map_err(|_| io::Error::other("the writer stopped"))
+        let chunk = std::mem::replace(&mut self.buf, self.pool.take());
+        self.tx.as_ref().ok_or_else(stopped)?.send(Piece::Out(chunk)).map_err(|_| stopped())
     }
 }
 
 impl<D> WindowOut<D> {
-    fn new(tx: SyncSender<Piece<D>>) -> Self {
-        WindowOut(Rc::new(RefCell::new(OutState { buf: Vec::with_capacity(CHUNK), tx })))
+    fn new(pool: Arc<Pool>) -> Self {
+        WindowOut(Rc::new(RefCell::new(OutState { buf: pool.take(), tx: None, pool })))
     }
 
     /// A line for stderr, written after everything written here so far
@@ -119,18 +150,23 @@ impl<D> WindowOut<D> {
     pub fn err_line(&self, line: String) -> io::Result<()> {
         let mut s = self.0.borrow_mut();
         s.send()?;
-        s.tx.send(Piece::Err(line)).map_err(|_| io::Error::other("the writer stopped"))
+        s.tx.as_ref().ok_or_else(stopped)?.send(Piece::Err(line)).map_err(|_| stopped())
     }
 }
 
 impl<D> Write for WindowOut<D> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+    fn write(&mut self, mut bytes: &[u8]) -> io::Result<usize> {
+        let n = bytes.len();
         let mut s = self.0.borrow_mut();
-        s.buf.extend_from_slice(bytes);
-        if s.buf.len() >= CHUNK {
-            s.send()?;
+        while !bytes.is_empty() {
+            let k = (CHUNK - s.buf.len()).min(bytes.len());
+            s.buf.extend_from_slice(&bytes[..k]);
+            bytes = &bytes[k..];
+            if s.buf.len() >= CHUNK {
+                s.send()?;
+            }
         }
-        Ok(bytes.len())
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -144,10 +180,15 @@ pub trait Work: Sync {
     type State: Clone + PartialEq + Send;
     /// What a window's worker reports at its end (counts, how it ended).
     type Done: Send;
+    /// What a worker keeps from one window to the next: a writer into its
+    /// [`WindowOut`], a decoder, their buffers.
+    type Scratch;
+    fn scratch(&self, out: &WindowOut<Self::Done>) -> Self::Scratch;
     /// Format the entries `(position, length)` of `data`, starting from
     /// `state`, into `out`, flushed.
     fn work(
         &self,
+        scratch: &mut Self::Scratch,
         data: &[u8],
         entries: &[(u64, usize)],
         state: Self::State,
@@ -161,7 +202,7 @@ pub trait Work: Sync {
 pub enum Event<'a, D> {
     /// A window with entries starts at this position: its pieces follow.
     Begin(u64),
-    Out(Vec<u8>),
+    Out(&'a [u8]),
     Err(String),
     Done(D),
     /// A step of the walk that is not an entry.
@@ -182,12 +223,35 @@ struct Cut<W: Work> {
     last_step: Option<Step<'static>>,
 }
 
-fn run_job<W: Work>(work: &W, data: &[u8], job: Job<W>) {
-    let out = WindowOut::new(job.tx.clone());
-    let done = work.work(data, &job.entries, job.state, &out);
-    // A writer that stopped does not wait for the rest.
-    if out.0.borrow_mut().send().is_ok() {
-        let _ = job.tx.send(Piece::Done(done));
+/// A worker: one writer and scratch for every window it takes.
+struct Worker<'w, W: Work> {
+    work: &'w W,
+    out: WindowOut<W::Done>,
+    scratch: W::Scratch,
+}
+
+impl<'w, W: Work> Worker<'w, W> {
+    fn new(work: &'w W, pool: &Arc<Pool>) -> Self {
+        let out = WindowOut::new(pool.clone());
+        let scratch = work.scratch(&out);
+        Worker { work, out, scratch }
+    }
+
+    fn run(&mut self, data: &[u8], job: Job<W>) {
+        self.out.0.borrow_mut().tx = Some(job.tx.clone());
+        let done = self.work.work(&mut self.scratch, data, &job.entries, job.state, &self.out);
+        let sent = {
+            let mut s = self.out.0.borrow_mut();
+            let sent = s.send();
+            // What a stopped writer left is dropped with the window.
+            s.buf.clear();
+            s.tx = None;
+            sent
+        };
+        // A writer that stopped does not wait for the rest.
+        if sent.is_ok() {
+            let _ = job.tx.send(Piece::Done(done));
+        }
     }
 }
 
@@ -209,16 +273,20 @@ pub fn in_order<W: Work>(
     let data: &[u8] = map.as_ref();
     let (job_tx, job_rx) = sync_channel::<Job<W>>(plan.threads);
     let job_rx = Mutex::new(job_rx);
+    let pool = Arc::new(Pool { free: Mutex::new(Vec::new()), keep: plan.depth + 2 * plan.threads });
     std::thread::scope(|s| {
         for _ in 0..plan.threads {
-            s.spawn(|| {
+            let pool = &pool;
+            let job_rx = &job_rx;
+            s.spawn(move || {
+                let mut worker = Worker::new(work, pool);
                 loop {
                     // A poisoned lock: another worker panicked, and the
                     // scope reports it.
                     let Ok(rx) = job_rx.lock() else { return };
                     let Ok(job) = rx.recv() else { return };
                     drop(rx);
-                    run_job(work, data, job);
+                    worker.run(data, job);
                 }
             });
         }
@@ -258,13 +326,18 @@ pub fn in_order<W: Work>(
                     drop(rx);
                     let (tx, again) = sync_channel(plan.depth);
                     let job = Job::<W> { entries: cut.entries.clone(), state: state.clone(), tx };
-                    s.spawn(move || run_job(work, data, job));
+                    let pool = &pool;
+                    s.spawn(move || Worker::new(work, pool).run(data, job));
                     rx = again;
                 }
                 let mut done = false;
                 for piece in rx.iter() {
                     let go = match piece {
-                        Piece::Out(bytes) => take(Event::Out(bytes))?,
+                        Piece::Out(bytes) => {
+                            let go = take(Event::Out(&bytes))?;
+                            pool.give(bytes);
+                            go
+                        }
                         Piece::Err(line) => take(Event::Err(line))?,
                         Piece::Done(d) => {
                             state = work.end_state(&d);
@@ -308,7 +381,9 @@ mod tests {
     impl Work for Numbered {
         type State = u64;
         type Done = u64;
-        fn work(&self, _: &[u8], entries: &[(u64, usize)], mut n: u64, out: &WindowOut<u64>) -> u64 {
+        type Scratch = ();
+        fn scratch(&self, _: &WindowOut<u64>) {}
+        fn work(&self, _: &mut (), _: &[u8], entries: &[(u64, usize)], mut n: u64, out: &WindowOut<u64>) -> u64 {
             let mut w = out.clone();
             for &(position, _) in entries {
                 if writeln!(w, "{n}:{position}").is_err() {
@@ -340,22 +415,22 @@ mod tests {
 
     fn run(map: &Mapped, plan: Plan, wrong: bool, stop_after: Option<usize>) -> Vec<String> {
         let mut walker = Walker::new(map.as_ref());
-        let mut seen = Vec::new();
+        let mut seen = String::new();
         let mut windows = 0;
         // A prediction that is wrong for every third window when `wrong`.
         let predict = |n: &u64, e: &[(u64, usize)]| n + e.len() as u64 + u64::from(wrong && e.len().is_multiple_of(3));
         in_order(plan, map, &mut walker, &Numbered, 0, predict, |event| {
             match event {
                 Event::Begin(_) => windows += 1,
-                Event::Out(bytes) => seen.extend(String::from_utf8(bytes).unwrap().lines().map(str::to_string)),
-                Event::Err(line) => seen.push(line),
+                Event::Out(bytes) => seen.push_str(std::str::from_utf8(bytes).unwrap()),
+                Event::Err(line) => seen.push_str(&format!("{line}\n")),
                 Event::Done(_) => {}
-                Event::Step(s) => seen.push(format!("{s:?}")),
+                Event::Step(s) => seen.push_str(&format!("{s:?}\n")),
             }
             Ok(stop_after.is_none_or(|n| windows < n))
         })
         .unwrap();
-        seen
+        seen.lines().map(str::to_string).collect()
     }
 
     #[test]

@@ -223,22 +223,40 @@ struct Windows<'a> {
     max_decompressed: usize,
 }
 
+/// A worker's writer and decoder, kept from one window to the next.
+struct Scratch {
+    sink: Box<dyn Sink>,
+    decoder: Decoder,
+}
+
 impl Work for Windows<'_> {
     type State = FileState;
     type Done = Done;
+    type Scratch = Scratch;
 
-    fn work(&self, data: &[u8], entries: &[(u64, usize)], state: FileState, out: &WindowOut<Done>) -> Done {
+    fn scratch(&self, out: &WindowOut<Done>) -> Scratch {
+        let sink = output::sink(self.format, Box::new(out.clone()), self.opts);
+        Scratch { sink, decoder: Decoder::new(self.max_decompressed) }
+    }
+
+    fn work(
+        &self,
+        scratch: &mut Scratch,
+        data: &[u8],
+        entries: &[(u64, usize)],
+        state: FileState,
+        out: &WindowOut<Done>,
+    ) -> Done {
         let mut done = Done { summary: Summary::default(), shown: 0, flow: None, walked_to: 0, state, error: None };
-        let mut sink = output::sink(self.format, Box::new(out.clone()), self.opts);
+        let Scratch { sink, decoder } = scratch;
         let mut run = || -> io::Result<()> {
             sink.resume_file(&self.start, state)?;
-            let mut decoder = Decoder::new(self.max_decompressed);
             let mut shown =
-                Shown { sink: &mut *sink, summary: &mut done.summary, shown: &mut done.shown, window: Some(out) };
+                Shown { sink: &mut **sink, summary: &mut done.summary, shown: &mut done.shown, window: Some(out) };
             for &(position, len) in entries {
                 let start = position as usize;
                 done.walked_to = position + len as u64;
-                if let Some(flow) = entry(&self.view, &mut shown, &mut decoder, position, &data[start..start + len])? {
+                if let Some(flow) = entry(&self.view, &mut shown, decoder, position, &data[start..start + len])? {
                     done.flow = Some(flow);
                     break;
                 }
@@ -448,7 +466,7 @@ impl Dumper<'_> {
                         return Ok(false);
                     }
                 }
-                Event::Out(bytes) => out.sink.write_formatted(&bytes)?,
+                Event::Out(bytes) => out.sink.write_formatted(bytes)?,
                 Event::Err(line) => {
                     out.sink.flush()?;
                     eprintln!("{line}");
