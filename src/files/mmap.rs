@@ -61,6 +61,19 @@ impl Mapped {
         self.opened.change(&self.file, path, lost)
     }
 
+    /// Map `start..end` into the page tables in one call: a reader about to
+    /// walk these bytes then takes no page fault every few pages. Pages
+    /// past a new end of the file are left alone (the call fails there
+    /// instead of raising SIGBUS), and a failure only leaves the faults.
+    pub fn prefault(&self, start: usize, end: usize) {
+        let Some(GuardedMap { map: m, .. }) = &self.map else { return };
+        let end = end.min(m.len());
+        if start < end {
+            #[cfg(target_os = "linux")]
+            let _ = m.advise_range(memmap2::Advice::PopulateRead, start, end - start);
+        }
+    }
+
     /// Drop `start..end` (page-aligned inward) from this process's resident
     /// set: a long walk over a big segment then keeps its RSS at the part
     /// being read, not the file size. The pages stay in the page cache, and

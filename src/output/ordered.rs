@@ -273,7 +273,9 @@ pub fn in_order<W: Work>(
     let data: &[u8] = map.as_ref();
     let (job_tx, job_rx) = sync_channel::<Job<W>>(plan.threads);
     let job_rx = Mutex::new(job_rx);
-    let pool = Arc::new(Pool { free: Mutex::new(Vec::new()), keep: plan.depth + 2 * plan.threads });
+    // As many chunks as can be in flight: none is freed and allocated again.
+    let keep = 2 * plan.threads * (plan.depth + 1);
+    let pool = Arc::new(Pool { free: Mutex::new(Vec::new()), keep });
     std::thread::scope(|s| {
         for _ in 0..plan.threads {
             let pool = &pool;
@@ -304,6 +306,9 @@ pub fn in_order<W: Work>(
                 let (guessed, pieces) = if entries.is_empty() {
                     (start.clone(), None)
                 } else {
+                    if let (Some(&(first, _)), Some(&(last, len))) = (entries.first(), entries.last()) {
+                        map.prefault(first as usize, last as usize + len);
+                    }
                     let guessed = predicted.clone();
                     predicted = predict(&guessed, &entries);
                     let (tx, rx) = sync_channel(plan.depth);
