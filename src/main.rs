@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             if cli::common::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("kseg: {err:#}");
+            eprintln!("{}", output::cell::terminal_line(&format!("kseg: {err:#}")));
             ExitCode::from(2)
         }
     }

@@ -10,6 +10,7 @@ use std::process::Command;
 use serde_json::Value;
 
 mod common;
+use common::copy_dir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kseg");
 
@@ -33,19 +34,6 @@ fn data_dir() -> tempfile::TempDir {
     }
     assert!(extended >= 4, "preallocated.tsv lists {extended} files");
     tmp
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 struct Case {

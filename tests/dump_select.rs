@@ -10,7 +10,7 @@ use std::process::Command;
 use serde_json::Value;
 
 mod common;
-use common::root;
+use common::{root, varint};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kseg");
 
@@ -500,14 +500,6 @@ type Rec<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, &'a [(&'a str, Option<&'a [u
 /// A magic v2 batch of these records (offsets from 0, CreateTime 0), encoded by hand, CRC-32C
 /// by the independent `crc32c` crate.
 fn v2_batch(values: &[Rec<'_>]) -> Vec<u8> {
-    fn varint(out: &mut Vec<u8>, v: i64) {
-        let mut z = ((v << 1) ^ (v >> 63)) as u64;
-        while z >= 0x80 {
-            out.push((z as u8) | 0x80);
-            z >>= 7;
-        }
-        out.push(z as u8);
-    }
     let mut records = Vec::new();
     let bytes = |body: &mut Vec<u8>, b: Option<&[u8]>| match b {
         Some(b) => {

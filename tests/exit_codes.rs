@@ -9,7 +9,7 @@ use std::process::{Command as StdCommand, Stdio};
 use assert_cmd::Command;
 
 mod common;
-use common::root;
+use common::{copy_dir, root};
 
 /// The inputs of the table, made in `dir`.
 struct Inputs {
@@ -18,16 +18,6 @@ struct Inputs {
     not_kafka: PathBuf,
     damaged: PathBuf,
     clean: PathBuf,
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 /// Make `path` a regular file that this user cannot read, or say why not.

@@ -13,18 +13,8 @@ use kseg::analysis::find::{self, TimeTarget};
 use kseg::files::partition;
 use proptest::prelude::*;
 
-fn varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    loop {
-        let b = (z & 0x7f) as u8;
-        z >>= 7;
-        if z == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
-}
+mod common;
+use common::varint;
 
 #[derive(Clone, Debug)]
 struct BatchSpec {

@@ -40,7 +40,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
-use common::{corpus, root};
+use common::{corpus, root, varint};
 
 struct Out {
     code: i32,
@@ -1211,15 +1211,6 @@ fn only_report(stderr: &str) -> bool {
     stderr.lines().all(|l| l.starts_with("Non-consecutive offsets in ") || l.starts_with("  "))
 }
 
-fn zigzag(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
-}
-
 /// One uncompressed v2 batch holding `records` (key, value), CRC-32C set.
 type KeyValue<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
@@ -1227,19 +1218,19 @@ fn v2_batch(base_offset: i64, records: &[KeyValue<'_>]) -> Vec<u8> {
     let mut recs = Vec::new();
     for (i, (k, v)) in records.iter().enumerate() {
         let mut r = vec![0u8];
-        zigzag(&mut r, 0);
-        zigzag(&mut r, i as i64);
+        varint(&mut r, 0);
+        varint(&mut r, i as i64);
         for f in [k, v] {
             match f {
                 Some(b) => {
-                    zigzag(&mut r, b.len() as i64);
+                    varint(&mut r, b.len() as i64);
                     r.extend_from_slice(b);
                 }
-                None => zigzag(&mut r, -1),
+                None => varint(&mut r, -1),
             }
         }
-        zigzag(&mut r, 0);
-        zigzag(&mut recs, r.len() as i64);
+        varint(&mut r, 0);
+        varint(&mut recs, r.len() as i64);
         recs.extend(r);
     }
     let mut after_crc = Vec::new();

@@ -13,7 +13,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
-use common::{corpus, root};
+use common::{copy_dir, corpus, root};
 
 struct Run {
     code: i32,
@@ -32,19 +32,6 @@ fn kseg(args: &[&str]) -> Run {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Every file under `dir` with its bytes and modification time.

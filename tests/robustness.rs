@@ -76,6 +76,7 @@ fn run_producers(data: &[u8], timeout: i64) {
         index: None,
         timeindex: None,
         txnindex: None,
+        listed: None,
     };
     let mut a = Analyzer::new(producers::Options { txn_timeout_ms: timeout });
     // The same segment twice: offsets go backwards at the seam.

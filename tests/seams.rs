@@ -24,19 +24,10 @@ use kseg::format::walk::{Source, Step, Walker};
 use serde_json::Value;
 
 mod common;
-use common::root;
+use common::{root, varint};
 
 // ---------------------------------------------------------------------------
 // The segments
-
-fn varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push(z as u8 | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
-}
 
 const T0: i64 = 1_700_000_000_000;
 const PRODUCERS: i64 = 3;

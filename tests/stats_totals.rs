@@ -9,17 +9,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
-use common::root;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
+use common::{copy_dir, root};
 
 fn stats(args: &[&str], path: &Path) -> (i32, String) {
     let out = Command::cargo_bin("kseg").unwrap().arg("stats").args(args).arg(path).output().unwrap();

@@ -22,6 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::varint;
+
 const KSEG: &str = env!("CARGO_BIN_EXE_kseg");
 const BASE: &str = "00000000000000000000";
 /// Records per batch and bytes per value: batches of about 40 KiB.
@@ -30,15 +33,6 @@ const VALUE: usize = 480;
 const SEGMENT_BYTES: usize = 16 << 20;
 /// The preallocated size of a live segment's `.index` and `.timeindex`.
 const INDEX_BYTES: usize = 2 << 20;
-
-fn varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
-}
 
 /// A v2 batch of an idempotent producer (id 7), written by hand from the
 /// format: records of `RECORDS` keyed values, CRC-32C by the `crc32c` crate.

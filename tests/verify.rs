@@ -187,3 +187,56 @@ fn real_partitions_verify_without_error() {
     }
     assert!(checked >= 40, "only {checked} segments checked");
 }
+
+/// A partition as the log cleaner leaves it for a moment: offsets 0..94
+/// cleaned into one file swapped in as `00000000000000000000.log`, and
+/// `00000000000000000040.log`, whose offsets it now covers, about to go.
+/// `swap` says whether that happens between listing the partition and
+/// reading it (a live broker) or before (damage: the files overlap).
+fn overlap_findings(
+    swap_while_reading: bool,
+) -> Vec<(kseg::format::problem::ProblemKind, kseg::analysis::verify::Severity, String)> {
+    use kseg::analysis::verify::{Options, cross_segment, verify_segment};
+    let src = root().join("testdata/corrupt/clean_demo/demo-0");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo-0");
+    std::fs::create_dir(&dir).unwrap();
+    let cleaned: Vec<u8> = ["00000000000000000000.log", "00000000000000000040.log"]
+        .iter()
+        .flat_map(|n| std::fs::read(src.join(n)).unwrap())
+        .collect();
+    let first = dir.join("00000000000000000000.log");
+    let second = dir.join("00000000000000000040.log");
+    std::fs::copy(src.join("00000000000000000040.log"), &second).unwrap();
+    if swap_while_reading {
+        std::fs::copy(src.join("00000000000000000000.log"), &first).unwrap();
+    } else {
+        std::fs::write(&first, &cleaned).unwrap();
+    }
+    let segments = kseg::files::partition::segments(&dir).unwrap();
+    assert_eq!(segments.len(), 2);
+    // The later segment is read first (verify reads segments in parallel).
+    let later = verify_segment(&segments[1], true, &Options::default()).unwrap();
+    if swap_while_reading {
+        let swap = dir.join("00000000000000000000.log.swap");
+        std::fs::write(&swap, &cleaned).unwrap();
+        std::fs::rename(&swap, &first).unwrap();
+    }
+    let earlier = verify_segment(&segments[0], false, &Options::default()).unwrap();
+    if swap_while_reading {
+        std::fs::rename(&second, dir.join("00000000000000000040.log.deleted")).unwrap();
+    }
+    let findings = cross_segment(&segments, &[earlier, later]);
+    findings.into_iter().map(|f| (f.kind, f.severity, f.file.file_name().unwrap().to_string_lossy().into())).collect()
+}
+
+#[test]
+fn segments_that_overlap_are_an_error_unless_the_cleaner_swapped_them_during_the_read() {
+    use kseg::analysis::verify::Severity;
+    use kseg::format::problem::ProblemKind::*;
+    assert_eq!(overlap_findings(false), [(SegmentOverlap, Severity::Error, "00000000000000000040.log".to_string())]);
+    assert_eq!(
+        overlap_findings(true),
+        [(ChangedDuringRead, Severity::Warning, "00000000000000000000.log".to_string())]
+    );
+}

@@ -11,19 +11,9 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
-use common::{corpus, root};
+use common::{copy_dir, corpus, root};
 
 const TOPIC_ID: &str = "AQIDBAUGBwgJCgsMDQ4PEA";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_file() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
 
 /// A clean log directory: partitions demo-0 and demo-1, each with its
 /// partition.metadata and leader-epoch-checkpoint; meta.properties and the

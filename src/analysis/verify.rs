@@ -435,17 +435,19 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
 
 /// Files of a segment that changed while they were read (a live broker's
 /// roll, truncation, cleaning or retention) are reported as that, a
-/// warning: when one of them shrank or lost pages, the segment's other
-/// findings compared bytes that were no longer there and are left out
-/// (verify again to check it); a file replaced or removed at its name was
-/// read whole as it was when opened, and its findings stand.
+/// warning, and the segment's other findings are left out (verify again to
+/// check it): when a file shrank or lost pages they compared bytes that
+/// were no longer there; when one was replaced or removed at its name, the
+/// files compared (an old `.index` and the cleaner's new `.log`) may come
+/// from different moments of the log. A file gone before it was opened
+/// leaves the others' checks standing.
 fn report_changes(findings: &mut Vec<Finding>, changes: &[(PathBuf, Change)]) {
-    if changes.iter().any(|(_, c)| c.spoils_reading()) {
+    if changes.iter().any(|(_, c)| c.spoils_segment()) {
         findings.clear();
     }
     for (path, change) in changes {
         let mut message = change.to_string();
-        if change.spoils_reading() {
+        if change.spoils_segment() {
             message.push_str("; the segment's checks are left out: verify it again");
         }
         findings.push(Finding {
@@ -719,7 +721,12 @@ pub fn verify_snapshot(path: &Path) -> io::Result<SegmentReport> {
 }
 
 /// Checks across the segments of one partition, after each was verified:
-/// segments must not overlap.
+/// segments must not overlap. On a live broker the two files of an
+/// apparent overlap may have been read at different moments: the cleaner
+/// swaps a cleaned segment in under the first one's name, covering the
+/// offsets of the next ones, which it then removes. When either file was
+/// removed or replaced since the partition was listed, that is what is
+/// reported (a warning, verify again), not damage.
 pub fn cross_segment(segments: &[Segment], reports: &[SegmentReport]) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut prev: Option<(i64, &Segment)> = None;
@@ -729,17 +736,33 @@ pub fn cross_segment(segments: &[Segment], reports: &[SegmentReport]) -> Vec<Fin
         if let (Some((prev_last, prev_seg)), Some((first, position))) = (prev, rep.first_offset)
             && (first <= prev_last || seg.base_offset <= prev_last)
         {
-            out.push(Finding {
-                file: seg.log.clone(),
-                kind: ProblemKind::SegmentOverlap,
-                severity: Severity::Error,
-                position: Some(position),
-                offset: Some(first),
-                message: format!(
-                    "base offset {} / first offset {first} is not above the last offset {prev_last} of {}",
-                    seg.base_offset,
-                    prev_seg.log.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-                ),
+            let prev_name = prev_seg.log.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            let overlap = format!(
+                "base offset {} / first offset {first} is not above the last offset {prev_last} of {prev_name}",
+                seg.base_offset,
+            );
+            let moved = [prev_seg, seg].into_iter().find(|s| s.changed_since_listing());
+            out.push(match moved {
+                Some(moved) => Finding {
+                    file: moved.log.clone(),
+                    kind: ProblemKind::ChangedDuringRead,
+                    severity: Severity::Warning,
+                    position: None,
+                    offset: None,
+                    message: format!(
+                        "removed or replaced since the partition was listed (the broker's cleaner or retention): \
+                         {} {overlap}, but the two were read at different moments of the log; verify it again",
+                        seg.log.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+                    ),
+                },
+                None => Finding {
+                    file: seg.log.clone(),
+                    kind: ProblemKind::SegmentOverlap,
+                    severity: Severity::Error,
+                    position: Some(position),
+                    offset: Some(first),
+                    message: overlap,
+                },
             });
         }
         if let Some(last) = rep.last_offset {
@@ -747,4 +770,39 @@ pub fn cross_segment(segments: &[Segment], reports: &[SegmentReport]) -> Vec<Fin
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(file: &str) -> Finding {
+        Finding {
+            file: PathBuf::from(file),
+            kind: ProblemKind::IndexMismatch,
+            severity: Severity::Error,
+            position: Some(0),
+            offset: Some(1),
+            message: "entry 0 points at position 586, which is not the start of a batch".into(),
+        }
+    }
+
+    #[test]
+    fn a_segment_file_replaced_or_shrunk_while_read_leaves_only_the_warning() {
+        // What the churn phase met: the old .index read, then the cleaner's new .log.
+        for change in
+            [Change::Replaced { before: 520 }, Change::Removed { before: 520 }, Change::Shrank { before: 9, after: 3 }]
+        {
+            let mut findings = vec![error("0.index")];
+            report_changes(&mut findings, &[(PathBuf::from("0.index"), change)]);
+            let kinds: Vec<_> = findings.iter().map(|f| (f.kind, f.severity)).collect();
+            assert_eq!(kinds, [(ProblemKind::ChangedDuringRead, Severity::Warning)], "{change:?}");
+            assert!(findings[0].message.ends_with("verify it again"), "{}", findings[0].message);
+        }
+        // An index gone before it was opened: the log's own findings stand.
+        let mut findings = vec![error("0.log")];
+        report_changes(&mut findings, &[(PathBuf::from("0.index"), Change::Vanished)]);
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0].kind, ProblemKind::IndexMismatch);
+    }
 }

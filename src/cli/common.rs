@@ -43,6 +43,16 @@ impl ReadArgs {
     }
 }
 
+/// `eprintln!` for kseg's own lines on stderr: file names and texts from
+/// the disk reach the terminal with their controls escaped
+/// ([`crate::output::cell::terminal_line`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::output::cell::terminal_line(&format!($($arg)*)))
+    };
+}
+pub(crate) use say;
+
 /// The partitions under the PATH arguments, with a note on stderr for each
 /// directory left out (unless `quiet`), or the message for the first path
 /// that cannot be used (printed; the caller exits 2).
@@ -64,7 +74,7 @@ pub fn partitions(
                 && nameless
                 && let Some(why) = not_log_data(p)
             {
-                eprintln!("kseg: {}: {why}", p.display());
+                say!("kseg: {}: {why}", p.display());
                 return None;
             }
         }
@@ -77,7 +87,7 @@ pub fn partitions(
                 }
                 for seg in found.partitions.iter().flat_map(|p| &p.segments) {
                     if seg.base_from == BaseOffsetFrom::FirstBatch {
-                        eprintln!(
+                        say!(
                             "kseg: note: {}: no base offset in its name; {} taken from its first batch (--base-offset N sets it)",
                             seg.log.display(),
                             seg.base_offset
@@ -88,7 +98,7 @@ pub fn partitions(
             Some(found.partitions)
         }
         Err(e) => {
-            eprintln!("kseg: {e}");
+            say!("kseg: {e}");
             None
         }
     }
@@ -96,19 +106,19 @@ pub fn partitions(
 
 /// The note for a directory a walk left out (not one of the broker's logs).
 pub fn note_left_out(dir: &std::path::Path, reason: &str) {
-    eprintln!("kseg: note: {}: left out: {reason}; name it to read it", dir.display());
+    say!("kseg: note: {}: left out: {reason}; name it to read it", dir.display());
 }
 
 /// The warning for a file that changed while it was read (a live broker's
 /// roll, truncation, cleaning or retention).
 pub fn warn_changed(file: &std::path::Path, change: kseg::files::change::Change) {
-    eprintln!("kseg: warning: {}: {change}", file.display());
+    say!("kseg: warning: {}: {change}", file.display());
 }
 
 /// The note for a file listed but gone by the time it was opened (a live
 /// broker's retention or cleaner): not an error, the log moved on.
 pub fn note_vanished(file: &std::path::Path) {
-    eprintln!("kseg: note: {}: removed before it could be read (the broker's retention or cleaner)", file.display());
+    say!("kseg: note: {}: removed before it could be read (the broker's retention or cleaner)", file.display());
 }
 
 /// Whether an error is (or wraps) a write to a pipe whose reader went away:

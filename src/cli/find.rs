@@ -1,5 +1,7 @@
 //! `kseg find-offset` and `kseg find-time`: the broker's lookups, shown.
 
+use super::common::say;
+use crate::output::cell::terminal_line;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -99,7 +101,7 @@ pub fn segments_for(path: &Path, base_offset: Option<i64>) -> anyhow::Result<Vec
                 bail!("{}: {why}", log.display());
             }
             let base = partition::first_base_offset(&log).with_context(|| log.display().to_string())?.unwrap_or(0);
-            eprintln!(
+            say!(
                 "kseg: note: {}: no base offset in its name; {base} taken from its first batch (--base-offset N sets it)",
                 log.display()
             );
@@ -154,7 +156,7 @@ fn print_json(
     lines: bool,
 ) -> anyhow::Result<()> {
     for w in warnings {
-        eprintln!("kseg: warning: {w}");
+        say!("kseg: warning: {w}");
     }
     if lines {
         serde_json::to_writer(&mut *out, answer)?;
@@ -167,7 +169,7 @@ fn print_json(
 
 fn print_common(out: &mut dyn Write, explain: bool, steps: &[String], warnings: &[String]) -> std::io::Result<()> {
     for w in warnings {
-        eprintln!("kseg: warning: {w}");
+        say!("kseg: warning: {w}");
     }
     if explain {
         for (i, s) in steps.iter().enumerate() {
@@ -211,7 +213,7 @@ pub fn run_offset(args: FindOffsetArgs) -> anyhow::Result<ExitCode> {
             if let Some(leo) = a.log_end_offset {
                 writeln!(out, "log end:     {leo} (the next offset to be written; the target is past it)")?;
             }
-            writeln!(out, "segment:     {}", opt(&a.segment.as_ref().map(|p| p.display())))?;
+            writeln!(out, "segment:     {}", terminal_line(&opt(&a.segment.as_ref().map(|p| p.display()))))?;
             writeln!(out, "position:    {}", opt(&a.position))?;
             writeln!(
                 out,
@@ -264,7 +266,7 @@ pub fn run_time(args: FindTimeArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "found:     {}", a.found)?;
             writeln!(out, "offset:    {}", opt(&a.offset))?;
             writeln!(out, "timestamp: {}", a.timestamp.map_or("-".into(), ts))?;
-            writeln!(out, "segment:   {}", opt(&a.segment.as_ref().map(|p| p.display())))?;
+            writeln!(out, "segment:   {}", terminal_line(&opt(&a.segment.as_ref().map(|p| p.display()))))?;
             writeln!(out, "position:  {}", opt(&a.position))?;
             writeln!(out, "batch:     {}", opt(&a.batch_base_offset))?;
             writeln!(out, "scanned:   {}", crate::output::count(a.bytes_scanned, "byte"))?;

@@ -3,6 +3,7 @@
 //! each committed partition whose log lies in the same log directories. The
 //! replay is [`kseg::analysis::groups`].
 
+use super::common::say;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -111,19 +112,19 @@ pub fn run(args: GroupsArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     if offsets.is_empty() {
-        eprintln!("kseg: no __consumer_offsets-<n> partition directory under the given paths");
+        say!("kseg: no __consumer_offsets-<n> partition directory under the given paths");
         return Ok(ExitCode::from(exit::ERROR));
     }
     let mut replay = Replay::default();
     let mut unreadable = false;
     for part in &offsets {
         if let Err(e) = replay.partition(part, !args.read.no_mmap, args.read.max_decompressed) {
-            eprintln!("kseg: {}: {e}", part.name().display());
+            say!("kseg: {}: {e}", part.name().display());
             unreadable = true;
         }
     }
     for (file, pos, msg) in &replay.damage {
-        eprintln!("kseg: {}: at byte {pos}: {msg}", file.display());
+        say!("kseg: {}: at byte {pos}: {msg}", file.display());
     }
     let mut dirs: Vec<PathBuf> = Vec::new();
     for p in &offsets {

@@ -1,6 +1,8 @@
 //! `kseg ls`: one row per partition of the PATH arguments, with totals per
 //! topic and overall. The computation is [`kseg::analysis::overview`].
 
+use super::common::say;
+use crate::output::cell::terminal_line;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -117,7 +119,7 @@ pub fn run(args: LsArgs) -> anyhow::Result<ExitCode> {
         total.add(r);
     }
     for r in rows.iter().filter(|r| r.status == Health::Unreadable) {
-        eprintln!("kseg: {}: a file could not be read ({})", r.path.display(), kinds(r));
+        say!("kseg: {}: a file could not be read ({})", r.path.display(), kinds(r));
     }
     let worst = rows.iter().map(|r| r.status).max().unwrap_or(Health::Ok);
     let code = match worst {
@@ -214,7 +216,7 @@ fn write_table(
             ),
         };
         t.add_row(vec![
-            Cell::new(&r.topic),
+            Cell::new(terminal_line(&r.topic)),
             right(r.partition.map_or("-".into(), |p| p.to_string())),
             right(r.segments.to_string()),
             right(r.bytes.to_string()),
@@ -245,7 +247,7 @@ fn write_table(
     ]);
     let totals_row = |name: &str, s: &Totals| {
         vec![
-            Cell::new(name),
+            Cell::new(terminal_line(name)),
             right(s.partitions.to_string()),
             right(s.segments.to_string()),
             right(s.bytes.to_string()),

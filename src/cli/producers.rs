@@ -1,6 +1,7 @@
 //! `kseg producers`: producer ids, epochs, sequences and transactions, and
 //! the anomalies that say data was lost or duplicated.
 
+use super::common::say;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -151,7 +152,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                     scan
                 }
                 Err(e) => {
-                    eprintln!("kseg: {}: {e}", seg.log.display());
+                    say!("kseg: {}: {e}", seg.log.display());
                     return Ok(ExitCode::from(exit::ERROR));
                 }
             };
@@ -165,7 +166,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                 Ok(map) => map,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => {
-                    eprintln!("kseg: {}: {e}", seg.log.display());
+                    say!("kseg: {}: {e}", seg.log.display());
                     return Ok(ExitCode::from(exit::ERROR));
                 }
             };
@@ -179,7 +180,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                 let newest = match dir.map(read_newest_snapshot).transpose() {
                     Ok(newest) => newest.flatten(),
                     Err(e) => {
-                        eprintln!("kseg: {}: {e}", part.name().display());
+                        say!("kseg: {}: {e}", part.name().display());
                         return Ok(ExitCode::from(exit::ERROR));
                     }
                 };
@@ -300,7 +301,7 @@ fn write_partition(out: &mut dyn Write, name: &Path, r: &PartitionReport) -> std
     writeln!(
         out,
         "== {}: offsets {}..{} (log end offset {}, last stable offset {}), {} producers{}",
-        name.display(),
+        crate::output::cell::terminal_line(&name.display().to_string()),
         opt(r.first_offset),
         opt(r.log_end_offset.map(|e| e - 1)),
         opt(r.log_end_offset),

@@ -2,6 +2,7 @@
 //! segment recovery would write, into a new directory, and how far the
 //! files on disk are from them. The rule is `kseg::analysis::rebuild`.
 
+use super::common::say;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -128,14 +129,14 @@ pub fn run(args: RebuildIndexArgs) -> anyhow::Result<ExitCode> {
     };
     let segments: usize = partitions.iter().map(|p| p.segments.len()).sum();
     if args.explain && segments != 1 {
-        eprintln!("kseg: --explain explains one segment; the paths hold {segments}");
+        say!("kseg: --explain explains one segment; the paths hold {segments}");
         return Ok(ExitCode::from(exit::ERROR));
     }
     let targets = match &args.out {
         Some(out) => match plan(out, &args.paths, &partitions, args.force) {
             Ok(t) => Some(t),
             Err(e) => {
-                eprintln!("kseg: {e}");
+                say!("kseg: {e}");
                 return Ok(ExitCode::from(exit::ERROR));
             }
         },
@@ -161,7 +162,7 @@ pub fn run(args: RebuildIndexArgs) -> anyhow::Result<ExitCode> {
         match r {
             Ok(segs) => all.extend(segs),
             Err(e) => {
-                eprintln!("kseg: {e:#}");
+                say!("kseg: {e:#}");
                 return Ok(ExitCode::from(exit::ERROR));
             }
         }
@@ -372,7 +373,7 @@ fn partition_run(
         let r = rebuild::rebuild_segment(&mut src, seg.base_offset, &seg_opts, &mut state)
             .with_context(|| seg.log.display().to_string())?;
         if unknown_base && r.batches > 0 {
-            eprintln!(
+            say!(
                 "kseg: note: {}: base offset {} taken from its first batch (--base-offset N sets it)",
                 seg.log.display(),
                 r.base_offset

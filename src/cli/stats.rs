@@ -1,5 +1,6 @@
 //! `kseg stats`: what a log holds, per segment, per partition and in total.
 
+use super::common::say;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -247,7 +248,7 @@ pub fn run(args: StatsArgs) -> anyhow::Result<ExitCode> {
                         (Stats::default(), None)
                     }
                     Err(e) => {
-                        eprintln!("kseg: {}: {e}", seg.log.display());
+                        say!("kseg: {}: {e}", seg.log.display());
                         unreadable = true;
                         (Stats::default(), None)
                     }
@@ -396,7 +397,7 @@ fn dist(d: Option<Distribution>) -> String {
 }
 
 fn write_block(out: &mut dyn Write, title: &str, s: &Stats) -> std::io::Result<()> {
-    writeln!(out, "== {title}")?;
+    writeln!(out, "== {}", crate::output::cell::terminal_line(title))?;
     let j = to_json(s);
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);

@@ -1,6 +1,7 @@
 //! `kseg verify`: integrity of segments, indexes and whole log directories,
 //! with exit codes a script can act on.
 
+use super::common::say;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
@@ -175,7 +176,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         // As in every subcommand, what could not be read is named on stderr too.
         for p in problems.iter().filter(|p| p.kind == ProblemKind::Unreadable) {
-            eprintln!("kseg: {}: {}", p.file.display(), p.message);
+            say!("kseg: {}: {}", p.file.display(), p.message);
         }
     }
     for p in &problems {

@@ -15,8 +15,27 @@ use std::path::Path;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Opened {
     pub len: u64,
+    id: FileId,
+}
+
+/// Which file a name stood for (device and inode): the cleaner's swap puts
+/// another file under the same name, which only this tells apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId {
     dev: u64,
     ino: u64,
+}
+
+impl FileId {
+    /// The file at `path` now, if there is one.
+    pub fn at(path: &Path) -> Option<FileId> {
+        std::fs::metadata(path).ok().map(|m| identity(&m))
+    }
+
+    /// Whether `path` still names this file (not removed, not replaced).
+    pub fn still_at(self, path: &Path) -> bool {
+        FileId::at(path) == Some(self)
+    }
 }
 
 /// How a file changed while it was being read.
@@ -46,6 +65,15 @@ impl Change {
     pub fn spoils_reading(self) -> bool {
         matches!(self, Change::Shrank { .. } | Change::PagesLost { .. })
     }
+
+    /// Whether checks between this file and its segment's other files no
+    /// longer hold: besides a spoiled read, a file replaced or removed at
+    /// its name. The cleaner swaps a segment's `.log` and indexes in one
+    /// after another, so a reader that opened the old `.index` and then the
+    /// new `.log` compares two moments of the log.
+    pub fn spoils_segment(self) -> bool {
+        self.spoils_reading() || matches!(self, Change::Replaced { .. } | Change::Removed { .. })
+    }
 }
 
 impl fmt::Display for Change {
@@ -73,8 +101,7 @@ impl Opened {
     /// Note what `file` is now.
     pub fn of(file: &File) -> std::io::Result<Opened> {
         let meta = file.metadata()?;
-        let (dev, ino) = identity(&meta);
-        Ok(Opened { len: meta.len(), dev, ino })
+        Ok(Opened { len: meta.len(), id: identity(&meta) })
     }
 
     /// How the file opened as `file` from `path` changed since [`Opened::of`],
@@ -91,21 +118,21 @@ impl Opened {
         }
         match std::fs::metadata(path) {
             Err(_) => Some(Change::Removed { before: self.len }),
-            Ok(now) if identity(&now) != (self.dev, self.ino) => Some(Change::Replaced { before: self.len }),
+            Ok(now) if identity(&now) != self.id => Some(Change::Replaced { before: self.len }),
             Ok(_) => None,
         }
     }
 }
 
 #[cfg(unix)]
-fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+fn identity(meta: &std::fs::Metadata) -> FileId {
     use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
+    FileId { dev: meta.dev(), ino: meta.ino() }
 }
 
 #[cfg(not(unix))]
-fn identity(_: &std::fs::Metadata) -> (u64, u64) {
-    (0, 0)
+fn identity(_: &std::fs::Metadata) -> FileId {
+    FileId { dev: 0, ino: 0 }
 }
 
 #[cfg(test)]
@@ -136,6 +163,9 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert_eq!(opened.change(&file, &path, false), Some(Change::Removed { before: 100 }));
         assert!(!Change::Removed { before: 1 }.spoils_reading());
+        assert!(Change::Removed { before: 1 }.spoils_segment());
+        assert!(Change::Replaced { before: 1 }.spoils_segment());
+        assert!(!Change::Vanished.spoils_segment());
         assert!(Change::Shrank { before: 2, after: 1 }.spoils_reading());
     }
 }

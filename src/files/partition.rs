@@ -3,6 +3,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::files::change::FileId;
 use crate::format::checkpoint::TextFormat;
 
 /// What a file in a log directory is, from its name.
@@ -138,6 +139,13 @@ pub struct Segment {
     pub index: Option<PathBuf>,
     pub timeindex: Option<PathBuf>,
     pub txnindex: Option<PathBuf>,
+    /// The file `log` named when the segment was listed (`None` for a
+    /// stream, or a file gone by then): on a live broker the cleaner swaps
+    /// a cleaned file in under the same name and retention removes
+    /// segments, so segments read one after another may come from
+    /// different moments of the log; [`Segment::changed_since_listing`]
+    /// tells.
+    pub listed: Option<FileId>,
 }
 
 /// Where a segment's base offset comes from.
@@ -176,7 +184,16 @@ impl Segment {
             index: sibling("index"),
             timeindex: sibling("timeindex"),
             txnindex: sibling("txnindex"),
+            listed: FileId::at(log),
         }
+    }
+
+    /// Whether the segment's `.log` was removed or replaced since it was
+    /// listed: then what was read of it and of its neighbours belongs to
+    /// different moments of a live log, and checks across segments do not
+    /// hold. A stream never changes in this sense.
+    pub fn changed_since_listing(&self) -> bool {
+        self.listed.is_some_and(|id| !id.still_at(&self.log))
     }
 
     /// A stream (standard input, a pipe): no siblings.
@@ -185,7 +202,15 @@ impl Segment {
             Some(b) => (b, BaseOffsetFrom::Given),
             None => (0, BaseOffsetFrom::Unknown),
         };
-        Segment { base_offset, base_from, log: path.to_path_buf(), index: None, timeindex: None, txnindex: None }
+        Segment {
+            base_offset,
+            base_from,
+            log: path.to_path_buf(),
+            index: None,
+            timeindex: None,
+            txnindex: None,
+            listed: None,
+        }
     }
 }
 

@@ -235,6 +235,29 @@ pub fn show_str(out: &mut String, s: &str, max: Option<usize>) -> usize {
     width + 1
 }
 
+/// A line of kseg's own text for a terminal (a message naming a file, a
+/// heading), with the same controls escaped as in cells but newlines and
+/// tabs kept: file and directory names come from the disk, and a name
+/// holding an escape sequence must not recolour the terminal or flip the
+/// line. Borrowed when nothing needs escaping (nearly always).
+pub fn terminal_line(s: &str) -> std::borrow::Cow<'_, str> {
+    let needs = |c: char| c != '\n' && c != '\t' && (c.is_control() || is_bidi(c));
+    if !s.chars().any(needs) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !needs(c) {
+            out.push(c);
+        } else if let Some(e) = escape_of(c) {
+            out.push_str(e);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    out.into()
+}
+
 /// Display width of `s` in terminal columns.
 pub fn width(s: &str) -> usize {
     s.chars().map(|c| c.width().unwrap_or(0)).sum()
@@ -243,6 +266,12 @@ pub fn width(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn terminal_lines_keep_newlines_and_escape_every_other_control() {
+        assert!(matches!(terminal_line("a/b\tc\n"), std::borrow::Cow::Borrowed("a/b\tc\n")));
+        assert_eq!(terminal_line("t\u{1b}[31mred\u{202e}-0\r\u{9b}\u{7f}"), "t\\e[31mred\\u{202e}-0\\r\\u{9b}\\u{7f}");
+    }
 
     fn utf8(b: &[u8], max: Option<usize>) -> String {
         show(Some(b), Encoding::Utf8, max, None).text

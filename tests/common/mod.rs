@@ -4,7 +4,7 @@
 // Each test binary uses a part of this module.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The repository root (where `Cargo.toml` is).
 pub fn root() -> PathBuf {
@@ -49,4 +49,30 @@ pub fn skipped(test: &str, reason: &str) {
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
         let _ = f.write_all(line.as_bytes());
     }
+}
+
+/// Copy the directory `from` to `to`, subdirectories included (a log
+/// directory or a partition from `testdata/`, to damage or watch a copy).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Append `v` as Kafka's zigzag varint (the record fields of a v2 batch),
+/// written from the format for tests that build batches by hand.
+pub fn varint(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
 }

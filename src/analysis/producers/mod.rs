@@ -336,6 +336,10 @@ pub struct Analyzer {
     txnindex_entries: u64,
     findings: Vec<Finding>,
     damaged: u64,
+    /// The `abort_missing_from_txnindex` finding of an ABORT marker that is
+    /// the last batch of the segment read last, until another segment
+    /// follows: see [`Analyzer::finish`].
+    tail_abort_missing: Option<usize>,
 }
 
 fn finding(kind: &'static str, severity: Severity, message: String) -> Finding {
@@ -372,6 +376,27 @@ impl Analyzer {
             txnindex_entries: 0,
             findings: Vec::new(),
             damaged: 0,
+            tail_abort_missing: None,
+        }
+    }
+
+    /// An ABORT marker that is the very last batch of the log, missing from
+    /// the `.txnindex`, is a note: the broker appends the marker and then,
+    /// under the same lock, writes its entry (creating the active
+    /// segment's `.txnindex` with its first one), so on a live broker a
+    /// reader can fall between the two; after a crash, log recovery
+    /// rebuilds the entry from the marker. Any earlier marker missing is an
+    /// anomaly.
+    fn tail_of_active_segment(&mut self) {
+        let Some(i) = self.tail_abort_missing.take() else { return };
+        let f = &mut self.findings[i];
+        f.severity = Severity::Note;
+        f.message.push_str(
+            " — but it is the last batch of the active segment: the broker writes the entry just after the \
+             marker (a live broker between the two, or a crash that log recovery mends)",
+        );
+        if let Some(p) = f.producer_id.and_then(|id| self.producers.get_mut(&id)) {
+            p.anomalies = p.anomalies.saturating_sub(1);
         }
     }
 
@@ -389,6 +414,8 @@ impl Analyzer {
     /// bytes of its `.txnindex` (empty when `seg` has none).
     pub fn segment(&mut self, seg: &Segment, scan: &SegmentScan, txnindex: TxnIndex<'_>) {
         self.segments += 1;
+        // A later segment follows: the previous one's tail is not the log's.
+        self.tail_abort_missing = None;
         if let (Some(prev), Some(first)) = (self.last_offset, scan.first_offset)
             && first > prev.saturating_add(1)
         {
@@ -426,6 +453,12 @@ impl Analyzer {
         }
         // Entries after the last ABORT marker of the segment.
         self.txnindex_extras(&mut cursor, None, compacted_here);
+        if let Some(last) = scan.batches.last() {
+            self.tail_abort_missing = self
+                .findings
+                .iter()
+                .rposition(|f| f.kind == "abort_missing_from_txnindex" && f.last_offset == Some(last.base_offset));
+        }
         self.missing = base_missing.saturating_add(scan.missing_between);
         self.missing_within = self.missing_within.saturating_add(scan.missing_within);
         if let Some(l) = scan.last_offset {
@@ -498,6 +531,7 @@ impl Analyzer {
     pub fn finish(mut self, snapshot: Option<SnapshotFile<'_>>) -> PartitionReport {
         let max_ts = self.max_ts;
         let log_end = self.last_offset.map(|o| o.saturating_add(1));
+        self.tail_of_active_segment();
         self.open_transactions(log_end);
         let snapshot = snapshot.map(|s| self.snapshot_check(s));
         let last_stable_offset = self.open.first().map(|&(o, _)| o).or(log_end);

@@ -10,6 +10,7 @@ fn seg() -> Segment {
         index: None,
         timeindex: None,
         txnindex: None,
+        listed: None,
     }
 }
 
@@ -124,9 +125,34 @@ fn transactions_open_close_and_hang() {
     let r = a.finish(None);
     assert_eq!(kinds(&r), [("hanging_transaction", Severity::Anomaly)]);
     // An abort without a .txnindex is missing from it.
-    let r = run(vec![txn(0, 2, 0), marker(2, true)]);
+    let r = run(vec![txn(0, 2, 0), marker(2, true), txn(3, 2, 2), marker(5, false)]);
     assert_eq!(kinds(&r), [("abort_missing_from_txnindex", Severity::Anomaly)]);
-    assert_eq!(r.producers[0].aborted.count, 1);
+    assert_eq!((r.producers[0].aborted.count, r.producers[0].anomalies), (1, 1));
+    // Unless it is the log's last batch: the broker writes the entry just
+    // after the marker, so a live broker shows that moment.
+    let r = run(vec![txn(0, 2, 0), marker(2, true)]);
+    assert_eq!(kinds(&r), [("abort_missing_from_txnindex", Severity::Note)]);
+    assert_eq!(r.producers[0].anomalies, 0);
+    // The last batch of a segment another segment follows is not the tail.
+    let first = SegmentScan {
+        first_offset: Some(0),
+        last_offset: Some(2),
+        max_timestamp: Some(5000),
+        batches: vec![txn(0, 2, 0), marker(2, true)],
+        ..SegmentScan::default()
+    };
+    let second = SegmentScan {
+        first_offset: Some(3),
+        last_offset: Some(4),
+        max_timestamp: Some(5000),
+        batches: vec![txn(3, 2, 2)],
+        ..SegmentScan::default()
+    };
+    let mut a = Analyzer::new(Options::default());
+    a.segment(&seg(), &first, TxnIndex::new(&[]));
+    a.segment(&Segment { base_offset: 3, ..seg() }, &second, TxnIndex::new(&[]));
+    let r = a.finish(None);
+    assert_eq!(kinds(&r)[0], ("abort_missing_from_txnindex", Severity::Anomaly));
 }
 
 #[test]
