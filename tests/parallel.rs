@@ -12,14 +12,7 @@ use std::process::{Command, Stdio};
 
 const KSEG: &str = env!("CARGO_BIN_EXE_kseg");
 
-fn varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
-}
+use common::varint;
 
 /// A v2 batch written by hand from the format (CRC-32C by the `crc32c`
 /// crate): `n` records with keys, JSON-like values that need escaping, and
