@@ -55,23 +55,15 @@ impl Mapped {
         Ok(Mapped { map: Some(GuardedMap::new(map)?), file, opened })
     }
 
+    /// The file mapped, to read parts of it into a buffer of one's own.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
     /// How the file (opened from `path`) changed since it was mapped, if it did.
     pub fn change(&self, path: &Path) -> Option<Change> {
         let lost = self.map.as_ref().is_some_and(|m| m.guard.lost());
         self.opened.change(&self.file, path, lost)
-    }
-
-    /// Map `start..end` into the page tables in one call: a reader about to
-    /// walk these bytes then takes no page fault every few pages. Pages
-    /// past a new end of the file are left alone (the call fails there
-    /// instead of raising SIGBUS), and a failure only leaves the faults.
-    pub fn prefault(&self, start: usize, end: usize) {
-        let Some(GuardedMap { map: m, .. }) = &self.map else { return };
-        let end = end.min(m.len());
-        if start < end {
-            #[cfg(target_os = "linux")]
-            let _ = m.advise_range(memmap2::Advice::PopulateRead, start, end - start);
-        }
     }
 
     /// Drop `start..end` (page-aligned inward) from this process's resident

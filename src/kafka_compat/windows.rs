@@ -49,9 +49,10 @@ struct Lines<'a> {
 
 /// The offset of the first record of `entries` that the record lines would
 /// print, if no exception comes first.
-fn first_record(data: &[u8], entries: &[(u64, usize)], decoder: &mut Decoder, scratch: &mut Vec<u8>) -> Option<i64> {
+fn first_record(window: &[u8], entries: &[(u64, usize)], decoder: &mut Decoder, scratch: &mut Vec<u8>) -> Option<i64> {
+    let base = entries.first().map_or(0, |e| e.0);
     for &(position, len) in entries {
-        let bytes = &data[position as usize..position as usize + len];
+        let bytes = &window[(position - base) as usize..(position - base) as usize + len];
         let magic = EntryHead::any_magic(bytes).magic()?;
         let first = if magic >= 2 {
             if bytes.len() < V2_HEADER_LEN {
@@ -92,14 +93,15 @@ impl Work for Lines<'_> {
         Scratch { buf, scratch: Vec::new(), decoder: Decoder::default(), out: out.clone() }
     }
 
-    fn work(&self, sc: &mut Scratch, data: &[u8], entries: &[(u64, usize)], _: (), _: &WindowOut<Done>) -> Done {
+    fn work(&self, sc: &mut Scratch, window: &[u8], entries: &[(u64, usize)], _: (), _: &WindowOut<Done>) -> Done {
         let Scratch { buf, scratch, decoder, out } = sc;
-        let first = if self.cfg.deep { first_record(data, entries, decoder, scratch) } else { None };
+        let first = if self.cfg.deep { first_record(window, entries, decoder, scratch) } else { None };
         let mut last_offset = first.map_or(-1, |f| f.wrapping_sub(1));
         let mut done = Done { first, last: None, pairs: None, exception: None, valid: 0 };
         buf.clear();
+        let base = entries.first().map_or(0, |e| e.0);
         for &(position, len) in entries {
-            let bytes = &data[position as usize..position as usize + len];
+            let bytes = &window[(position - base) as usize..(position - base) as usize + len];
             // The entries are contiguous from the file's start: the valid
             // bytes before one are its position.
             let r =

@@ -242,7 +242,7 @@ impl Work for Windows<'_> {
     fn work(
         &self,
         scratch: &mut Scratch,
-        data: &[u8],
+        bytes: &[u8],
         entries: &[(u64, usize)],
         state: FileState,
         out: &WindowOut<Done>,
@@ -253,10 +253,11 @@ impl Work for Windows<'_> {
             sink.resume_file(&self.start, state)?;
             let mut shown =
                 Shown { sink: &mut **sink, summary: &mut done.summary, shown: &mut done.shown, window: Some(out) };
+            let base = entries.first().map_or(0, |e| e.0);
             for &(position, len) in entries {
-                let start = position as usize;
+                let start = (position - base) as usize;
                 done.walked_to = position + len as u64;
-                if let Some(flow) = entry(&self.view, &mut shown, decoder, position, &data[start..start + len])? {
+                if let Some(flow) = entry(&self.view, &mut shown, decoder, position, &bytes[start..start + len])? {
                     done.flow = Some(flow);
                     break;
                 }
@@ -433,11 +434,13 @@ impl Dumper<'_> {
         };
         let view = &work.view;
         let start = self.sink.file_state();
-        // The state after a window, as its batch headers predict it: the
-        // titles are out, and the offset column (of a record table) fits
+        // The state after a window, as its batch headers predict it: a
+        // table's titles are out, and its offset column (of records) fits
         // the largest last offset.
+        // (JSON carries nothing from one object to the next.)
+        let table = self.args.format == Format::Table;
         let predict = |before: &FileState, entries: &[(u64, usize)]| {
-            let mut s = FileState { started: true, ..*before };
+            let mut s = FileState { started: table || before.started, ..*before };
             if s.offset_width > 0 {
                 for &(position, len) in entries {
                     let head = EntryHead::new(&data[position as usize..position as usize + len]);
