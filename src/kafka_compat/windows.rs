@@ -27,8 +27,9 @@ use super::log::{batch, end_of_batches};
 use super::{Config, INT_MAX, KafkaDump, group};
 use crate::output::ordered::{self, Event, Plan, WindowOut, Work};
 
-/// Bytes of text a worker collects before handing them on.
-const CHUNK: usize = 256 << 10;
+/// Bytes of text a worker collects before handing them on (its buffer
+/// goes to the writer as it is).
+const CHUNK: usize = 240 << 10;
 
 /// What a window's worker reports.
 struct Done {
@@ -89,7 +90,7 @@ impl Work for Lines<'_> {
     type Scratch = Scratch;
 
     fn scratch(&self, out: &WindowOut<Done>) -> Scratch {
-        let buf = Vec::with_capacity(CHUNK + (64 << 10));
+        let buf = Vec::new();
         Scratch { buf, scratch: Vec::new(), decoder: Decoder::default(), out: out.clone() }
     }
 
@@ -111,18 +112,16 @@ impl Work for Lines<'_> {
                 break;
             }
             done.valid += len as u64;
-            if buf.len() >= CHUNK {
-                if out.write_all(buf).is_err() {
-                    return done;
-                }
-                buf.clear();
+            if buf.len() >= CHUNK && out.hand_over(buf).is_err() {
+                return done;
             }
         }
         if first.is_some() {
             done.last = Some(last_offset);
         }
-        let _ = out.write_all(buf).and_then(|()| out.flush());
-        buf.clear();
+        if !buf.is_empty() {
+            let _ = out.hand_over(buf);
+        }
         done
     }
 

@@ -77,7 +77,7 @@ pub fn threads(jobs: Option<usize>) -> usize {
 
 /// What a worker hands the writer, in order.
 pub enum Piece<D> {
-    /// Bytes for standard output (at most [`CHUNK`]).
+    /// Bytes for standard output (about [`CHUNK`] at most).
     Out(Vec<u8>),
     /// A line for standard error, after the output before it.
     Err(String),
@@ -146,6 +146,16 @@ impl<D> OutState<D> {
 impl<D> WindowOut<D> {
     fn new(pool: Arc<Pool>) -> Self {
         WindowOut(Rc::new(RefCell::new(OutState { buf: pool.take(), tx: None, pool })))
+    }
+
+    /// Hand `bytes` (a worker's own buffer) to the writer as they are,
+    /// after what was written here, without a copy; `bytes` is left an
+    /// empty buffer.
+    pub fn hand_over(&self, bytes: &mut Vec<u8>) -> io::Result<()> {
+        let mut s = self.0.borrow_mut();
+        s.send()?;
+        let chunk = std::mem::replace(bytes, s.pool.take());
+        s.tx.as_ref().ok_or_else(stopped)?.send(Piece::Out(chunk)).map_err(|_| stopped())
     }
 
     /// A line for stderr, written after everything written here so far
