@@ -113,7 +113,7 @@ pub struct DumpArgs {
     #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
 
-    /// Threads to format segments with (default: all cores). Batches are
+    /// Threads to format segments with (default: all cores, at most 8). Batches are
     /// decoded and formatted in parallel and written in file order, the
     /// same bytes as one thread; 1 reads one batch after another with plain
     /// reads, as do a stream, --limit and --print.

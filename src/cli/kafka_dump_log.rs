@@ -74,7 +74,7 @@ const OPTIONS: &[(&str, Arg, &str, &str)] = &[
         "jobs",
         Arg::Required,
         "<Integer: N>",
-        "kseg only (also -j N): threads that write the lines of a .log, in file order, the same text (default: all cores); 1 reads one batch after another.",
+        "kseg only (also -j N): threads that write the lines of a .log, in file order, the same text (default: all cores, at most 8); 1 reads one batch after another.",
     ),
     (
         "kafka-version",

@@ -34,10 +34,14 @@ use kseg::format::walk::{Step, Walker};
 
 /// Bytes of output a worker collects before handing them to the writer.
 const CHUNK: usize = 256 << 10;
-/// Bytes of segment in flight at most (all windows together), so that the
-/// resident set stays well below 64 MiB with the outputs, for any number
-/// of threads.
-const IN_FLIGHT: usize = 16 << 20;
+/// Bytes of segment in flight at most (all windows together) and of output
+/// waiting for the writer, so that the resident set stays well below
+/// 64 MiB for any number of threads (with each worker's own buffers).
+const IN_FLIGHT: usize = 8 << 20;
+const OUT_IN_FLIGHT: usize = 16 << 20;
+/// Workers at most: one writer takes what more would make, and each worker
+/// holds buffers of its own.
+const MAX_THREADS: usize = 8;
 /// What releases start at: a multiple of every page size.
 const RELEASE_ALIGN: usize = 64 << 10;
 /// Entries per window at most (batches of a single small record each).
@@ -54,19 +58,19 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan for `threads` workers (0: one per core).
+    /// The plan for `threads` workers (0: one per core; at most [`MAX_THREADS`]).
     pub fn new(threads: usize) -> Plan {
         let threads = match threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let window_bytes = (IN_FLIGHT / (2 * threads)).clamp(64 << 10, 2 << 20);
-        // Room for a window's whole output in the common case (JSON of
-        // text values is about 1.5 times the segment bytes), so a worker
-        // one window ahead of the writer rarely waits; the output in flight
-        // stays below twice the segment bytes in flight.
-        let depth = (2 * window_bytes / CHUNK).max(2);
-        Plan { threads, window_bytes, depth }
+        let workers = threads.min(MAX_THREADS);
+        let window_bytes = (IN_FLIGHT / (2 * workers)).clamp(64 << 10, 2 << 20);
+        // With two workers, room for a window's whole output (JSON of text
+        // values is about 1.5 times the segment bytes), so a worker one
+        // window ahead of the writer rarely waits.
+        let depth = (OUT_IN_FLIGHT / (2 * workers * CHUNK)).max(2);
+        Plan { threads: workers, window_bytes, depth }
     }
 }
 
@@ -315,7 +319,7 @@ pub fn in_order<W: Work>(
     let (job_tx, job_rx) = sync_channel::<Job<W>>(plan.threads);
     let job_rx = Mutex::new(job_rx);
     // As many chunks as can be in flight: none is freed and allocated again.
-    let keep = 2 * plan.threads * (plan.depth + 1);
+    let keep = plan.threads * (2 * plan.depth + 1);
     let pool = Arc::new(Pool { free: Mutex::new(Vec::new()), keep });
     std::thread::scope(|s| {
         for _ in 0..plan.threads {
