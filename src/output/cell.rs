@@ -51,6 +51,9 @@ fn is_bidi(c: char) -> bool {
 /// One pass over the bytes: C0 controls and DEL are single bytes, C1
 /// controls (U+0080–U+009F) are `C2 80`–`C2 9F`.
 fn as_text(bytes: &[u8]) -> Option<&str> {
+    if let Some(s) = super::simd::printable_ascii(bytes) {
+        return Some(s);
+    }
     let s = std::str::from_utf8(bytes).ok()?;
     // Eight bytes at a time: a word with no byte below 0x20, no DEL and no
     // 0xC2 (the lead byte of U+0080–U+00BF) needs no closer look.

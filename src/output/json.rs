@@ -28,8 +28,10 @@ pub struct JsonSink<'w> {
     /// The current file's topic and partition, from its directory's name.
     place: Option<(String, i32)>,
     /// `,"file":…` and the topic and partition, written once per file and
-    /// copied into every record object.
+    /// copied into every record and batch object.
     record_place: Vec<u8>,
+    /// The file `record_place` names.
+    record_file: String,
 }
 
 #[derive(Serialize)]
@@ -48,7 +50,16 @@ struct Tagged<'a, T: Serialize> {
 
 impl<'w> JsonSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>, opts: Options, lines: bool) -> Self {
-        JsonSink { out, opts, lines, first: true, line: Vec::new(), place: None, record_place: Vec::new() }
+        JsonSink {
+            out,
+            opts,
+            lines,
+            first: true,
+            line: Vec::new(),
+            place: None,
+            record_place: Vec::new(),
+            record_file: String::new(),
+        }
     }
 
     /// Everything goes through `line`: the separator, then the item.
@@ -92,6 +103,8 @@ impl<'w> JsonSink<'w> {
     fn set_place(&mut self, file: &FileStart<'_>) {
         self.place = super::topic_partition(std::path::Path::new(file.file));
         self.record_place.clear();
+        self.record_file.clear();
+        self.record_file.push_str(file.file);
         self.record_place.extend_from_slice(b",\"file\":");
         escape_str(&mut self.record_place, file.file);
         if let Some((topic, partition)) = &self.place {
@@ -119,6 +132,15 @@ fn int(out: &mut Vec<u8>, v: impl itoa::Integer) {
 /// validation, and from there the rest is validated once. Most payload text
 /// needs little escaping, so this is the hot loop of a JSON dump.
 pub fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
+    if plain_short(s) {
+        // Keys, header names and ids: the vector escaper's setup would cost
+        // more than the string.
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return true;
+    }
     let mark = out.len();
     out.reserve(s.len() + 2);
     out.push(b'"');
@@ -134,6 +156,33 @@ pub fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) -> bool {
     true
 }
 
+/// `s` is 8 to 16 bytes of ASCII that JSON takes as is (no `"`, `\\` or
+/// control): two overlapping words checked a byte-lane at a time.
+fn plain_short(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    /// A lane that is zero; exact for "is there one" (a borrow can only
+    /// flag lanes above a real zero).
+    #[inline(always)]
+    fn zero(x: u64) -> u64 {
+        x.wrapping_sub(ONES) & !x & HIGH
+    }
+    /// A lane below 0x20 (exact when no lane has its high bit set, and a
+    /// lane with its high bit set is flagged on its own), `"` or `\\`.
+    #[inline(always)]
+    fn bad(x: u64) -> u64 {
+        (x & HIGH) | (x.wrapping_sub(ONES * 0x20) & !x & HIGH) | zero(x ^ (ONES * 0x22)) | zero(x ^ (ONES * 0x5c))
+    }
+    let n = s.len();
+    if !(8..=16).contains(&n) {
+        return false;
+    }
+    let word = |at: usize| {
+        u64::from_le_bytes([s[at], s[at + 1], s[at + 2], s[at + 3], s[at + 4], s[at + 5], s[at + 6], s[at + 7]])
+    };
+    bad(word(0)) | bad(word(n - 8)) == 0
+}
+
 /// Append valid UTF-8 `s` as a JSON string.
 pub fn escape_str(out: &mut Vec<u8>, s: &str) {
     let ok = escape_utf8(out, s.as_bytes());
@@ -147,7 +196,7 @@ pub fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>, enc: Encoding) {
         return;
     };
     match enc {
-        Encoding::Json if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => minify_into(out, bytes),
+        Encoding::Json if super::json_value::write(out, bytes) => {}
         Encoding::Utf8 | Encoding::None | Encoding::Json => {
             if !escape_utf8(out, bytes) {
                 escape_str(out, &String::from_utf8_lossy(bytes));
@@ -167,28 +216,6 @@ pub fn write_bytes(out: &mut Vec<u8>, bytes: Option<&[u8]>, enc: Encoding) {
             out.push(b'"');
             base64::engine::general_purpose::STANDARD.encode_slice_to_vec(bytes, out);
             out.push(b'"');
-        }
-    }
-}
-
-/// Append valid JSON `doc` without the whitespace between its tokens: a
-/// value's own line breaks must not break a JSON Lines line.
-fn minify_into(out: &mut Vec<u8>, doc: &[u8]) {
-    out.reserve(doc.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in doc {
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            in_string = b == b'"';
-            out.push(b);
         }
     }
 }
@@ -256,6 +283,68 @@ impl JsonSink<'_> {
     }
 }
 
+/// `BatchInfo`'s members as its `Serialize` writes them (in field order,
+/// `None` as null, enums by name), each after a comma: a batch line per
+/// 32 records or so is a few percent of a dump otherwise.
+fn batch_members(line: &mut Vec<u8>, b: &BatchInfo) {
+    fn opt(line: &mut Vec<u8>, v: Option<impl itoa::Integer>) {
+        match v {
+            Some(v) => int(line, v),
+            None => line.extend_from_slice(b"null"),
+        }
+    }
+    fn flag(line: &mut Vec<u8>, v: bool) {
+        line.extend_from_slice(if v { b"true" } else { b"false" });
+    }
+    line.extend_from_slice(b",\"position\":");
+    int(line, b.position);
+    line.extend_from_slice(b",\"size\":");
+    int(line, b.size);
+    line.extend_from_slice(b",\"base_offset\":");
+    int(line, b.base_offset);
+    line.extend_from_slice(b",\"last_offset\":");
+    int(line, b.last_offset);
+    line.extend_from_slice(b",\"count\":");
+    opt(line, b.count);
+    line.extend_from_slice(b",\"magic\":");
+    int(line, b.magic);
+    line.extend_from_slice(b",\"compression\":");
+    match b.compression {
+        Some(c) => {
+            line.push(b'"');
+            line.extend_from_slice(c.name().as_bytes());
+            line.push(b'"');
+        }
+        None => line.extend_from_slice(b"null"),
+    }
+    line.extend_from_slice(b",\"crc\":");
+    int(line, b.crc);
+    line.extend_from_slice(b",\"crc_valid\":");
+    flag(line, b.crc_valid);
+    line.extend_from_slice(b",\"timestamp_type\":\"");
+    line.extend_from_slice(b.timestamp_type.name().as_bytes());
+    line.extend_from_slice(b"\",\"base_timestamp\":");
+    int(line, b.base_timestamp);
+    line.extend_from_slice(b",\"max_timestamp\":");
+    int(line, b.max_timestamp);
+    line.extend_from_slice(b",\"producer_id\":");
+    int(line, b.producer_id);
+    line.extend_from_slice(b",\"producer_epoch\":");
+    int(line, b.producer_epoch);
+    line.extend_from_slice(b",\"base_sequence\":");
+    int(line, b.base_sequence);
+    line.extend_from_slice(b",\"partition_leader_epoch\":");
+    int(line, b.partition_leader_epoch);
+    line.extend_from_slice(b",\"is_transactional\":");
+    flag(line, b.is_transactional);
+    line.extend_from_slice(b",\"is_control\":");
+    flag(line, b.is_control);
+    line.extend_from_slice(b",\"attributes\":");
+    int(line, b.attributes);
+    line.extend_from_slice(b",\"delete_horizon\":");
+    opt(line, b.delete_horizon);
+}
+
 /// The decoded members of a record object (see docs/json.md).
 fn write_decoded(line: &mut Vec<u8>, d: &TopicRecord) -> serde_json::Result<()> {
     line.extend_from_slice(b",\"record_type\":");
@@ -293,7 +382,18 @@ impl Sink for JsonSink<'_> {
     }
 
     fn batch(&mut self, file: &str, batch: &BatchInfo) -> io::Result<()> {
-        self.placed("batch", file, batch)
+        if file != self.record_file {
+            return self.placed("batch", file, batch);
+        }
+        // The members `placed` writes, without serde's flattening and its
+        // byte-at-a-time escaping of the path and every key: the type, the
+        // file's place as records have it, then the batch's own members.
+        self.separator()?;
+        self.line.extend_from_slice(b"{\"type\":\"batch\"");
+        self.line.extend_from_slice(&self.record_place);
+        batch_members(&mut self.line, batch);
+        self.line.push(b'}');
+        self.end_item()
     }
 
     fn record(&mut self, _file: &str, _batch: &BatchInfo, r: &Record<'_>) -> io::Result<()> {
@@ -392,6 +492,66 @@ mod tests {
             assert!(!out.contains(&b'\n'), "{}", String::from_utf8_lossy(&out));
             let got: serde_json::Value = serde_json::from_slice(&out).unwrap();
             assert_eq!(got, want, "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn batch_members_are_what_serde_writes() {
+        use kseg::format::batch::TimestampType;
+        use kseg::format::compression::Compression;
+        let mut b = BatchInfo {
+            position: u64::MAX,
+            size: 0,
+            base_offset: i64::MIN,
+            last_offset: i64::MAX,
+            count: Some(u32::MAX),
+            magic: -1,
+            compression: None,
+            crc: u32::MAX,
+            crc_valid: false,
+            timestamp_type: TimestampType::NoTimestampType,
+            base_timestamp: -1,
+            max_timestamp: 1767225600001,
+            producer_id: -1,
+            producer_epoch: i16::MIN,
+            base_sequence: i32::MAX,
+            partition_leader_epoch: 0,
+            is_transactional: true,
+            is_control: false,
+            attributes: i16::MAX,
+            delete_horizon: None,
+        };
+        let types = [TimestampType::NoTimestampType, TimestampType::CreateTime, TimestampType::LogAppendTime];
+        let codecs = [None, Some(Compression::None), Some(Compression::Gzip), Some(Compression::Snappy)];
+        let more = [Some(Compression::Lz4), Some(Compression::Zstd)];
+        for (i, compression) in codecs.into_iter().chain(more).enumerate() {
+            b.compression = compression;
+            b.timestamp_type = types[i % 3];
+            b.count = if i % 2 == 0 { None } else { Some(i as u32) };
+            b.delete_horizon = if i % 2 == 0 { Some(i as i64 - 3) } else { None };
+            (b.crc_valid, b.is_transactional, b.is_control) = (i % 2 == 0, i % 3 == 0, i % 2 == 1);
+            let mut line = b"{\"x\":0".to_vec();
+            batch_members(&mut line, &b);
+            line.push(b'}');
+            let mut want = serde_json::to_vec(&b).unwrap();
+            want.splice(..1, b"{\"x\":0,".iter().copied());
+            assert_eq!(String::from_utf8(line).unwrap(), String::from_utf8(want).unwrap());
+        }
+    }
+
+    #[test]
+    fn plain_short_is_exact() {
+        for len in 0..=20usize {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'~'; len];
+                    s[0] = b' ';
+                    s[at] = b;
+                    let want = (8..=16).contains(&len)
+                        && s.iter().all(|&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\');
+                    assert_eq!(plain_short(&s), want, "{s:?}");
+                }
+            }
         }
     }
 

@@ -6,6 +6,7 @@ pub mod cell;
 pub mod columnar;
 pub mod grid;
 pub mod json;
+pub mod json_value;
 pub mod ordered;
 pub mod print;
 pub mod simd;

@@ -88,6 +88,126 @@ fn is_ascii_sse2(b: &[u8]) -> bool {
     _mm_movemask_epi8(acc) == 0 && chunks.remainder().is_ascii()
 }
 
+/// `b` as text if every byte is printable ASCII (0x20..=0x7e): the common
+/// case of a table cell, which then needs no UTF-8 decoding and no control
+/// check. `None` says nothing more: the caller looks closer.
+pub fn printable_ascii(b: &[u8]) -> Option<&str> {
+    #[cfg(target_arch = "x86_64")]
+    let printable = {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { printable_sse2(b) }
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let printable = b.iter().all(|&c| (0x20..0x7f).contains(&c));
+    if !printable {
+        return None;
+    }
+    // SAFETY: ASCII bytes are valid UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(b) })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn printable_sse2(b: &[u8]) -> bool {
+    use std::arch::x86_64::*;
+    let mut chunks = b.chunks_exact(16);
+    let mut bad = _mm_setzero_si128();
+    for c in &mut chunks {
+        // SAFETY: the load reads the 16 bytes of the chunk.
+        let x = unsafe { _mm_loadu_si128(c.as_ptr().cast()) };
+        // Signed: bytes >= 0x80 are negative, so below 0x20 too.
+        let low = _mm_cmpgt_epi8(_mm_set1_epi8(0x20), x);
+        let del = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f));
+        bad = _mm_or_si128(bad, _mm_or_si128(low, del));
+    }
+    _mm_movemask_epi8(bad) == 0 && chunks.remainder().iter().all(|&c| (0x20..0x7f).contains(&c))
+}
+
+/// The index of the first byte of `s` that ends a run of JSON string
+/// content: `"`, `\` or a control (< 0x20); `s.len()` if there is none.
+/// The validator of `--value-encoding json` skips string contents with it.
+pub fn string_stop(s: &[u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked at run time, once).
+            return unsafe { string_stop_avx2(s) };
+        }
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe { string_stop_sse2(s) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        string_stop_scalar(s, 0)
+    }
+}
+
+/// From `i` on, a byte at a time: the tails shorter than a vector.
+fn string_stop_scalar(s: &[u8], mut i: usize) -> usize {
+    while i < s.len() && !matches!(s[i], b'"' | b'\\' | 0..0x20) {
+        i += 1;
+    }
+    i
+}
+
+/// The same with a chosen vector width, as [`escape_json_width`].
+#[cfg(test)]
+pub fn string_stop_width(s: &[u8], width: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if width == 32 && has_avx2() {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { string_stop_avx2(s) };
+        }
+        if width >= 16 {
+            // SAFETY: SSE2 is part of the x86-64 baseline.
+            return unsafe { string_stop_sse2(s) };
+        }
+    }
+    let _ = width;
+    string_stop_scalar(s, 0)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn string_stop_sse2(s: &[u8]) -> usize {
+    use std::arch::x86_64::*;
+    let mut i = 0;
+    while i + 16 <= s.len() {
+        // SAFETY: bytes i..i + 16 are inside `s`.
+        let x = unsafe { _mm_loadu_si128(s.as_ptr().add(i).cast()) };
+        let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+        let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+        let m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(control, quote), backslash)) as u32;
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    string_stop_scalar(s, i)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn string_stop_avx2(s: &[u8]) -> usize {
+    use std::arch::x86_64::*;
+    let mut i = 0;
+    while i + 32 <= s.len() {
+        // SAFETY: bytes i..i + 32 are inside `s`.
+        let x = unsafe { _mm256_loadu_si256(s.as_ptr().add(i).cast()) };
+        let control = _mm256_cmpeq_epi8(_mm256_max_epu8(x, _mm256_set1_epi8(0x1f)), _mm256_set1_epi8(0x1f));
+        let quote = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'"' as i8));
+        let backslash = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'\\' as i8));
+        let m = _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(control, quote), backslash)) as u32;
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 32;
+    }
+    string_stop_scalar(s, i)
+}
+
 /// Escape class of each byte in a JSON string: 0 = as is, `u` = \u00XX,
 /// anything else = a backslash and that letter.
 static ESCAPE: [u8; 256] = {
@@ -199,7 +319,8 @@ fn has_avx2() -> bool {
     static AVX2: AtomicU8 = AtomicU8::new(0);
     match AVX2.load(Ordering::Relaxed) {
         0 => {
-            let yes = std::is_x86_feature_detected!("avx2");
+            // The AVX2 path also uses POPCNT (every AVX2 CPU has it).
+            let yes = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("popcnt");
             AVX2.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
             yes
         }
@@ -213,24 +334,59 @@ fn has_avx2() -> bool {
 #[cfg(target_arch = "x86_64")]
 const CHUNK: usize = 4096;
 
+/// For each 8-bit mask of `"` and `\` among 8 bytes, the `pshufb` control
+/// that expands them: a source index (0..8) per output byte, index 8 (a
+/// backslash) before each masked byte. The bytes after the 8 + popcount
+/// that count are don't-cares (a backslash).
+#[cfg(target_arch = "x86_64")]
+static EXPAND: [[u8; 16]; 256] = {
+    let mut t = [[8u8; 16]; 256];
+    let mut m = 0;
+    while m < 256 {
+        let mut o = 0;
+        let mut j = 0;
+        while j < 8 {
+            if m >> j & 1 == 1 {
+                t[m][o] = 8;
+                o += 1;
+            }
+            t[m][o] = j as u8;
+            o += 1;
+            j += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
 /// The escaping loop for one vector width. `$load` reads a vector from a
-/// pointer, `$store` writes one, `$mask` gives the bitmask of bytes needing
-/// escape and the bitmask of non-ASCII bytes.
+/// pointer, `$store` writes one, `$mask(v, stop)` gives two bitmasks of the
+/// vector: its `"` and `\` bytes, and its other bytes that end the fast path
+/// (controls, and non-ASCII bytes when `stop`). `$expand(src, dst, qb)` writes the W bytes at `src`
+/// with a backslash before each byte whose bit is set in `qb` (at most 2W
+/// bytes, and at most W + 8 past them as scratch).
+///
+/// A vector whose only escapes are `"` and `\` (JSON payloads: a quote
+/// every dozen bytes) is expanded whole, with no branch per quote, and the
+/// loop advances by the vector: the next load does not wait for this one's
+/// mask. Any other escape is written from `ESCAPE_SEQ` and the loop goes on
+/// from the byte after it.
 #[cfg(target_arch = "x86_64")]
 macro_rules! escape_loop {
-    ($out:ident, $s:ident, $stop:ident, $w:expr, $load:expr, $store:expr, $mask:expr) => {{
+    ($out:ident, $s:ident, $stop:ident, $w:expr, $load:expr, $store:expr, $mask:expr, $expand:expr) => {{
         const W: usize = $w;
-        let high_wanted: u32 = if $stop { !0 } else { 0 };
         // The last, short piece is copied here, padded with spaces (which
         // need no escape).
-        let mut pad = [b' '; W];
+        let mut pad: [u8; W];
         let mut i = 0;
         while i < $s.len() {
             let end = $s.len().min(i + CHUNK);
             // A step consumes c >= 1 bytes and keeps at most 6c (an escape
-            // after k clean bytes keeps k + 6 for k + 1), and the input
-            // consumed before `end` is reached is below (end - i) + W; the
-            // last step writes up to W + 8 bytes past what it keeps.
+            // after k clean bytes keeps k + 6 for k + 1; an expanded vector
+            // keeps at most 2c), and the input consumed before `end` is
+            // reached is below (end - i) + W; a step writes up to W + 8
+            // bytes past what it keeps (the padded tail's expansion, W - n
+            // pad bytes and 8 of scratch).
             $out.reserve(6 * (end - i + W) + W + 8);
             let base = $out.as_mut_ptr();
             let mut o = $out.len();
@@ -240,24 +396,33 @@ macro_rules! escape_loop {
                 let (src, n) = if rest >= W {
                     (&$s[i..i + W], W)
                 } else {
-                    // Refilled whole: an earlier, longer tail left bytes.
-                    pad[..rest].copy_from_slice(&$s[i..]);
-                    pad[rest..].fill(b' ');
+                    pad = [b' '; W];
+                    copy_short(&mut pad, &$s[i..]);
                     (&pad[..], rest)
                 };
                 // SAFETY: `src` holds W readable bytes; `o` stays within the
                 // room reserved above (see the bound there), so the store of
                 // W bytes at `o` is inside the allocation.
                 let v = unsafe { $load(src.as_ptr()) };
-                unsafe { $store(base.add(o), v) };
-                let (esc, high) = $mask(v);
-                let m = esc | (high & high_wanted);
-                if m == 0 {
-                    o += n;
+                let (qb, other) = $mask(v, $stop);
+                if other == 0 {
+                    if qb == 0 {
+                        // SAFETY: as for the load above.
+                        unsafe { $store(base.add(o), v) };
+                    } else {
+                        // SAFETY: `src` holds W readable bytes; the
+                        // expansion writes at most 2W + 8 bytes at `o`,
+                        // inside the room reserved above.
+                        unsafe { $expand(src.as_ptr(), base.add(o), qb) };
+                    }
+                    // The pad bytes are spaces: no bit of `qb` past `n`.
+                    o += n + qb.count_ones() as usize;
                     i += n;
                     continue;
                 }
-                let k = m.trailing_zeros() as usize;
+                // SAFETY: as for the load above.
+                unsafe { $store(base.add(o), v) };
+                let k = (qb | other).trailing_zeros() as usize;
                 o += k;
                 i += k;
                 let b = $s[i];
@@ -283,6 +448,76 @@ macro_rules! escape_loop {
     }};
 }
 
+/// Copy `src` (shorter than 32 bytes and than `dst`) to the start of
+/// `dst` in at most two fixed-size, overlapping moves: a short string's
+/// tail costs no call to `memcpy`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn copy_short<const W: usize>(dst: &mut [u8; W], src: &[u8]) {
+    let n = src.len();
+    if n >= 16 {
+        dst[..16].copy_from_slice(&src[..16]);
+        dst[n - 16..n].copy_from_slice(&src[n - 16..]);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..n].copy_from_slice(&src[n - 4..]);
+    } else if n > 0 {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
+/// `$expand` without a byte shuffle (SSE2 has none): a byte at a time but
+/// without branches, a backslash at `o` and the byte at `o + bit`.
+///
+/// # Safety
+/// `src` holds `W` readable bytes and `dst` has room for `2W` writable ones.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn expand_scalar<const W: usize>(src: *const u8, dst: *mut u8, qb: u32) {
+    let mut o = 0;
+    for j in 0..W {
+        let e = (qb >> j & 1) as usize;
+        // SAFETY: j < W and o + e < 2W (the caller's bounds).
+        unsafe {
+            *dst.add(o) = b'\\';
+            *dst.add(o + e) = *src.add(j);
+        }
+        o += 1 + e;
+    }
+}
+
+/// `$expand` with `pshufb`, 8 input bytes per step: the 8 bytes beside 8
+/// backslashes in one register, shuffled by the control for their mask
+/// (`EXPAND`), stored as 16 bytes of which 8 + popcount count.
+///
+/// # Safety
+/// The CPU has SSSE3 and POPCNT; `src` holds `W` readable bytes (W a
+/// multiple of 8) and `dst` has room for `2W + 8` writable ones.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn expand_pshufb<const W: usize>(src: *const u8, dst: *mut u8, qb: u32) {
+    use std::arch::x86_64::*;
+    let mut o = 0;
+    let mut j = 0;
+    while j < W {
+        let m = (qb >> j & 0xff) as usize;
+        // SAFETY: bytes j..j + 8 of `src` are readable (j + 8 <= W); the
+        // store of 16 bytes at `o` ends at most at 2j + 16 <= 2W + 8.
+        unsafe {
+            let x = _mm_unpacklo_epi64(_mm_loadl_epi64(src.add(j).cast()), _mm_set1_epi8(b'\\' as i8));
+            let y = _mm_shuffle_epi8(x, _mm_loadu_si128(EXPAND[m].as_ptr().cast()));
+            _mm_storeu_si128(dst.add(o).cast(), y);
+        }
+        o += 8 + m.count_ones() as usize;
+        j += 8;
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
 fn escape_sse2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
@@ -294,18 +529,21 @@ fn escape_sse2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
         16,
         |p: *const u8| _mm_loadu_si128(p.cast()),
         |p: *mut u8, v| _mm_storeu_si128(p.cast(), v),
-        |x: __m128i| {
+        |x: __m128i, stop: bool| {
             let control = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
             let quote = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8));
             let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
-            let esc = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(control, quote), backslash)) as u32;
-            (esc, _mm_movemask_epi8(x) as u32)
-        }
+            // The high bits of `x` count only when stopping at them.
+            let high = _mm_and_si128(x, _mm_set1_epi8(if stop { i8::MIN } else { 0 }));
+            let qb = _mm_movemask_epi8(_mm_or_si128(quote, backslash)) as u32;
+            (qb, _mm_movemask_epi8(_mm_or_si128(control, high)) as u32)
+        },
+        expand_scalar::<16>
     )
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,popcnt")]
 fn escape_avx2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
     use std::arch::x86_64::*;
     escape_loop!(
@@ -315,13 +553,16 @@ fn escape_avx2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
         32,
         |p: *const u8| _mm256_loadu_si256(p.cast()),
         |p: *mut u8, v| _mm256_storeu_si256(p.cast(), v),
-        |x: __m256i| {
+        |x: __m256i, stop: bool| {
             let control = _mm256_cmpeq_epi8(_mm256_max_epu8(x, _mm256_set1_epi8(0x1f)), _mm256_set1_epi8(0x1f));
             let quote = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'"' as i8));
             let backslash = _mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'\\' as i8));
-            let esc = _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(control, quote), backslash)) as u32;
-            (esc, _mm256_movemask_epi8(x) as u32)
-        }
+            // The high bits of `x` count only when stopping at them.
+            let high = _mm256_and_si256(x, _mm256_set1_epi8(if stop { i8::MIN } else { 0 }));
+            let qb = _mm256_movemask_epi8(_mm256_or_si256(quote, backslash)) as u32;
+            (qb, _mm256_movemask_epi8(_mm256_or_si256(control, high)) as u32)
+        },
+        expand_pshufb::<32>
     )
 }
 
@@ -447,6 +688,41 @@ mod tests {
             1 => any::<u8>(),
         ];
         proptest::collection::vec(byte, 0..300)
+    }
+
+    #[test]
+    fn printable_ascii_is_exactly_0x20_to_0x7e() {
+        for len in [1usize, 15, 16, 17, 33, 64, 70] {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'~'; len];
+                    s[at] = b;
+                    let want = s.iter().all(|&c| (0x20..0x7f).contains(&c));
+                    assert_eq!(super::printable_ascii(&s).is_some(), want, "{s:?}");
+                }
+            }
+        }
+        assert_eq!(super::printable_ascii(b""), Some(""));
+        assert_eq!(super::printable_ascii(b" ok~"), Some(" ok~"));
+    }
+
+    #[test]
+    fn string_stop_finds_the_first_quote_backslash_or_control_at_every_position() {
+        for len in 0..80usize {
+            for at in 0..=len {
+                for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+                    // Bytes that are not stops on either side: high bytes,
+                    // DEL, space.
+                    let mut s: Vec<u8> = (0..len).map(|i| [b'a', 0x80, 0xff, 0x7f, b' '][i % 5]).collect();
+                    if at < len {
+                        s[at] = stop;
+                    }
+                    for width in [0, 16, 32] {
+                        assert_eq!(super::string_stop_width(&s, width), at, "width {width} {s:?}");
+                    }
+                }
+            }
+        }
     }
 
     proptest! {
