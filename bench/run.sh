@@ -13,6 +13,9 @@
 #                     java and mvn are on the PATH
 #   KSEG_BENCH_KAFKA  Kafka version of the real tool                  (default 4.4.0)
 #   KSEG_BENCH_TEXT   0 = skip the pathological text-file inputs (default 1)
+#   KSEG_BENCH_EXPORT 1 = build kseg with `--features export` (arrow and parquet: a longer build)
+#                     and measure `kseg export` to Parquet; without the feature in the binary the
+#                     export cases are skipped (default 0)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,7 +53,9 @@ setup() {
     command -v taskset >/dev/null || { echo "taskset (util-linux) is required" >&2; exit 2; }
     if [[ ${KSEG_BENCH_NO_BUILD:-0} != 1 ]]; then
         log "building release binaries"
-        (cd "$ROOT" && cargo build --release --quiet --bin kseg --example gen_segment --example codec_speed)
+        local features=()
+        [[ ${KSEG_BENCH_EXPORT:-0} == 1 ]] && features=(--features export)
+        (cd "$ROOT" && cargo build --release --quiet "${features[@]}" --bin kseg --example gen_segment --example codec_speed)
     fi
     mkdir -p "$DIR"
 }
@@ -190,6 +195,16 @@ check_speed() {
         printf "%-4s %s at %.0f%% of %s wall (%.3f s vs %.3f s), %.0f%% by CPU time (target >= %.0f%%)\n", verdict, n, r * 100, base, s, b, rc * 100, min * 100 }'
 }
 
+# check_rss_max NAME MIB: PASS when NAME's peak RSS stays under MIB MiB.
+check_rss_max() {
+    local a
+    a=$(result "$1" rss_kb)
+    [[ -n $a ]] || return 0
+    awk -v n="$1" -v a="$a" -v max="$2" 'BEGIN {
+        verdict = (a < max * 1024) ? "PASS" : "FAIL"
+        printf "%-4s peak RSS %s %.1f MiB (target < %d MiB)\n", verdict, n, a / 1024, max }'
+}
+
 # check_rss SMALL LARGE: peak RSS must not grow with the segment (allow 10% + 4 MiB noise).
 check_rss() {
     local a b
@@ -229,6 +244,17 @@ bench_segment() {
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "producers $codec-$mib" "$KSEG" producers -j1 "$log"
     # rebuild-index: headers and CRCs only, compared with the generator's index files.
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "rebuild $codec-$mib" "$KSEG" rebuild-index -q -j1 "$log"
+    if "$KSEG" export --help >/dev/null 2>&1; then
+        # Parquet (zstd level 1, the default) into a fresh directory each run (export refuses a
+        # non-empty one); exportN on all cores: row groups are compressed on encoder threads
+        # while the next is decoded. The written files stay in the page cache: no fsync.
+        local out=$DIR/export-out
+        BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "export $codec-$mib" \
+            bash -c 'rm -rf "$1"; exec "$0" export -q -j1 "$2" --out "$1"' "$KSEG" "$out" "$log"
+        BENCH_ALL_CORES=1 BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "exportN $codec-$mib" \
+            bash -c 'rm -rf "$1"; exec "$0" export -q "$2" --out "$1"' "$KSEG" "$out" "$log"
+        rm -rf "$out"
+    fi
     if [[ $codec != none ]]; then
         BENCH_BYTES=$bytes measure "codec $codec-$mib" "$CODEC_SPEED" "$log"
     fi
@@ -334,6 +360,11 @@ main() {
         check_speed "stats $c" "verify $c" 0.8
         check_speed "producers $c" "verify $c" 0.8
         check_speed "rebuild $c" "verify $c" 0.8
+    done
+    # Issue 21: Parquet export at >= half the JSON Lines dump's records/s, under 256 MiB.
+    for c in $CASES; do
+        check_speed "exportN ${c%%:*}-${c##*:}" "dump ${c%%:*}-${c##*:}" 0.5
+        check_rss_max "exportN ${c%%:*}-${c##*:}" 256
     done
     for c in $CASES; do ratio "${c%%:*}-${c##*:}"; done
     local f

@@ -15,7 +15,8 @@
 #   INTEROP_CACHE=dir           jars and compiled driver (default: interop/.cache, gitignored)
 #   INTEROP_CRASH=0             skip the second (kill -9) broker run
 #   INTEROP_EXPECTED=file       known differences (default: interop/expected-differences.txt)
-#   INTEROP_ONLY=a,b            only these comparisons (dump-log,records,lookups,producers,groups,verify,live,rebuild)
+#   INTEROP_ONLY=a,b            only these comparisons (dump-log,records,lookups,producers,groups,verify,live,rebuild,
+#                               export)
 #   INTEROP_RECOVER=0           skip the third broker run (index files deleted, rebuilt by recovery)
 #   INTEROP_CHURN_SECONDS=300   length of the churn phase (a fresh broker, small segments, short
 #                               retention, the cleaner swapping, the live loop reading); 0 skips it
@@ -83,12 +84,24 @@ else
 fi
 
 if [ -z "${KSEG:-}" ]; then
-    say "building kseg (cargo build --release)"
-    (cd "$ROOT" && cargo build --release --quiet)
+    # With `kseg export` (the export step below): one binary for everything here.
+    say "building kseg (cargo build --release --features export)"
+    (cd "$ROOT" && cargo build --release --quiet --features export)
     KSEG=$ROOT/target/release/kseg
 fi
 KSEG=$(cd "$(dirname "$KSEG")" && pwd)/$(basename "$KSEG")
 "$KSEG" --version >/dev/null
+
+# python_env: the venv with pyspark, duckdb and pyarrow (pinned; PyPI, once, into the cache);
+# prints its python, or fails when they cannot be installed (no network, no venv module).
+python_env() {
+    local venv=$CACHE/py
+    if ! "$venv/bin/python" -c 'import pyspark, duckdb, pyarrow' 2>/dev/null; then
+        { python3 -m venv "$venv" && "$venv/bin/pip" install -q pyspark==4.3.0 duckdb==2.0.1 pyarrow==26.0.1; } \
+            > "$CACHE/pip.log" 2>&1 || return 1
+    fi
+    echo "$venv/bin/python"
+}
 
 # the client JVM command (an array, so that "${CLIENT[@]}" ... & gives the JVM's own pid in $!)
 CLIENT=("$JAVA" -Xmx768m -Dlog4j2.configurationFile="$WORK/client-log4j2.properties" -cp "$CLASSES:$LIB/*")
@@ -278,4 +291,27 @@ python3 "$HERE/compare.py" \
     --dump-version "$DUMP_VERSION" \
     --dump-cmd "$JAVA -Xmx2g -cp $CLASSES:$DUMP_LIB/* kseg.interop.DumpServer $DUMP_MAIN" \
     --only "${INTEROP_ONLY:-}" --elapsed-start "$START" || rc=$?
+
+# ------------------------------------------------------------------ kseg export (issue 21)
+# The broker's files exported to Parquet, read back by DuckDB and pyarrow (every row = kseg dump,
+# read_committed and read_uncommitted counts = the consumers', export_duckdb.py) and by Spark in
+# local mode (= DuckDB = kseg stats, export_spark.py). Needs a kseg built with --features export
+# and pyspark/duckdb/pyarrow from PyPI in a venv under the cache; skipped, with a note, without.
+if [ -z "${INTEROP_ONLY:-}" ] || [[ ",$INTEROP_ONLY," == *,export,* ]]; then
+    if ! "$KSEG" export --help >/dev/null 2>&1; then
+        say "export: skipped ($KSEG was built without --features export)"
+    elif ! PY=$(python_env); then
+        say "export: skipped (pyspark, duckdb and pyarrow could not be installed into $CACHE/py; see $CACHE/pip.log)"
+    else
+        mkdir -p "$OUT/export"
+        say "export: DuckDB and pyarrow against kseg dump and the consumers"
+        "$PY" "$HERE/export_duckdb.py" --kseg "$KSEG" --oracle "$FROM/oracle" "$FROM/clean/data" \
+            > "$OUT/export/duckdb.txt" 2>&1 || { rc=1; tail -20 "$OUT/export/duckdb.txt"; }
+        grep -E '^(oracle|FAIL|/)' "$OUT/export/duckdb.txt" || true
+        say "export: Spark (local mode) against DuckDB and kseg stats"
+        "$PY" "$HERE/export_spark.py" --kseg "$KSEG" "$FROM/clean/data" \
+            > "$OUT/export/spark.txt" 2> "$OUT/export/spark.err" || { rc=1; tail -20 "$OUT/export/spark.err"; }
+        grep -E '^(export_spark|FAIL)' "$OUT/export/spark.txt" || true
+    fi
+fi
 exit $rc

@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = (stats.record_size(), stats.batch_size(), stats.distinct_keys());
 
     let scan = producers::scan_bytes(data, LIMIT).expect("a slice never fails to read");
-    let seg = Segment { base_offset: 0, base_from: BaseOffsetFrom::Name, log: PathBuf::from("0.log"), index: None, timeindex: None, txnindex: None };
+    let seg = Segment { base_offset: 0, base_from: BaseOffsetFrom::Name, log: PathBuf::from("0.log"), index: None, timeindex: None, txnindex: None, listed: None };
     let mut a = Analyzer::new(producers::Options { txn_timeout_ms: 0 });
     a.segment(&seg, &scan, TxnIndex::new(&[]));
     let _ = a.finish(None);

@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
         index: (selector & 1 == 0).then(|| path("index")),
         timeindex: (selector & 2 == 0).then(|| path("timeindex")),
         txnindex: None,
+        listed: None,
     };
     let active = selector & 4 != 0;
     let len = log.len() as u64;

@@ -1,7 +1,8 @@
 //! `kseg export`: every record as a row of Parquet files (Hive-style,
 //! `topic=T/partition=P/part-N.parquet`) or of an Arrow IPC stream, for
 //! DuckDB, Spark and Trino (docs/export.md). Partitions are read in
-//! parallel, each by one thread writing its own file.
+//! parallel, each by one thread writing its own file; Parquet row groups
+//! are encoded and compressed on encoder threads meanwhile.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ use rayon::prelude::*;
 
 use super::common::ReadArgs;
 use super::exit;
-use crate::output::columnar::{self, ArrowStream, Layout, Origin, ParquetPart, Rows};
+use crate::output::columnar::{self, ArrowStream, Encoders, Layout, Origin, ParquetPart, RowGroups, Rows};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
@@ -31,6 +32,32 @@ pub enum ExportFormat {
     /// One Arrow IPC stream (the streaming format) in a file, or on
     /// standard output with `--out -`.
     Arrow,
+}
+
+/// How Parquet column chunks are compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Codec {
+    /// zstd at level 1: much smaller files than Snappy's or LZ4's, for little more time,
+    /// read by every engine.
+    Zstd,
+    /// LZ4 (Parquet's LZ4_RAW codec): the fastest to write, larger files.
+    Lz4,
+    /// Snappy: what Spark and Hive write by default, larger files.
+    Snappy,
+    /// Uncompressed.
+    None,
+}
+
+impl Codec {
+    fn parquet(self) -> parquet::basic::Compression {
+        use parquet::basic::{Compression, ZstdLevel};
+        match self {
+            Codec::Zstd => Compression::ZSTD(ZstdLevel::default()),
+            Codec::Lz4 => Compression::LZ4_RAW,
+            Codec::Snappy => Compression::SNAPPY,
+            Codec::None => Compression::UNCOMPRESSED,
+        }
+    }
 }
 
 /// How key and value bytes are stored.
@@ -55,6 +82,9 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
     pub format: ExportFormat,
+    /// How Parquet columns are compressed.
+    #[arg(long, value_enum, default_value_t = Codec::Zstd)]
+    pub compression: Codec,
     /// How record keys are stored.
     #[arg(long, value_enum, default_value_t = Storage::Binary)]
     pub key_encoding: Storage,
@@ -72,8 +102,9 @@ pub struct ExportArgs {
     pub read: ReadArgs,
 }
 
-/// Memory for the Parquet row groups being built, shared by the threads.
-const ROW_GROUP_BUDGET: usize = 128 << 20;
+/// Memory for the Parquet row groups being gathered and encoded, shared by
+/// the threads (Arrow bytes; the encoded pages come on top, smaller).
+const ROW_GROUP_BUDGET: usize = 96 << 20;
 
 /// What one partition's export gave.
 #[derive(Default)]
@@ -87,7 +118,7 @@ struct Outcome {
 
 /// Where the Arrow batches go.
 enum Target {
-    Parquet { out: PathBuf, props: parquet::file::properties::WriterProperties },
+    Parquet { out: PathBuf, props: parquet::file::properties::WriterProperties, encoders: Encoders, limits: RowGroups },
     Arrow(Mutex<Option<ArrowStream>>),
 }
 
@@ -104,7 +135,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     };
     let pool = args.read.pool()?;
     let threads = pool.current_num_threads().max(1);
-    let target = match open_target(&args, &layout, threads) {
+    let target = match open_target(&args, &layout, threads, partitions.len()) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("kseg: {e:#}");
@@ -194,7 +225,7 @@ fn layout(args: &ExportArgs) -> anyhow::Result<Layout> {
     Ok(Layout { key_utf8: args.key_encoding == Storage::Utf8, value_utf8: args.value_encoding == Storage::Utf8, extra })
 }
 
-fn open_target(args: &ExportArgs, layout: &Layout, threads: usize) -> anyhow::Result<Target> {
+fn open_target(args: &ExportArgs, layout: &Layout, threads: usize, partitions: usize) -> anyhow::Result<Target> {
     let out = &args.out;
     match args.format {
         ExportFormat::Parquet => {
@@ -207,9 +238,20 @@ fn open_target(args: &ExportArgs, layout: &Layout, threads: usize) -> anyhow::Re
                 bail!("{}: not a directory", out.display());
             }
             std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
-            // Each thread builds one row group at a time.
-            let row_group = (ROW_GROUP_BUDGET / threads).clamp(4 << 20, 64 << 20);
-            Ok(Target::Parquet { out: out.clone(), props: columnar::parquet_properties(row_group) })
+            // Each partition read at once gathers one row group while up to
+            // `in_flight` more are encoded: enough of them to keep every
+            // encoder busy when there are fewer partitions than threads.
+            let at_once = threads.min(partitions).max(1);
+            let in_flight = threads.div_ceil(at_once).max(1);
+            let limits = RowGroups {
+                bytes: (ROW_GROUP_BUDGET / (at_once * (in_flight + 1))).clamp(4 << 20, 64 << 20),
+                rows: 1 << 20,
+                in_flight,
+            };
+            // -j1 is one thread in all: the reading thread encodes too.
+            let encoders = Encoders::new(if threads > 1 { threads } else { 0 })?;
+            let props = columnar::parquet_properties(args.compression.parquet());
+            Ok(Target::Parquet { out: out.clone(), props, encoders, limits })
         }
         ExportFormat::Arrow => {
             let w: Box<dyn Write + Send> = if out.as_os_str() == "-" {
@@ -247,7 +289,7 @@ struct Ctx<'a> {
 /// The batches of one partition on their way to the target.
 struct Out<'t> {
     target: &'t Target,
-    part: Option<ParquetPart>,
+    part: Option<ParquetPart<'t>>,
 }
 
 impl Out<'_> {
@@ -257,7 +299,7 @@ impl Out<'_> {
         }
         let batch = rows.finish()?;
         match (self.target, &mut self.part) {
-            (Target::Parquet { .. }, Some(part)) => part.write(&batch),
+            (Target::Parquet { .. }, Some(part)) => part.write(batch),
             (Target::Arrow(stream), _) => {
                 let mut guard = stream.lock().unwrap_or_else(|p| p.into_inner());
                 match guard.as_mut() {
@@ -288,8 +330,8 @@ impl Ctx<'_> {
         let mut out = Out {
             target,
             part: match target {
-                Target::Parquet { out, props } => {
-                    Some(ParquetPart::new(columnar::hive_dir(out, &origin), props.clone()))
+                Target::Parquet { out, props, encoders, limits } => {
+                    Some(ParquetPart::new(columnar::hive_dir(out, &origin), props.clone(), encoders, *limits))
                 }
                 Target::Arrow(_) => None,
             },

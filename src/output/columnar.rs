@@ -3,13 +3,18 @@
 //! encoding; this module only lays out the schema and fills the columns.
 //!
 //! Rows are gathered a bounded number at a time ([`Rows::full`]) into one
-//! Arrow `RecordBatch`, which the caller hands to a writer: memory holds
-//! one such batch and the writer's row group, whatever the input size.
+//! Arrow `RecordBatch`, which the caller hands to a writer. A Parquet
+//! writer gathers batches into a row group of bounded size and hands it to
+//! the [`Encoders`]' threads, a bounded number at a time ([`RowGroups`]):
+//! memory holds those row groups, whatever the input size.
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use arrow_array::builder::{
     BinaryBuilder, BooleanBuilder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
@@ -20,8 +25,10 @@ use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use kseg::BatchInfo;
 use kseg::format::record::Record;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 
 /// Rows per Arrow batch handed to a writer.
@@ -92,12 +99,29 @@ impl Bytes {
         if utf8 { Bytes::Text(StringBuilder::new()) } else { Bytes::Binary(BinaryBuilder::new()) }
     }
 
+    /// Room for a whole batch's payload from the start: grown by doubling,
+    /// the buffer would be copied about once more and faulted in twice.
+    /// (Pages not written are never touched: a small partition pays nothing.)
+    fn with_capacity(utf8: bool) -> Self {
+        if utf8 {
+            Bytes::Text(StringBuilder::with_capacity(BATCH_ROWS, BATCH_BYTES))
+        } else {
+            Bytes::Binary(BinaryBuilder::with_capacity(BATCH_ROWS, BATCH_BYTES))
+        }
+    }
+
     fn append(&mut self, v: Option<&[u8]>) {
         match (self, v) {
             (Bytes::Binary(b), v) => b.append_option(v),
             (Bytes::Text(b), Some(v)) => b.append_value(String::from_utf8_lossy(v)),
             (Bytes::Text(b), None) => b.append_null(),
         }
+    }
+
+    /// The array, and a builder with a batch's room again.
+    fn finish_with_room(&mut self) -> ArrayRef {
+        let utf8 = matches!(self, Bytes::Text(_));
+        std::mem::replace(self, Bytes::with_capacity(utf8)).finish()
     }
 
     fn finish(&mut self) -> ArrayRef {
@@ -157,7 +181,7 @@ impl Rows {
             timestamp: TimestampMillisecondBuilder::new().with_timezone("UTC"),
             timestamp_type: StringBuilder::new(),
             key: Bytes::new(layout.key_utf8),
-            value: Bytes::new(layout.value_utf8),
+            value: Bytes::with_capacity(layout.value_utf8),
             header_offsets: vec![0],
             header_key: StringBuilder::new(),
             header_value: Bytes::new(layout.value_utf8),
@@ -240,7 +264,7 @@ impl Rows {
             Arc::new(self.timestamp.finish()),
             Arc::new(self.timestamp_type.finish()),
             self.key.finish(),
-            self.value.finish(),
+            self.value.finish_with_room(),
             Arc::new(headers),
             Arc::new(self.base_offset.finish()),
             Arc::new(self.producer_id.finish()),
@@ -263,16 +287,14 @@ impl Rows {
     }
 }
 
-/// The Parquet settings: zstd, row groups bounded by `row_group_bytes`,
+/// The Parquet settings: `compression` (zstd level 1 by default),
 /// statistics where engines prune (offset, timestamp and the small numeric
 /// and text columns), none on the payloads, and no dictionary for columns
 /// that are nearly unique per row.
-pub fn parquet_properties(row_group_bytes: usize) -> WriterProperties {
+pub fn parquet_properties(compression: Compression) -> WriterProperties {
     let col = |name: &str| ColumnPath::from(name);
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(1 << 20))
-        .set_max_row_group_bytes(Some(row_group_bytes.max(1)))
+        .set_compression(compression)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_column_statistics_enabled(col("offset"), EnabledStatistics::Page)
         .set_column_statistics_enabled(col("timestamp"), EnabledStatistics::Page)
@@ -301,52 +323,244 @@ pub fn hive_dir(out: &Path, origin: &Origin) -> PathBuf {
         .join(format!("partition={}", partition.as_deref().unwrap_or(NULL)))
 }
 
+/// Threads that encode and compress Parquet row groups, shared by every
+/// partition of one export. The partitions' own threads decode records
+/// and fill Arrow batches; a full row group goes here, so that decoding
+/// the next row group overlaps compressing the last ones, and one
+/// partition keeps every core busy (zstd is most of the work).
+pub struct Encoders {
+    jobs: Option<SyncSender<Job>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+impl Encoders {
+    /// `n` threads; with 0 every row group is encoded by the thread that
+    /// filled it (`-j1`: one thread in all).
+    pub fn new(n: usize) -> io::Result<Self> {
+        if n == 0 {
+            return Ok(Encoders { jobs: None, threads: Vec::new() });
+        }
+        // No more queued than threads: the row groups waiting are bounded
+        // by the partitions' own limit (`in_flight`) anyway.
+        let (tx, rx) = sync_channel::<Job>(n);
+        let rx = Arc::new(Mutex::new(rx));
+        let mut threads = Vec::with_capacity(n);
+        for i in 0..n {
+            let rx = Arc::clone(&rx);
+            let t = std::thread::Builder::new().name(format!("kseg-encode-{i}")).spawn(move || {
+                loop {
+                    // The lock is held only while waiting for a job.
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })?;
+            threads.push(t);
+        }
+        Ok(Encoders { jobs: Some(tx), threads })
+    }
+
+    /// Run `job` on an encoder thread, or here when there is none.
+    fn submit(&self, job: Job) {
+        match &self.jobs {
+            Some(tx) => {
+                // Only fails when every encoder thread is gone (a panic):
+                // then run it here rather than lose a row group.
+                if let Err(e) = tx.send(job) {
+                    (e.0)();
+                }
+            }
+            None => job(),
+        }
+    }
+}
+
+impl Drop for Encoders {
+    fn drop(&mut self) {
+        self.jobs = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// How big a row group grows, and how many of one partition may be
+/// encoding at once: peak memory is about their product times the
+/// partitions read at once (docs/export.md).
+#[derive(Clone, Copy, Debug)]
+pub struct RowGroups {
+    /// Arrow bytes (as held in memory) per row group.
+    pub bytes: usize,
+    /// Rows per row group at most.
+    pub rows: usize,
+    /// Row groups of one partition handed to the encoders and not yet written.
+    pub in_flight: usize,
+}
+
+/// A row group's column chunks, encoded and compressed, or why not.
+type Encoded = parquet::errors::Result<Vec<ArrowColumnChunk>>;
+
 /// One partition's Parquet output: `part-N.parquet` in its Hive directory,
 /// created on the first row (the first `N` not taken, so that two inputs
 /// with the same topic and partition both land), never over a file.
-pub struct ParquetPart {
+pub struct ParquetPart<'e> {
     dir: PathBuf,
     props: WriterProperties,
-    writer: Option<(PathBuf, ArrowWriter<BufWriter<File>>)>,
+    encoders: &'e Encoders,
+    limits: RowGroups,
+    /// Batches of the row group being gathered, and their size.
+    gathered: Vec<RecordBatch>,
+    gathered_bytes: usize,
+    gathered_rows: usize,
+    file: Option<OpenPart>,
 }
 
-impl ParquetPart {
-    pub fn new(dir: PathBuf, props: WriterProperties) -> Self {
-        ParquetPart { dir, props, writer: None }
+struct OpenPart {
+    path: PathBuf,
+    writer: SerializedFileWriter<BufWriter<File>>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    row_groups: usize,
+    /// Row groups being encoded, oldest first: written in this order.
+    in_flight: VecDeque<Receiver<Encoded>>,
+}
+
+impl<'e> ParquetPart<'e> {
+    pub fn new(dir: PathBuf, props: WriterProperties, encoders: &'e Encoders, limits: RowGroups) -> Self {
+        ParquetPart {
+            dir,
+            props,
+            encoders,
+            limits,
+            gathered: Vec::new(),
+            gathered_bytes: 0,
+            gathered_rows: 0,
+            file: None,
+        }
     }
 
-    pub fn write(&mut self, batch: &RecordBatch) -> io::Result<()> {
-        if self.writer.is_none() {
+    pub fn write(&mut self, batch: RecordBatch) -> io::Result<()> {
+        if self.file.is_none() {
             std::fs::create_dir_all(&self.dir)?;
             let (path, file) = create_part(&self.dir)?;
+            let schema = batch.schema();
+            // ArrowWriter lays out the Parquet schema and the Arrow schema in
+            // the footer (time zone and all); its lower level takes row groups
+            // encoded elsewhere.
             let w =
-                ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), batch.schema(), Some(self.props.clone()))
+                ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(self.props.clone()))
                     .map_err(io::Error::other)?;
-            self.writer = Some((path, w));
+            let (writer, factory) = w.into_serialized_writer().map_err(io::Error::other)?;
+            self.file = Some(OpenPart { path, writer, factory, schema, row_groups: 0, in_flight: VecDeque::new() });
         }
-        let (_, w) = self.writer.as_mut().expect("set above");
-        w.write(batch).map_err(io::Error::other)
+        self.gathered_bytes += batch.get_array_memory_size();
+        self.gathered_rows += batch.num_rows();
+        self.gathered.push(batch);
+        if self.gathered_bytes >= self.limits.bytes || self.gathered_rows >= self.limits.rows {
+            self.hand_on()?;
+        }
+        Ok(())
+    }
+
+    /// The gathered batches to the encoders as one row group; the oldest
+    /// encoded row groups written out while too many are in flight.
+    fn hand_on(&mut self) -> io::Result<()> {
+        let Some(open) = self.file.as_mut() else { return Ok(()) };
+        if self.gathered.is_empty() {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut self.gathered);
+        self.gathered_bytes = 0;
+        self.gathered_rows = 0;
+        let writers = open.factory.create_column_writers(open.row_groups).map_err(io::Error::other)?;
+        open.row_groups += 1;
+        let schema = open.schema.clone();
+        let (tx, rx) = channel();
+        self.encoders.submit(Box::new(move || {
+            let _ = tx.send(encode(writers, &schema, batches));
+        }));
+        open.in_flight.push_back(rx);
+        while open.in_flight.len() > self.limits.in_flight {
+            open.append_oldest()?;
+        }
+        Ok(())
     }
 
     /// Remove the file begun, after a failure: an engine would stop at a
     /// Parquet file without its footer.
     pub fn abandon(self) {
-        if let Some((path, w)) = self.writer {
-            drop(w);
+        if let Some(mut open) = self.file {
+            // Let the row groups in flight finish with nobody waiting.
+            open.in_flight.clear();
+            let path = open.path.clone();
+            drop(open);
             let _ = std::fs::remove_file(path);
         }
     }
 
     /// Close the file; the path written, if any row was.
-    pub fn close(self) -> io::Result<Option<PathBuf>> {
-        match self.writer {
-            Some((path, w)) => {
-                let mut inner = w.into_inner().map_err(io::Error::other)?;
+    pub fn close(mut self) -> io::Result<Option<PathBuf>> {
+        self.hand_on()?;
+        match self.file.take() {
+            Some(mut open) => {
+                while !open.in_flight.is_empty() {
+                    open.append_oldest()?;
+                }
+                let mut inner = open.writer.into_inner().map_err(io::Error::other)?;
                 inner.flush()?;
-                Ok(Some(path))
+                Ok(Some(open.path))
             }
             None => Ok(None),
         }
+    }
+}
+
+impl OpenPart {
+    /// Wait for the oldest row group in flight and write it.
+    fn append_oldest(&mut self) -> io::Result<()> {
+        let Some(rx) = self.in_flight.pop_front() else { return Ok(()) };
+        let chunks =
+            rx.recv().map_err(|_| io::Error::other("a Parquet encoder thread stopped"))?.map_err(parquet_io)?;
+        let mut rg = self.writer.next_row_group().map_err(parquet_io)?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut rg).map_err(parquet_io)?;
+        }
+        rg.close().map_err(parquet_io)?;
+        Ok(())
+    }
+}
+
+/// One row group: every column of `batches`, encoded and compressed.
+fn encode(mut writers: Vec<ArrowColumnWriter>, schema: &Schema, batches: Vec<RecordBatch>) -> Encoded {
+    for batch in batches {
+        let mut w = writers.iter_mut();
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, column)? {
+                let Some(writer) = w.next() else {
+                    return Err(parquet::errors::ParquetError::General("more leaves than column writers".into()));
+                };
+                writer.write(&leaf)?;
+            }
+        }
+    }
+    writers.into_iter().map(ArrowColumnWriter::close).collect()
+}
+
+/// Parquet's error, keeping an I/O error's kind (a full disk stays one).
+fn parquet_io(e: parquet::errors::ParquetError) -> io::Error {
+    match e {
+        parquet::errors::ParquetError::External(e) => match e.downcast::<io::Error>() {
+            Ok(e) => *e,
+            Err(e) => io::Error::other(e),
+        },
+        e => io::Error::other(e),
     }
 }
 
