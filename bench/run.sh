@@ -34,6 +34,12 @@ TARGET_NONE_RPS=2000000
 TARGET_LZ4_RPS=1000000
 # kseg kafka-dump-log --deep-iteration --print-data-log (issue #5 part B).
 TARGET_KDL_NONE_RPS=5000000
+# Issue 16: JSON Lines on one core (-j 1), on two cores (-j, all cores of this 2-core machine),
+# and lz4 on one core; peak RSS under 64 MiB on every core.
+TARGET_JSONL_RPS=4000000
+TARGET_JSONL_ALL_CORES_RPS=7000000
+TARGET_JSONL_LZ4_RPS=2500000
+MAX_ALL_CORES_RSS_MIB=64
 
 log() { printf '== %s\n' "$*" >&2; }
 
@@ -168,6 +174,16 @@ check_rps() {
         printf "%-4s %s: %.2f M records/s wall, %.2f M per CPU second (target >= %.1f M)\n", verdict, n, rps / 1e6, r / c / 1e6, min / 1e6 }'
 }
 
+# check_rss_below NAME MIB: PASS when NAME's peak RSS is below MIB MiB.
+check_rss_below() {
+    local a
+    a=$(result "$1" rss_kb)
+    [[ -n $a ]] || return 0
+    awk -v n="$1" -v a="$a" -v max="$2" 'BEGIN {
+        verdict = (a < max * 1024) ? "PASS" : "FAIL"
+        printf "%-4s peak RSS %s %.1f MiB (target < %d MiB)\n", verdict, n, a / 1024, max }'
+}
+
 # check_speed NAME BASE MIN: PASS when NAME runs at >= MIN (a fraction) of BASE's speed, by wall
 # time and by CPU time (user + system).
 check_speed() {
@@ -211,6 +227,12 @@ bench_segment() {
     warm "$log"
     BENCH_BYTES=$bytes measure "cat $codec-$mib" cat "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "dump $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
+    # Every core, in file order (issue 16): -j 1 on the pinned core, then all cores unpinned.
+    BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "jsonl-j1 $codec-$mib" "$KSEG" dump --records --format jsonl -j 1 "$log"
+    BENCH_ALL_CORES=1 BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "jsonl-jN $codec-$mib" "$KSEG" dump --records --format jsonl "$log"
+    BENCH_ALL_CORES=1 BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "table-jN $codec-$mib" "$KSEG" dump --records --width 160 "$log"
+    BENCH_ALL_CORES=1 BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "kdl-jN $codec-$mib" \
+        "$KSEG" kafka-dump-log --deep-iteration --print-data-log --files "$log"
     # The record table as a person sees it, at a fixed width (stdout is not a terminal here).
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "table $codec-$mib" "$KSEG" dump --records --width 160 "$log"
     BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "kdl $codec-$mib" \
@@ -325,6 +347,13 @@ main() {
     check_speed "verify lz4-1024" "codec lz4-1024" 0.8
     check_speed "verifyN none-1024" "verify none-1024" 1.6
     check_rps "kdl none-1024" "$TARGET_KDL_NONE_RPS"
+    check_rps "jsonl-j1 none-1024" "$TARGET_JSONL_RPS"
+    check_rps "jsonl-jN none-1024" "$TARGET_JSONL_ALL_CORES_RPS"
+    check_rps "jsonl-j1 lz4-1024" "$TARGET_JSONL_LZ4_RPS"
+    for c in none-256 none-1024 lz4-256 lz4-1024; do
+        check_rss_below "jsonl-jN $c" "$MAX_ALL_CORES_RSS_MIB"
+        check_rss_below "kdl-jN $c" "$MAX_ALL_CORES_RSS_MIB"
+    done
     check_rss "kdl none-256" "kdl none-1024"
     local c
     for c in none-1024 lz4-1024; do

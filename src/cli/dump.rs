@@ -5,16 +5,16 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use kseg::files::log::LogSource;
+use kseg::Decoder;
 use kseg::files::logdir::{self, Descend};
 use kseg::files::mmap::Mapped;
 use kseg::files::partition::{self, DirFile, FileKind, base_offset_from_name};
 use kseg::format::index::{OffsetIndex, TimeIndex};
 use kseg::format::issue::Issue;
 use kseg::format::problem::ProblemKind;
-use kseg::format::walk::{Source, Step, Walker};
-use kseg::topics::{self, TopicKind, TopicRecord};
-use kseg::{BatchInfo, DecodeError, Decoder};
+use kseg::topics::{TopicKind, TopicRecord};
+
+mod segment;
 
 use super::exit;
 use super::select::{self, RecordFilter, Times};
@@ -112,6 +112,13 @@ pub struct DumpArgs {
     /// Largest decompressed size accepted for one batch, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = kseg::format::compression::DEFAULT_MAX_DECOMPRESSED)]
     pub max_decompressed: usize,
+
+    /// Threads to format segments with (default: all cores, at most 8). Batches are
+    /// decoded and formatted in parallel and written in file order, the
+    /// same bytes as one thread; 1 reads one batch after another with plain
+    /// reads, as do a stream, --limit and --print.
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
 
     /// The base offset of the segment and index files named as PATH (not
     /// those found in a directory), for files saved under another name
@@ -258,6 +265,10 @@ impl DumpArgs {
 
 struct Dumper<'w> {
     sink: Box<dyn Sink + 'w>,
+    /// The writer's options, for the writers of parallel windows.
+    opts: output::Options,
+    /// Threads that format a segment (1: the serial walk).
+    jobs: usize,
     args: DumpArgs,
     summary: Summary,
     shown: u64,
@@ -283,6 +294,15 @@ struct Input {
     /// A segment found in a directory: the base offset of the next one,
     /// below which all of its offsets are.
     next_base: Option<i64>,
+}
+
+/// A problem's line on stderr: on a terminal (and with colour), problems
+/// stand out in red.
+fn problem_line(red: (&str, &str), p: &Problem) -> String {
+    match p.line {
+        Some(line) => format!("{}kseg: {}: line {line}: {}{}", red.0, p.file, p.message, red.1),
+        None => format!("{}kseg: {}: at byte {}: {}{}", red.0, p.file, p.position, p.message, red.1),
+    }
 }
 
 /// Read-ahead of a walk that may end early (--limit, --to-offset): about
@@ -311,6 +331,7 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
         full: args.full,
         color: use_color(args.color, std::io::IsTerminal::is_terminal(&std::io::stdout())),
     };
+    let jobs = if args.print.is_some() { 1 } else { output::ordered::threads(args.jobs) };
     let sink: Box<dyn Sink> = match args.print.take() {
         Some(p) => Box::new(output::print::PrintSink::new(super::stdout(), p.0)),
         None => output::sink(args.format, super::stdout(), opts),
@@ -321,7 +342,7 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
         true => (output::grid::RED, output::grid::RESET),
         false => ("", ""),
     };
-    let mut d = Dumper { sink, args, summary: Summary::default(), shown: 0, times, filter, red };
+    let mut d = Dumper { sink, opts, jobs, args, summary: Summary::default(), shown: 0, times, filter, red };
     let mut inputs = Vec::new();
     let mut unreadable = false;
     for path in &d.args.paths.clone() {
@@ -525,22 +546,8 @@ impl Dumper<'_> {
     fn report(&mut self, p: Problem) -> std::io::Result<()> {
         self.summary.problems += 1;
         self.sink.problem(&p)?;
-        match p.line {
-            // On a terminal (and with colour), problems stand out in red.
-            Some(line) => eprintln!("{}kseg: {}: line {line}: {}{}", self.red.0, p.file, p.message, self.red.1),
-            None => eprintln!("{}kseg: {}: at byte {}: {}{}", self.red.0, p.file, p.position, p.message, self.red.1),
-        }
+        eprintln!("{}", problem_line(self.red, &p));
         Ok(())
-    }
-
-    fn decode_problem(&mut self, file: &str, e: &DecodeError) -> std::io::Result<()> {
-        self.problem(file, e.position, e.kind_name(), e.describe())
-    }
-
-    fn show_batch(&mut self, file: &str, info: &BatchInfo) -> std::io::Result<()> {
-        self.summary.batches += 1;
-        self.summary.bytes += info.size;
-        self.sink.batch(file, info)
     }
 
     fn limit_reached(&self) -> bool {
@@ -759,192 +766,5 @@ impl Dumper<'_> {
         }
         self.sink.end_file()?;
         Ok(Flow::Continue)
-    }
-
-    fn log(&mut self, decoder: &mut Decoder, f: &DirFile, from: i64, to: i64) -> std::io::Result<Flow> {
-        let path = &f.path;
-        let mut source = LogSource::open(path, false)?;
-        if self.args.limit.is_some() || to < i64::MAX {
-            // The walk may end early: read little past where it ends.
-            source = match source {
-                LogSource::Read(s) => LogSource::Read(s.with_chunk(SHORT_READ)),
-                other => other,
-            };
-        }
-        let mut walker = Walker::new(source);
-        if let Some(max) = self.args.max_bytes {
-            walker = walker.limit_bytes(max);
-        }
-        if f.kind == FileKind::Log
-            && matches!(walker.source(), LogSource::Read(_))
-            && let Some(base) = base_offset_from_name(path)
-        {
-            let start = select::seek_position(&mut walker, path, base, from);
-            walker.seek(start);
-        }
-        let kind = if f.kind == FileKind::Other { "records" } else { f.kind.name() };
-        let file_len = walker.source().len();
-        // With --max-bytes the cut is the user's choice: like Kafka, an entry
-        // it cuts through is not reported as trailing bytes.
-        let cut_by_user = walker.end() < file_len;
-        let display = self.start(f, kind, file_len, None)?;
-        let topic_kind = match self.args.decode {
-            Some(d) => d.kind(),
-            None => TopicKind::for_path(path),
-        };
-        if topic_kind.is_none() && self.args.has_topic_filters() && self.args.records {
-            eprintln!(
-                "kseg: {display}: not decoded (use --decode TOPIC), so no record can match --group, --transactional-id or --record-type"
-            );
-        }
-        let mut flow = Flow::Continue;
-        let mut change_shown = false;
-        // The bytes of the file the walk used: from where it started (the
-        // index seek) to the end of the last step it used. The same for a
-        // file and a stream; the reads behind them add at most one
-        // read-ahead chunk.
-        let walk_start = walker.position();
-        let mut walked_to = walk_start;
-        loop {
-            let step = match walker.next_step() {
-                Ok(Some(step)) => step,
-                Ok(None) => {
-                    walked_to = walked_to.max(walker.position().min(walker.end()));
-                    break;
-                }
-                // A read that fails because the file shrank (a live broker).
-                Err(e) => match walker.source().change(path) {
-                    Some(change) => {
-                        self.problem(&display, walker.position(), ProblemKind::ChangedDuringRead, change.to_string())?;
-                        change_shown = true;
-                        break;
-                    }
-                    None => return Err(e),
-                },
-            };
-            if self.limit_reached() {
-                flow = Flow::Stop;
-                break;
-            }
-            walked_to = walked_to.max(match &step {
-                Step::Entry { position, bytes } => position + (*bytes).len() as u64,
-                Step::Trailing { position, len } | Step::ZeroFill { position, len } => position + len,
-                Step::TooLarge { position, size } => position + size,
-                Step::Corrupt(e) => e.position,
-            });
-            let (position, bytes) = match step {
-                Step::Entry { position, bytes } => (position, bytes),
-                Step::Trailing { .. } | Step::ZeroFill { .. } if cut_by_user => continue,
-                Step::Trailing { position: 0, len } => {
-                    let msg = format!("the file does not start with a complete Kafka log entry ({len} bytes)");
-                    self.problem(&display, 0, ProblemKind::TrailingBytes, msg)?;
-                    continue;
-                }
-                Step::Trailing { position, len } => {
-                    let msg = format!("{len} trailing bytes: an incomplete entry at the end of the file");
-                    self.problem(&display, position, ProblemKind::TrailingBytes, msg)?;
-                    continue;
-                }
-                Step::ZeroFill { position, len } => {
-                    let msg = format!("{len} zero bytes to the end of the file (a preallocated segment?)");
-                    self.problem(&display, position, ProblemKind::PreallocatedTail, msg)?;
-                    continue;
-                }
-                Step::TooLarge { position, size } => {
-                    let msg = format!("entry of {size} bytes is larger than kseg reads into memory; skipped");
-                    self.problem(&display, position, ProblemKind::EntryTooLarge, msg)?;
-                    continue;
-                }
-                Step::Corrupt(e) => {
-                    self.decode_problem(&display, &e)?;
-                    continue;
-                }
-            };
-            // A batch wholly before the start (the rest of an index interval)
-            // is passed by its header: not decompressed, not decoded.
-            if from > i64::MIN && kseg::format::head::EntryHead::new(bytes).last_offset().is_some_and(|l| l < from) {
-                continue;
-            }
-            let mut decoded = match decoder.decode(bytes, position) {
-                Ok(d) => d,
-                Err(e) => {
-                    let (file, e) = (display.clone(), e);
-                    self.decode_problem(&file, &e)?;
-                    continue;
-                }
-            };
-            let info: BatchInfo = decoded.info.clone();
-            if info.last_offset < from || self.args.producer_id.is_some_and(|p| p != info.producer_id) {
-                continue;
-            }
-            if info.base_offset > to {
-                // Offsets only grow within a partition; other paths given may
-                // still hold offsets in range.
-                flow = Flow::EndOfRange;
-                break;
-            }
-            let header_problems = decoded.header_problems();
-            if !self.args.records {
-                self.shown += 1;
-            }
-            // With record filters, a batch is shown only with a record that
-            // passes them (or with a problem of its own).
-            let mut batch_pending = self.args.has_filters() && header_problems.is_empty();
-            if !batch_pending {
-                self.show_batch(&display, &info)?;
-            }
-            for p in header_problems {
-                self.problem(&display, p.position, p.kind, p.message)?;
-            }
-            if !self.args.records {
-                continue;
-            }
-            let mut failures = Vec::new();
-            for record in decoded.records() {
-                match record {
-                    Ok(r) => {
-                        if r.offset < from || r.offset > to {
-                            continue;
-                        }
-                        let decoded = match (topic_kind, &r.control) {
-                            (Some(k), None) => Some(topics::decode_record(k, r.key, r.value)),
-                            _ => None,
-                        };
-                        if !self.args.passes(decoded.as_ref()) || !self.filter.passes(&r) {
-                            continue;
-                        }
-                        if self.limit_reached() {
-                            break;
-                        }
-                        if batch_pending {
-                            batch_pending = false;
-                            self.show_batch(&display, &info)?;
-                        }
-                        self.shown += 1;
-                        self.summary.records += 1;
-                        match &decoded {
-                            Some(d) => self.sink.record_decoded(&display, &info, &r, d)?,
-                            None => self.sink.record(&display, &info, &r)?,
-                        }
-                    }
-                    Err(e) => failures.push(e),
-                }
-            }
-            let failures: Vec<_> = failures.iter().filter_map(|e| decoded.record_problem(e)).collect();
-            if batch_pending && !failures.is_empty() {
-                self.show_batch(&display, &info)?;
-            }
-            for p in failures {
-                self.problem(&display, p.position, p.kind, p.message)?;
-            }
-        }
-        self.summary.bytes_read += walked_to.saturating_sub(walk_start);
-        // Changed after the part shown was read: what was shown is the file
-        // as it was; said on stderr, as the output itself is whole.
-        if let Some(change) = walker.source().change(path).filter(|_| !change_shown) {
-            eprintln!("kseg: warning: {display}: {change}");
-        }
-        self.sink.end_file()?;
-        Ok(flow)
     }
 }

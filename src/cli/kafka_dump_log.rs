@@ -71,6 +71,12 @@ const OPTIONS: &[(&str, Arg, &str, &str)] = &[
         "If set, just checks the index sanity without printing its content. This is the same check that is executed on broker startup to determine if an index needs rebuilding or not.",
     ),
     (
+        "jobs",
+        Arg::Required,
+        "<Integer: N>",
+        "kseg only (also -j N): threads that write the lines of a .log, in file order, the same text (default: all cores, at most 8); 1 reads one batch after another.",
+    ),
+    (
         "kafka-version",
         Arg::Required,
         "<String: version>",
@@ -210,7 +216,12 @@ fn parse(args: &[OsString]) -> Result<Parsed, String> {
     let mut out = Parsed::default();
     let mut i = 0;
     while i < args.len() {
-        let token = &args[i];
+        // kseg's `-j N` and `-jN`: `--jobs`, as `kseg verify -j` takes it.
+        let token = &match args[i].strip_prefix("-j") {
+            Some("") => "--jobs".to_string(),
+            Some(n) => format!("--jobs={n}"),
+            None => args[i].clone(),
+        };
         i += 1;
         if token == "--" {
             break; // everything after is a non-option argument
@@ -364,7 +375,13 @@ pub fn run(args: KafkaDumpLogArgs) -> anyhow::Result<ExitCode> {
         Ok(_) => None,
         Err(m) => return Ok(exit_option_error(&m)),
     };
+    let jobs = match int_option(&p, "jobs", 0) {
+        Ok(n) if n >= 0 => crate::output::ordered::threads(Some(n as usize)),
+        Ok(n) => return Ok(exit_option_error(&format!("kseg: --jobs {n}: not a number of threads"))),
+        Err(m) => return Ok(exit_option_error(&m)),
+    };
     let cfg = Config {
+        jobs,
         base_offset,
         print_data,
         deep: p.has("deep-iteration") || print_data,

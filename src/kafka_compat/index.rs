@@ -264,7 +264,7 @@ fn first_batch_last_offset(
     walker.seek(pos);
     match walker.next_frame().map_err(|e| read_failure(e, file))? {
         None => Ok(None),
-        Some(Err(step)) => end_of_batches(step, file).map(|()| None),
+        Some(Err(step)) => end_of_batches(&step, file).map(|()| None),
         Some(Ok((position, _))) => match last_offset_at(walker.source_mut(), position) {
             Ok(Some(last)) => Ok(Some(last)),
             Ok(None) => Err(load_failure(position, log_len, file)),
@@ -301,7 +301,7 @@ impl Chain {
                     last_offsets.push(last.unwrap_or(i64::MIN));
                 }
                 Ok(Some(Err(step))) => {
-                    error = end_of_batches(step, file).err();
+                    error = end_of_batches(&step, file).err();
                     break;
                 }
                 Ok(None) => break,

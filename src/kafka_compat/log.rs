@@ -77,6 +77,11 @@ impl<W: Write> KafkaDump<W> {
                     Ok(x) => x,
                     Err(e) => return Ok(Err(e)),
                 };
+                // Every core, in file order (a stream, `--no-mmap` and
+                // `--jobs 1` are read one batch after another).
+                if self.cfg.jobs > 1 && self.cfg.mmap && self.cfg.max_bytes >= 0 {
+                    return self.dump_log_windows(file, f, len);
+                }
                 match LogSource::from_file(f, self.cfg.mmap) {
                     Ok(s) => (s, Some(len)),
                     Err(e) => return Ok(Err(Exception::io(e, &file.shown))),
@@ -103,7 +108,7 @@ impl<W: Write> KafkaDump<W> {
             let Some(step) = step else { break Ok(()) };
             let (position, bytes) = match step {
                 Step::Entry { position, bytes } => (position, bytes),
-                other => break end_of_batches(other, &file.shown),
+                other => break end_of_batches(&other, &file.shown),
             };
             let r = batch(
                 &self.cfg,
@@ -171,17 +176,17 @@ fn first_offset(source: &mut LogSource) -> io::Result<Option<i64>> {
 /// (`FileLogInputStream.nextBatch`): quietly for bytes too few to hold an
 /// entry, with `CorruptRecordException` for a size below the minimum (a
 /// zero-filled tail has size 0).
-pub(super) fn end_of_batches(step: Step<'_>, file: &str) -> KResult<()> {
-    match step {
+pub(super) fn end_of_batches(step: &Step<'_>, file: &str) -> KResult<()> {
+    match *step {
         // An entry ends nothing (callers pass the other steps); bytes too
         // few for an entry end the iteration quietly.
         Step::Entry { .. } | Step::Trailing { .. } => Ok(()),
         Step::ZeroFill { len, .. } if len <= HEADER_UP_TO_MAGIC => Ok(()),
         Step::ZeroFill { .. } => Err(size_too_small(0, file)),
         Step::TooLarge { .. } => unreachable!("no entry limit is set"),
-        Step::Corrupt(e) => match e.kind {
+        Step::Corrupt(ref e) => match e.kind {
             ErrorKind::SizeTooSmall(size) => Err(size_too_small(size, file)),
-            _ => Err(Exception::decode(&e)),
+            _ => Err(Exception::decode(e)),
         },
     }
 }
@@ -233,7 +238,7 @@ fn codec_name(id: u8) -> KResult<&'static str> {
 /// its record lines. On an exception the buffer keeps what Kafka would have
 /// printed before it.
 #[allow(clippy::too_many_arguments)]
-fn batch(
+pub(super) fn batch(
     cfg: &Config,
     buf: &mut Vec<u8>,
     decoder: &mut Decoder,

@@ -26,6 +26,7 @@ mod java;
 mod log;
 mod snapshot;
 mod topics;
+mod windows;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -117,6 +118,9 @@ pub struct Config {
     /// `--base-offset`: the base offset of a `.log` whose name does not
     /// carry one, or of a stream.
     pub base_offset: Option<i64>,
+    /// `--jobs`: threads that write a `.log`'s lines (1: one batch after
+    /// another).
+    pub jobs: usize,
 }
 
 /// What the `.timeindex` checks found, by file, for the report.

@@ -127,6 +127,16 @@ impl RecordGrid {
         (!self.look.full).then_some(w)
     }
 
+    /// Whether the titles are out, and the width the offset column grew to.
+    pub fn state(&self) -> (bool, usize) {
+        (self.started, self.offset)
+    }
+
+    /// Go on from a [`RecordGrid::state`] (another writer's, on the same file).
+    pub fn resume(&mut self, (started, offset): (bool, usize)) {
+        (self.started, self.offset) = (started, offset);
+    }
+
     /// The column titles and their rule, before the first row.
     fn start(&mut self, out: &mut String) {
         self.started = true;
@@ -377,6 +387,16 @@ impl BatchGrid {
             cols.push(c);
         }
         BatchGrid { look, cols, started: false }
+    }
+
+    /// Whether the titles are out.
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Go on from another writer's [`BatchGrid::started`] on the same file.
+    pub fn resume(&mut self, started: bool) {
+        self.started = started;
     }
 
     fn start(&mut self, out: &mut String) {

@@ -99,6 +99,22 @@ impl<'w> JsonSink<'w> {
         if self.line.len() >= FLUSH_AT { self.flush_line() } else { Ok(()) }
     }
 
+    /// The current file's topic and partition, for the objects of its contents.
+    fn set_place(&mut self, file: &FileStart<'_>) {
+        self.place = super::topic_partition(std::path::Path::new(file.file));
+        self.record_place.clear();
+        self.record_file.clear();
+        self.record_file.push_str(file.file);
+        self.record_place.extend_from_slice(b",\"file\":");
+        escape_str(&mut self.record_place, file.file);
+        if let Some((topic, partition)) = &self.place {
+            self.record_place.extend_from_slice(b",\"topic\":");
+            escape_str(&mut self.record_place, topic);
+            self.record_place.extend_from_slice(b",\"partition\":");
+            int(&mut self.record_place, *partition);
+        }
+    }
+
     fn flush_line(&mut self) -> io::Result<()> {
         self.out.write_all(&self.line)?;
         self.line.clear();
@@ -344,19 +360,25 @@ fn write_decoded(line: &mut Vec<u8>, d: &TopicRecord) -> serde_json::Result<()> 
 
 impl Sink for JsonSink<'_> {
     fn begin_file(&mut self, file: &FileStart<'_>) -> io::Result<()> {
-        self.place = super::topic_partition(std::path::Path::new(file.file));
-        self.record_place.clear();
-        self.record_file.clear();
-        self.record_file.push_str(file.file);
-        self.record_place.extend_from_slice(b",\"file\":");
-        escape_str(&mut self.record_place, file.file);
-        if let Some((topic, partition)) = &self.place {
-            self.record_place.extend_from_slice(b",\"topic\":");
-            escape_str(&mut self.record_place, topic);
-            self.record_place.extend_from_slice(b",\"partition\":");
-            int(&mut self.record_place, *partition);
-        }
+        self.set_place(file);
         self.item("file", None, file)
+    }
+
+    fn resume_file(&mut self, file: &FileStart<'_>, _state: super::FileState) -> io::Result<()> {
+        // The file's own object went before: every object now follows one.
+        self.first = false;
+        self.set_place(file);
+        Ok(())
+    }
+
+    fn write_formatted(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.flush_line()?;
+        self.out.write_all(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_line()?;
+        self.out.flush()
     }
 
     fn batch(&mut self, file: &str, batch: &BatchInfo) -> io::Result<()> {

@@ -7,6 +7,7 @@ pub mod columnar;
 pub mod grid;
 pub mod json;
 pub mod json_value;
+pub mod ordered;
 pub mod print;
 pub mod simd;
 pub mod table;
@@ -125,8 +126,40 @@ pub trait Sink {
     fn checkpoint_entry(&mut self, file: &str, entry: &CheckpointEntry) -> io::Result<()>;
     fn end_file(&mut self) -> io::Result<()>;
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+
+    // The parallel dump (`ordered.rs`): a window of a file is formatted by
+    // a writer of its own on another thread, and its bytes are written here.
+
+    /// What the rows of the current file carry forward (table widths).
+    fn file_state(&self) -> FileState {
+        FileState::default()
+    }
+    /// Go on with `file`, begun on another writer, from `state`, writing
+    /// nothing: this writer formats one window of it.
+    fn resume_file(&mut self, file: &FileStart<'_>, state: FileState) -> io::Result<()> {
+        let _ = (file, state);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+    /// Write bytes another writer formatted, after what this one holds.
+    fn write_formatted(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let _ = bytes;
+        Err(io::ErrorKind::Unsupported.into())
+    }
+    /// Hand everything buffered to the output.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
+/// What the batch and record rows of a file carry from one to the next:
+/// whether the table's titles are out, and the width its offsets grew to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileState {
+    pub started: bool,
+    pub offset_width: usize,
+}
+
+#[derive(Clone, Copy)]
 pub struct Options {
     pub key_encoding: Encoding,
     pub value_encoding: Encoding,

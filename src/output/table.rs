@@ -15,7 +15,7 @@ use kseg::format::txnindex::AbortedTxn;
 use kseg::topics::TopicRecord;
 
 use super::grid::{BatchGrid, Look, RecordGrid};
-use super::{Encoding, FileStart, Options, Problem, Sink, Summary, count, rfc3339};
+use super::{Encoding, FileStart, FileState, Options, Problem, Sink, Summary, count, rfc3339};
 
 const BLOCK: usize = 500;
 const MAX_CELL: usize = 48;
@@ -75,6 +75,19 @@ const FIELD: Shape = Shape { headers: &["key", "value"], right: &[] };
 impl<'w> TableSink<'w> {
     pub fn new(out: Box<dyn Write + 'w>, opts: Options) -> Self {
         TableSink { out, opts, rows: Vec::new(), shape: INDEX, grid: Grid::None, line: String::new() }
+    }
+
+    /// The batch or record table of a file, as it starts.
+    fn grid_for(&self, f: &FileStart<'_>) -> Grid {
+        let (base, look) = (f.base_offset.unwrap_or(0), self.look());
+        let decoded = kseg::topics::TopicKind::for_path(std::path::Path::new(f.file)).is_some();
+        match f.kind {
+            "log" | "records" | "kraft-checkpoint" if self.opts.records => {
+                Grid::Records(RecordGrid::new(look, base, f.size, decoded))
+            }
+            "log" | "records" | "kraft-checkpoint" => Grid::Batches(BatchGrid::new(look, base, f.size)),
+            _ => Grid::None,
+        }
     }
 
     fn look(&self) -> Look {
@@ -165,16 +178,39 @@ impl Sink for TableSink<'_> {
         let mut name = String::new();
         super::cell::show_str(&mut name, f.file, None);
         writeln!(self.out, "{name} ({}, {state}{}{detail})", f.kind, count(f.size, "byte"))?;
-        let (base, look) = (f.base_offset.unwrap_or(0), self.look());
-        let decoded = kseg::topics::TopicKind::for_path(std::path::Path::new(f.file)).is_some();
-        self.grid = match f.kind {
-            "log" | "records" | "kraft-checkpoint" if self.opts.records => {
-                Grid::Records(RecordGrid::new(look, base, f.size, decoded))
-            }
-            "log" | "records" | "kraft-checkpoint" => Grid::Batches(BatchGrid::new(look, base, f.size)),
-            _ => Grid::None,
-        };
+        self.grid = self.grid_for(f);
         Ok(())
+    }
+
+    fn file_state(&self) -> FileState {
+        match &self.grid {
+            Grid::Records(g) => {
+                let (started, offset_width) = g.state();
+                FileState { started, offset_width }
+            }
+            Grid::Batches(g) => FileState { started: g.started(), offset_width: 0 },
+            Grid::None => FileState::default(),
+        }
+    }
+
+    fn resume_file(&mut self, f: &FileStart<'_>, state: FileState) -> io::Result<()> {
+        self.grid = self.grid_for(f);
+        match &mut self.grid {
+            Grid::Records(g) => g.resume((state.started, state.offset_width)),
+            Grid::Batches(g) => g.resume(state.started),
+            Grid::None => {}
+        }
+        Ok(())
+    }
+
+    fn write_formatted(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.flush_rows()?;
+        self.out.write_all(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_rows()?;
+        self.out.flush()
     }
 
     fn batch(&mut self, _file: &str, b: &BatchInfo) -> io::Result<()> {
