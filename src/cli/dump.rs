@@ -16,8 +16,10 @@ use kseg::topics::{TopicKind, TopicRecord};
 
 mod segment;
 
+use super::common::say;
 use super::exit;
 use super::select::{self, RecordFilter, Times};
+use crate::output::cell::terminal_line;
 use crate::output::{self, Encoding, FileStart, Format, Problem, Sink, Summary};
 use kseg::analysis::find::TimeTarget;
 
@@ -300,8 +302,15 @@ struct Input {
 /// stand out in red.
 fn problem_line(red: (&str, &str), p: &Problem) -> String {
     match p.line {
-        Some(line) => format!("{}kseg: {}: line {line}: {}{}", red.0, p.file, p.message, red.1),
-        None => format!("{}kseg: {}: at byte {}: {}{}", red.0, p.file, p.position, p.message, red.1),
+        Some(line) => {
+            format!("{}{}{}", red.0, terminal_line(&format!("kseg: {}: line {line}: {}", p.file, p.message)), red.1)
+        }
+        None => format!(
+            "{}{}{}",
+            red.0,
+            terminal_line(&format!("kseg: {}: at byte {}: {}", p.file, p.position, p.message)),
+            red.1
+        ),
     }
 }
 
@@ -317,7 +326,7 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     if let (Some(from), Some(to)) = (args.from_offset, args.to_offset)
         && from > to
     {
-        eprintln!("kseg: --from-offset {from} is above --to-offset {to}: no offset is in that range");
+        say!("kseg: --from-offset {from} is above --to-offset {to}: no offset is in that range");
         return Ok(ExitCode::from(exit::ERROR));
     }
     if args.has_filters() || args.decode.is_some_and(|d| d != DecodeArg::None) || args.print.is_some() {
@@ -353,7 +362,7 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
                     unreadable = true;
                 }
                 if files.iter().all(|f| f.listed && f.file.kind == FileKind::Other) {
-                    eprintln!("kseg: {}: no Kafka files in this directory", path.display());
+                    say!("kseg: {}: no Kafka files in this directory", path.display());
                     unreadable = true;
                 } else {
                     // Not a Kafka file: still read as log data (its problem at
@@ -463,14 +472,14 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, Vec<Failed>)> {
                     // A FIFO or device in a log directory is no broker
                     // file, and opening it could block: named, never opened.
                     if kseg::files::input::is_stream(&file.path) {
-                        eprintln!(
+                        say!(
                             "kseg: note: {}: left out: not a regular file (a FIFO or device); name it to read it as a stream",
                             file.path.display()
                         );
                         continue;
                     }
                     if let Some(state) = file.state {
-                        eprintln!(
+                        say!(
                             "kseg: note: {}: left out: {}; name the file to dump it",
                             file.path.display(),
                             state_reason(state)
@@ -531,7 +540,7 @@ impl Dumper<'_> {
     /// A path that cannot be read: on stderr, and as a problem object so
     /// that JSON output keeps a trace of it.
     fn unreadable(&mut self, path: &Path, e: &dyn std::fmt::Display) -> std::io::Result<()> {
-        eprintln!("{}kseg: {}: {e}{}", self.red.0, path.display(), self.red.1);
+        eprintln!("{}{}{}", self.red.0, terminal_line(&format!("kseg: {}: {e}", path.display())), self.red.1);
         self.summary.problems += 1;
         let file = path.display().to_string();
         self.sink.problem(&Problem {

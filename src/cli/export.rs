@@ -22,6 +22,7 @@ use kseg::{DecodeError, Decoder};
 use rayon::prelude::*;
 
 use super::common::ReadArgs;
+use super::common::say;
 use super::exit;
 use crate::output::columnar::{self, ArrowStream, Encoders, Layout, Origin, ParquetPart, RowGroups, Rows};
 
@@ -126,7 +127,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let layout = match layout(&args) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("kseg: {e:#}");
+            say!("kseg: {e:#}");
             return Ok(ExitCode::from(exit::ERROR));
         }
     };
@@ -138,7 +139,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let target = match open_target(&args, &layout, threads, partitions.len()) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("kseg: {e:#}");
+            say!("kseg: {e:#}");
             return Ok(ExitCode::from(exit::ERROR));
         }
     };
@@ -167,7 +168,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             }
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
             Err(e) => {
-                eprintln!("kseg: {}: {e}", part.name().display());
+                say!("kseg: {}: {e}", part.name().display());
                 failed = true;
             }
         }
@@ -178,7 +179,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(e.into()),
             Err(e) => {
-                eprintln!("kseg: {}: {e}", args.out.display());
+                say!("kseg: {}: {e}", args.out.display());
                 failed = true;
             }
         }
@@ -188,7 +189,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             ExportFormat::Parquet => format!("{} Parquet files under {}", total.files.len(), args.out.display()),
             ExportFormat::Arrow => format!("an Arrow IPC stream to {}", args.out.display()),
         };
-        eprintln!(
+        say!(
             "kseg: exported {} records of {} batches from {} partitions: {files}{}",
             total.records,
             total.batches,
@@ -315,7 +316,7 @@ impl Out<'_> {
 impl Ctx<'_> {
     fn finding(&self, out: &mut Outcome, file: &str, position: u64, message: &str) {
         out.findings += 1;
-        eprintln!("kseg: {file}: at byte {position}: {message}");
+        say!("kseg: {file}: at byte {position}: {message}");
     }
 
     fn decode_finding(&self, out: &mut Outcome, file: &str, e: &DecodeError) {

@@ -19,6 +19,7 @@ use kseg::topics::{self, TopicKind};
 use kseg::{BatchInfo, DecodeError, Decoder};
 
 use super::{DumpArgs, Dumper, Flow, SHORT_READ, problem_line};
+use crate::cli::common::say;
 use crate::cli::select::{self, RecordFilter};
 use crate::output::ordered::{self, Event, Plan, WindowOut, Work};
 use crate::output::{self, FileStart, FileState, Format, Problem, Sink, Summary};
@@ -298,7 +299,7 @@ impl Dumper<'_> {
             None => TopicKind::for_path(&f.path),
         };
         if topic_kind.is_none() && self.args.has_topic_filters() && self.args.records {
-            eprintln!(
+            say!(
                 "kseg: {display}: not decoded (use --decode TOPIC), so no record can match --group, --transactional-id or --record-type"
             );
         }
@@ -384,7 +385,7 @@ impl Dumper<'_> {
         // Changed after the part shown was read: what was shown is the file
         // as it was; said on stderr, as the output itself is whole.
         if let Some(change) = walker.source().change(path).filter(|_| !change_shown) {
-            eprintln!("kseg: warning: {display}: {change}");
+            say!("kseg: warning: {display}: {change}");
         }
         self.sink.end_file()?;
         Ok(flow)
@@ -507,7 +508,7 @@ impl Dumper<'_> {
             Some(change) if change.spoils_reading() => {
                 out.problem(view, walked_to, ProblemKind::ChangedDuringRead, change.to_string())?;
             }
-            Some(change) => eprintln!("kseg: warning: {display}: {change}"),
+            Some(change) => say!("kseg: warning: {display}: {change}"),
             None => {}
         }
         self.sink.end_file()?;
