@@ -13,8 +13,10 @@ mod common;
 
 #[path = "../../src/output/simd.rs"]
 mod simd;
+#[path = "../../src/output/ordered.rs"]
+mod ordered;
 mod output {
-    pub(crate) use super::simd;
+    pub(crate) use super::{ordered, simd};
 }
 #[path = "../../src/kafka_compat/mod.rs"]
 mod kafka_compat;
@@ -43,7 +45,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let version = [KafkaVersion::V4_1, KafkaVersion::V4_3, KafkaVersion::V4_4][usize::from(b & 3) % 3];
     let mut outputs = Vec::new();
-    for mmap in [true, false] {
+    // Mapped and plain, and mapped on several threads (windows written in order): the same text.
+    for (mmap, jobs) in [(true, 1), (false, 1), (true, 3)] {
         let cfg = Config {
             print_data: a & 8 != 0,
             deep: a & 16 != 0,
@@ -56,6 +59,7 @@ fuzz_target!(|data: &[u8]| {
             mmap,
             version,
             base_offset: None,
+            jobs,
         };
         let mut out = Vec::new();
         let (ended, report) = {
@@ -71,4 +75,5 @@ fuzz_target!(|data: &[u8]| {
         outputs.push((out, ended, report));
     }
     assert!(outputs[0] == outputs[1], "mapped and plain reads print different text");
+    assert!(outputs[0] == outputs[2], "one thread and several print different text");
 });
