@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 const KSEG: &str = env!("CARGO_BIN_EXE_kseg");
 
-use common::varint;
+use common::{v2_batch, varint};
 
 /// A v2 batch written by hand from the format (CRC-32C by the `crc32c`
 /// crate): `n` records with keys, JSON-like values that need escaping, and
@@ -41,26 +41,7 @@ fn batch(base_offset: i64, n: usize) -> Vec<u8> {
         varint(&mut records, r.len() as i64);
         records.extend_from_slice(&r);
     }
-    let last_delta = n as i32 - 1;
-    let base_ts = 1_700_000_000_000 + base_offset;
-    let mut body = Vec::new(); // from attributes on: what the CRC covers
-    body.extend_from_slice(&0i16.to_be_bytes());
-    body.extend_from_slice(&last_delta.to_be_bytes());
-    body.extend_from_slice(&base_ts.to_be_bytes());
-    body.extend_from_slice(&(base_ts + i64::from(last_delta)).to_be_bytes());
-    body.extend_from_slice(&(-1i64).to_be_bytes()); // producer id
-    body.extend_from_slice(&(-1i16).to_be_bytes()); // epoch
-    body.extend_from_slice(&(-1i32).to_be_bytes()); // base sequence
-    body.extend_from_slice(&(n as i32).to_be_bytes());
-    body.extend_from_slice(&records);
-    let mut out = Vec::new();
-    out.extend_from_slice(&base_offset.to_be_bytes());
-    out.extend_from_slice(&((body.len() + 9) as i32).to_be_bytes()); // epoch + magic + crc
-    out.extend_from_slice(&0i32.to_be_bytes()); // partition leader epoch
-    out.push(2);
-    out.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
-    out.extend_from_slice(&body);
-    out
+    v2_batch(base_offset, 1_700_000_000_000 + base_offset, (-1, -1, -1), n, &records)
 }
 
 /// About `mib` MiB of batches of 1 to 60 records, with offset gaps now and

@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::varint;
+use common::{v2_batch, varint};
 
 const KSEG: &str = env!("CARGO_BIN_EXE_kseg");
 const BASE: &str = "00000000000000000000";
@@ -52,25 +52,7 @@ fn batch(base_offset: i64, base_ts: i64) -> Vec<u8> {
         varint(&mut records, r.len() as i64);
         records.extend_from_slice(&r);
     }
-    let last_delta = RECORDS as i32 - 1;
-    let mut body = Vec::new(); // from attributes to the end: what the CRC covers
-    body.extend_from_slice(&0i16.to_be_bytes());
-    body.extend_from_slice(&last_delta.to_be_bytes());
-    body.extend_from_slice(&base_ts.to_be_bytes());
-    body.extend_from_slice(&(base_ts + i64::from(last_delta)).to_be_bytes());
-    body.extend_from_slice(&7i64.to_be_bytes()); // producer id
-    body.extend_from_slice(&0i16.to_be_bytes()); // epoch
-    body.extend_from_slice(&(base_offset as i32).to_be_bytes()); // base sequence
-    body.extend_from_slice(&(RECORDS as i32).to_be_bytes());
-    body.extend_from_slice(&records);
-    let mut out = Vec::new();
-    out.extend_from_slice(&base_offset.to_be_bytes());
-    out.extend_from_slice(&((body.len() + 9) as i32).to_be_bytes()); // epoch + magic + crc
-    out.extend_from_slice(&0i32.to_be_bytes()); // partition leader epoch
-    out.push(2);
-    out.extend_from_slice(&crc32c::crc32c(&body).to_be_bytes());
-    out.extend_from_slice(&body);
-    out
+    v2_batch(base_offset, base_ts, (7, 0, base_offset as i32), RECORDS, &records)
 }
 
 /// A live partition's files: the segment, and its index and time index
