@@ -453,7 +453,8 @@ impl Analyzer {
         }
         // Entries after the last ABORT marker of the segment.
         self.txnindex_extras(&mut cursor, None, compacted_here);
-        if let Some(last) = scan.batches.last() {
+        // `batches` holds only producers' batches: the marker must also end the segment.
+        if let Some(last) = scan.batches.last().filter(|b| Some(b.last_offset) == scan.last_offset) {
             self.tail_abort_missing = self
                 .findings
                 .iter()

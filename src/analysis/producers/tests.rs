@@ -133,6 +133,17 @@ fn transactions_open_close_and_hang() {
     let r = run(vec![txn(0, 2, 0), marker(2, true)]);
     assert_eq!(kinds(&r), [("abort_missing_from_txnindex", Severity::Note)]);
     assert_eq!(r.producers[0].anomalies, 0);
+    // A batch of no producer after the marker (not in the scan's batches) ends the log instead.
+    let scan = SegmentScan {
+        first_offset: Some(0),
+        last_offset: Some(3),
+        max_timestamp: Some(5000),
+        batches: vec![txn(0, 2, 0), marker(2, true)],
+        ..SegmentScan::default()
+    };
+    let mut a = Analyzer::new(Options::default());
+    a.segment(&seg(), &scan, TxnIndex::new(&[]));
+    assert_eq!(kinds(&a.finish(None)), [("abort_missing_from_txnindex", Severity::Anomaly)]);
     // The last batch of a segment another segment follows is not the tail.
     let first = SegmentScan {
         first_offset: Some(0),
