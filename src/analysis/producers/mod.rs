@@ -338,7 +338,7 @@ pub struct Analyzer {
     damaged: u64,
     /// The `abort_missing_from_txnindex` finding of an ABORT marker that is
     /// the last batch of the segment read last, until another segment
-    /// follows: see [`Analyzer::finish`].
+    /// follows: see [`Analyzer::tail_of_active_segment`].
     tail_abort_missing: Option<usize>,
 }
 
