@@ -162,9 +162,19 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
             // that marker. It is looked for again, after the scan.
             let late = seg.txnindex.is_none().then(|| seg.log.with_extension("txnindex"));
             let txnindex_path = seg.txnindex.clone().or(late.filter(|p| p != &seg.log && p.is_file()));
+            let mut gone = false;
             let txnindex = match txnindex_path.as_deref().map(Mapped::open).transpose() {
                 Ok(map) => map,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    // Listed, then removed with its segment by retention.
+                    if let Some(p) = &txnindex_path
+                        && !args.quiet
+                    {
+                        super::common::note_vanished(p);
+                    }
+                    gone = true;
+                    None
+                }
                 Err(e) => {
                     say!("kseg: {}: {e}", seg.log.display());
                     return Ok(ExitCode::from(exit::ERROR));
@@ -172,7 +182,11 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
             };
             let a = analyzer.get_or_insert_with(|| Analyzer::new(opts));
             let seg = &kseg::files::partition::Segment { txnindex: txnindex_path.clone(), ..seg.clone() };
-            a.segment(seg, &scan, TxnIndex::new(txnindex.as_ref().map_or(&[], AsRef::as_ref)));
+            if gone {
+                a.segment_txnindex_gone(seg, &scan);
+            } else {
+                a.segment(seg, &scan, TxnIndex::new(txnindex.as_ref().map_or(&[], AsRef::as_ref)));
+            }
             if s + 1 == part.segments.len() {
                 // Only a partition directory read whole has the snapshot
                 // that describes the log read.

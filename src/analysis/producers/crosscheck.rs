@@ -18,6 +18,10 @@ pub(super) struct TxnCursor<'a> {
     pub(super) idx: TxnIndex<'a>,
     /// The first entry no marker has matched yet.
     pub(super) next: usize,
+    /// The `.txnindex` was listed but gone when it was to be read (the
+    /// broker's retention removing the segment meanwhile): its markers are
+    /// not checked against it.
+    pub(super) gone: bool,
 }
 
 impl Analyzer {
@@ -66,6 +70,9 @@ impl Analyzer {
         cursor: &mut TxnCursor<'_>,
         compacted_here: bool,
     ) {
+        if cursor.gone {
+            return;
+        }
         let first = expected.first_offset;
         // Entries before this marker have no marker of their own.
         self.txnindex_extras(cursor, Some(b.base_offset), compacted_here);

@@ -340,6 +340,10 @@ pub struct Analyzer {
     /// the last batch of the segment read last, until another segment
     /// follows: see [`Analyzer::tail_of_active_segment`].
     tail_abort_missing: Option<usize>,
+    /// The `txnindex_extra` findings of the segment read last whose entries
+    /// lie past the end of its log as read: see
+    /// [`Analyzer::tail_of_active_segment`].
+    tail_extras: Vec<usize>,
 }
 
 fn finding(kind: &'static str, severity: Severity, message: String) -> Finding {
@@ -377,24 +381,42 @@ impl Analyzer {
             findings: Vec::new(),
             damaged: 0,
             tail_abort_missing: None,
+            tail_extras: Vec::new(),
         }
     }
 
-    /// An ABORT marker that is the very last batch of the log, missing from
-    /// the `.txnindex`, is a note: the broker appends the marker and then,
-    /// under the same lock, writes its entry (creating the active
-    /// segment's `.txnindex` with its first one), so on a live broker a
-    /// reader can fall between the two; after a crash, log recovery
-    /// rebuilds the entry from the marker. Any earlier marker missing is an
-    /// anomaly.
+    /// What a live broker shows at the log's tail is a note, not an
+    /// anomaly: the broker appends an ABORT marker and then, under the same
+    /// lock, writes its `.txnindex` entry (creating the active segment's
+    /// `.txnindex` with its first one). A reader that read the log and then
+    /// the `.txnindex` can find the very last marker not listed yet, or
+    /// entries for markers appended after it read the log; after a crash,
+    /// log recovery rebuilds the entries from the markers. Anywhere else
+    /// both are anomalies.
     fn tail_of_active_segment(&mut self) {
-        let Some(i) = self.tail_abort_missing.take() else { return };
+        if let Some(i) = self.tail_abort_missing.take() {
+            self.downgrade(
+                i,
+                " — but it is the last batch of the active segment: the broker writes the entry just after the \
+                 marker (a live broker between the two, or a crash that log recovery mends)",
+            );
+        }
+        for i in std::mem::take(&mut self.tail_extras) {
+            self.downgrade(
+                i,
+                " — but it lies past the end of the active segment as read: a live broker appended the marker \
+                 after kseg read the log",
+            );
+        }
+    }
+
+    fn downgrade(&mut self, i: usize, why: &str) {
         let f = &mut self.findings[i];
+        if f.severity != Severity::Anomaly {
+            return;
+        }
         f.severity = Severity::Note;
-        f.message.push_str(
-            " — but it is the last batch of the active segment: the broker writes the entry just after the \
-             marker (a live broker between the two, or a crash that log recovery mends)",
-        );
+        f.message.push_str(why);
         if let Some(p) = f.producer_id.and_then(|id| self.producers.get_mut(&id)) {
             p.anomalies = p.anomalies.saturating_sub(1);
         }
@@ -413,9 +435,21 @@ impl Analyzer {
     /// Take in the next segment (in base-offset order), its scan, and the
     /// bytes of its `.txnindex` (empty when `seg` has none).
     pub fn segment(&mut self, seg: &Segment, scan: &SegmentScan, txnindex: TxnIndex<'_>) {
+        self.segment_with(seg, scan, txnindex, false);
+    }
+
+    /// As [`Analyzer::segment`], for a segment whose `.txnindex` was listed
+    /// but gone when it was to be read (retention removing the segment on a
+    /// live broker): its ABORT markers are not checked against it.
+    pub fn segment_txnindex_gone(&mut self, seg: &Segment, scan: &SegmentScan) {
+        self.segment_with(seg, scan, TxnIndex::new(&[]), true);
+    }
+
+    fn segment_with(&mut self, seg: &Segment, scan: &SegmentScan, txnindex: TxnIndex<'_>, gone: bool) {
         self.segments += 1;
         // A later segment follows: the previous one's tail is not the log's.
         self.tail_abort_missing = None;
+        self.tail_extras.clear();
         if let (Some(prev), Some(first)) = (self.last_offset, scan.first_offset)
             && first > prev.saturating_add(1)
         {
@@ -443,7 +477,7 @@ impl Analyzer {
         if seg.txnindex.is_some() {
             self.txnindex_files += 1;
         }
-        let mut cursor = TxnCursor { path: seg.txnindex.as_deref(), idx: txnindex, next: 0 };
+        let mut cursor = TxnCursor { path: seg.txnindex.as_deref(), idx: txnindex, next: 0, gone };
         self.txnindex_entries += cursor.idx.len() as u64;
         let compacted_here = scan.missing_between > 0 || scan.missing_within > 0;
         for b in &scan.batches {
@@ -452,7 +486,12 @@ impl Analyzer {
             self.batch(&b, seg, &mut cursor, compacted_here);
         }
         // Entries after the last ABORT marker of the segment.
+        let before_extras = self.findings.len();
         self.txnindex_extras(&mut cursor, None, compacted_here);
+        let read_end = scan.last_offset.unwrap_or(i64::MIN);
+        self.tail_extras = (before_extras..self.findings.len())
+            .filter(|&i| self.findings[i].kind == "txnindex_extra" && self.findings[i].last_offset > Some(read_end))
+            .collect();
         // `batches` holds only producers' batches: the marker must also end the segment.
         if let Some(last) = scan.batches.last().filter(|b| Some(b.last_offset) == scan.last_offset) {
             self.tail_abort_missing = self

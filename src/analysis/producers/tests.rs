@@ -164,6 +164,45 @@ fn transactions_open_close_and_hang() {
     a.segment(&Segment { base_offset: 3, ..seg() }, &second, TxnIndex::new(&[]));
     let r = a.finish(None);
     assert_eq!(kinds(&r)[0], ("abort_missing_from_txnindex", Severity::Anomaly));
+    // A .txnindex removed with its segment before it was read: not checked.
+    let mut a = Analyzer::new(Options::default());
+    a.segment_txnindex_gone(&Segment { txnindex: Some(PathBuf::from("0.txnindex")), ..seg() }, &first);
+    assert_eq!(kinds(&a.finish(None)), []);
+}
+
+/// One `.txnindex` entry (version 0), as Kafka writes it.
+fn txnindex_entry(producer_id: i64, first: i64, last: i64, lso: i64) -> Vec<u8> {
+    let mut e = 0i16.to_be_bytes().to_vec();
+    for v in [producer_id, first, last, lso] {
+        e.extend_from_slice(&v.to_be_bytes());
+    }
+    e
+}
+
+#[test]
+fn txnindex_entries_past_the_log_as_read_are_a_note_only_at_its_tail() {
+    let txn = |base, n, seq| ProducerBatch { kind: BatchRole::TxnData, ..data(7, 0, base, n, seq) };
+    // The log as read ends at offset 2; the broker has since appended an
+    // ABORT marker at 5 and listed it.
+    let scan = SegmentScan {
+        first_offset: Some(0),
+        last_offset: Some(2),
+        max_timestamp: Some(5000),
+        batches: vec![txn(0, 3, 0)],
+        ..SegmentScan::default()
+    };
+    let idx = txnindex_entry(7, 0, 5, 0);
+    let mut a = Analyzer::new(Options::default());
+    a.segment(&seg(), &scan, TxnIndex::new(&idx));
+    let r = a.finish(None);
+    assert!(kinds(&r).contains(&("txnindex_extra", Severity::Note)), "{:?}", kinds(&r));
+    // The same in a segment another segment follows is an anomaly.
+    let next = SegmentScan { first_offset: Some(6), last_offset: Some(6), batches: vec![], ..SegmentScan::default() };
+    let mut a = Analyzer::new(Options::default());
+    a.segment(&seg(), &scan, TxnIndex::new(&idx));
+    a.segment(&Segment { base_offset: 6, ..seg() }, &next, TxnIndex::new(&[]));
+    let r = a.finish(None);
+    assert!(kinds(&r).contains(&("txnindex_extra", Severity::Anomaly)), "{:?}", kinds(&r));
 }
 
 #[test]
