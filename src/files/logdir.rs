@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::files::input;
 use crate::files::partition::{self, BaseOffsetFrom, FileKind, Segment};
-use crate::format::checkpoint::{self, Entry, TextFormat};
+use crate::format::checkpoint::{self, Entry, Item, TextFormat};
 
 /// How many directory levels below a PATH argument are walked: a log
 /// directory's partitions sit one below it; a few more allow a folder of
@@ -115,11 +115,16 @@ pub fn log_start_offset(segments: &[Segment]) -> Option<(i64, LogStartSource)> {
             &mut data,
         )
         .ok()?;
-        let parsed = checkpoint::parse(TextFormat::OffsetCheckpoint, &data);
-        let offset = parsed.entries.iter().find_map(|e| match e {
-            Entry::Offset { topic: t, partition: p, offset, .. } if t == topic && *p == partition => Some(*offset),
-            _ => None,
-        })?;
+        let mut found = None;
+        checkpoint::visit(TextFormat::OffsetCheckpoint, &data, &mut |item| match item {
+            Item::Entry(Entry::Offset { topic: t, partition: p, offset, .. })
+                if found.is_none() && t == topic && p == partition =>
+            {
+                found = Some(offset)
+            }
+            _ => {}
+        });
+        let offset = found?;
         Some((offset, checkpoint))
     })();
     Some(match from_checkpoint {
