@@ -277,4 +277,9 @@ fn findings_past_a_thousand_of_one_kind_in_one_file_are_counted_not_kept() {
     let out = Command::cargo_bin("kseg").unwrap().args(["verify", path]).output().unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("… and 1,996 more `index_not_increasing`"), "{table}");
+    // `ls --verify` counts them all too.
+    let out = Command::cargo_bin("kseg").unwrap().args(["ls", "--verify", "--format", "json", path]).output().unwrap();
+    let ls: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts = ls["partitions"][0]["findings"].as_array().unwrap();
+    assert!(counts.iter().any(|c| c[0] == "index_not_increasing" && c[1] == 1999), "{counts:?}");
 }
