@@ -566,6 +566,168 @@ fn escape_avx2(out: &mut Vec<u8>, s: &[u8], stop: bool) -> usize {
     )
 }
 
+/// The classes of one 64-byte block of a JSON document, bit `i` for byte
+/// `i`: the first pass of a simdjson-style validator. Bits past the end of
+/// the document (in its last, padded block) are clear, `valid` has them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JsonBlock {
+    pub valid: u64,
+    pub quote: u64,
+    pub backslash: u64,
+    /// Bytes below 0x20.
+    pub control: u64,
+    /// JSON whitespace: space, tab, line feed, carriage return.
+    pub space: u64,
+    /// `{ } [ ] : ,`, and possibly some controls (0x0c, 0x1a: the AVX2
+    /// lookup's false positives); the caller looks at the byte itself.
+    pub op: u64,
+}
+
+/// Call `f(start, block)` for each 64-byte block of `doc` in order, until it
+/// returns false; return whether every call returned true. `f` is inlined
+/// into the vector loop (AVX2 when the CPU has it, else SSE2).
+#[inline]
+pub fn json_blocks(doc: &[u8], f: impl FnMut(usize, JsonBlock) -> bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        json_blocks_width(doc, if has_avx2() { 32 } else { 16 }, f)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        json_blocks_width(doc, 0, f)
+    }
+}
+
+/// The same with a chosen vector width (32: AVX2 if the CPU has it, else
+/// 16: SSE2; anything else a byte at a time): the tests cover every path.
+#[inline]
+pub fn json_blocks_width(doc: &[u8], width: usize, f: impl FnMut(usize, JsonBlock) -> bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if width == 32 && has_avx2() {
+            // SAFETY: the CPU has AVX2 (checked at run time, once).
+            return unsafe { json_blocks_avx2(doc, f) };
+        }
+        if width >= 16 {
+            // SAFETY: SSE2 is part of the x86-64 baseline.
+            return unsafe { json_blocks_sse2(doc, f) };
+        }
+    }
+    let _ = width;
+    blocks_loop(doc, f, classify_scalar)
+}
+
+/// Feed each 64-byte block of `doc` (the last padded with spaces) through
+/// `classify` to `f`.
+#[inline(always)]
+fn blocks_loop(
+    doc: &[u8],
+    mut f: impl FnMut(usize, JsonBlock) -> bool,
+    classify: impl Fn(&[u8; 64]) -> JsonBlock,
+) -> bool {
+    let mut chunks = doc.chunks_exact(64);
+    let mut at = 0;
+    for c in &mut chunks {
+        let mut b = classify(c.try_into().expect("64 bytes"));
+        b.valid = u64::MAX;
+        if !f(at, b) {
+            return false;
+        }
+        at += 64;
+    }
+    let rest = chunks.remainder();
+    if rest.is_empty() {
+        return true;
+    }
+    let mut pad = [b' '; 64];
+    pad[..rest.len()].copy_from_slice(rest);
+    let valid = (1u64 << rest.len()) - 1;
+    let b = classify(&pad);
+    f(
+        at,
+        JsonBlock {
+            valid,
+            quote: b.quote & valid,
+            backslash: b.backslash & valid,
+            control: b.control & valid,
+            space: b.space & valid,
+            op: b.op & valid,
+        },
+    )
+}
+
+fn classify_scalar(c: &[u8; 64]) -> JsonBlock {
+    let mut b = JsonBlock::default();
+    for (i, &x) in c.iter().enumerate() {
+        let bit = 1u64 << i;
+        match x {
+            b'"' => b.quote |= bit,
+            b'\\' => b.backslash |= bit,
+            b' ' | b'\t' | b'\n' | b'\r' => b.space |= bit,
+            b'{' | b'}' | b'[' | b']' | b':' | b',' => b.op |= bit,
+            _ => {}
+        }
+        if x < 0x20 {
+            b.control |= bit;
+        }
+    }
+    b
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn json_blocks_sse2(doc: &[u8], f: impl FnMut(usize, JsonBlock) -> bool) -> bool {
+    use std::arch::x86_64::*;
+    blocks_loop(doc, f, |c| {
+        let mut b = JsonBlock::default();
+        for k in 0..4 {
+            // SAFETY: bytes 16k..16k + 16 are inside the 64-byte block.
+            let x = unsafe { _mm_loadu_si128(c.as_ptr().add(16 * k).cast()) };
+            let eq = |v: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(v as i8));
+            let mask = |v: __m128i| u64::from(_mm_movemask_epi8(v) as u16) << (16 * k);
+            let curly = _mm_or_si128(x, _mm_set1_epi8(0x20));
+            let ceq = |v: u8| _mm_cmpeq_epi8(curly, _mm_set1_epi8(v as i8));
+            b.quote |= mask(eq(b'"'));
+            b.backslash |= mask(eq(b'\\'));
+            b.control |= mask(_mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f)));
+            b.space |= mask(_mm_or_si128(_mm_or_si128(eq(b' '), eq(b'\t')), _mm_or_si128(eq(b'\n'), eq(b'\r'))));
+            b.op |= mask(_mm_or_si128(_mm_or_si128(eq(b':'), eq(b',')), _mm_or_si128(ceq(b'{'), ceq(b'}'))));
+        }
+        b
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn json_blocks_avx2(doc: &[u8], f: impl FnMut(usize, JsonBlock) -> bool) -> bool {
+    use std::arch::x86_64::*;
+    blocks_loop(doc, f, |c| {
+        // simdjson's lookups by the low nibble (a byte >= 0x80 looks up 0):
+        // the byte itself where it is whitespace, or where it is an
+        // operator once `[` `]` are made `{` `}` by OR-ing 0x20.
+        let space_table = _mm256_setr_epi8(
+            32, 100, 100, 100, 17, 100, 113, 2, 100, 9, 10, 112, 100, 13, 100, 100, 32, 100, 100, 100, 17, 100, 113, 2,
+            100, 9, 10, 112, 100, 13, 100, 100,
+        );
+        let op_table = _mm256_setr_epi8(
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 58, 123, 44, 125, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 58, 123, 44, 125, 0, 0,
+        );
+        let mut b = JsonBlock::default();
+        for k in 0..2 {
+            // SAFETY: bytes 32k..32k + 32 are inside the 64-byte block.
+            let x = unsafe { _mm256_loadu_si256(c.as_ptr().add(32 * k).cast()) };
+            let mask = |v: __m256i| u64::from(_mm256_movemask_epi8(v) as u32) << (32 * k);
+            b.quote |= mask(_mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'"' as i8)));
+            b.backslash |= mask(_mm256_cmpeq_epi8(x, _mm256_set1_epi8(b'\\' as i8)));
+            b.control |= mask(_mm256_cmpeq_epi8(_mm256_max_epu8(x, _mm256_set1_epi8(0x1f)), _mm256_set1_epi8(0x1f)));
+            b.space |= mask(_mm256_cmpeq_epi8(x, _mm256_shuffle_epi8(space_table, x)));
+            let curly = _mm256_or_si256(x, _mm256_set1_epi8(0x20));
+            b.op |= mask(_mm256_cmpeq_epi8(curly, _mm256_shuffle_epi8(op_table, x)));
+        }
+        b
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::escape_json_width;
