@@ -64,7 +64,6 @@ fn main() -> std::io::Result<()> {
     let in_bytes: usize = frames.iter().map(Vec::len).sum();
     println!("{} lz4 batches, {in_bytes} bytes compressed, {out_bytes} bytes decompressed", frames.len());
     let split: Vec<Vec<(bool, &[u8])>> = frames.iter().map(|f| blocks(f)).collect();
-    const ROOM: usize = 64 << 10;
 
     time("kseg compression::decompress", rounds, out_bytes, || {
         let mut n = 0;
@@ -76,38 +75,32 @@ fn main() -> std::io::Result<()> {
 
     let mut out = vec![0u8; 4 << 20];
     time("lz4_flex block::decompress_into", rounds, out_bytes, || {
-        let mut n = 0;
-        for bs in &split {
-            let mut filled = 0;
-            for &(stored, b) in bs {
-                if stored {
-                    out[filled..filled + b.len()].copy_from_slice(b);
-                    filled += b.len();
-                } else {
-                    filled += lz4_flex::block::decompress_into(b, &mut out[filled..filled + ROOM]).unwrap();
-                }
-            }
-            n += filled as u64;
-        }
-        n
+        every_block(&split, &mut out, |b, room| lz4_flex::block::decompress_into(b, room).unwrap())
     });
-
     time("liblz4 LZ4_decompress_safe (lz4 crate)", rounds, out_bytes, || {
-        let mut n = 0;
-        for bs in &split {
-            let mut filled = 0;
-            for &(stored, b) in bs {
-                if stored {
-                    out[filled..filled + b.len()].copy_from_slice(b);
-                    filled += b.len();
-                } else {
-                    filled += lz4::block::decompress_to_buffer(b, Some(ROOM as i32), &mut out[filled..filled + ROOM])
-                        .unwrap();
-                }
-            }
-            n += filled as u64;
-        }
-        n
+        every_block(&split, &mut out, |b, room| {
+            lz4::block::decompress_to_buffer(b, Some(room.len() as i32), room).unwrap()
+        })
     });
     Ok(())
+}
+
+/// Every frame's blocks through `decode(block, room)` (stored blocks
+/// copied), one frame after another into `out`; the bytes produced.
+fn every_block(split: &[Vec<(bool, &[u8])>], out: &mut [u8], decode: impl Fn(&[u8], &mut [u8]) -> usize) -> u64 {
+    const ROOM: usize = 64 << 10;
+    let mut n = 0;
+    for bs in split {
+        let mut filled = 0;
+        for &(stored, b) in bs {
+            if stored {
+                out[filled..filled + b.len()].copy_from_slice(b);
+                filled += b.len();
+            } else {
+                filled += decode(b, &mut out[filled..filled + ROOM]);
+            }
+        }
+        n += filled as u64;
+    }
+    n
 }
