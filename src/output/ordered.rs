@@ -23,7 +23,6 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::{self, Write};
 use std::rc::Rc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -241,38 +240,30 @@ struct Cut<W: Work> {
     last_step: Option<Step<'static>>,
 }
 
-/// A worker: one writer, scratch and input buffer for every window it takes.
+/// A worker: one writer and scratch for every window it takes.
 struct Worker<'w, W: Work> {
     work: &'w W,
     out: WindowOut<W::Done>,
     scratch: W::Scratch,
-    /// The window's bytes, read from the file: a copy of one's own in
-    /// cache is faster to decode and format than the mapped page cache
-    /// (about twice, measured), and the read runs on every core too.
-    input: Vec<u8>,
 }
 
 impl<'w, W: Work> Worker<'w, W> {
     fn new(work: &'w W, pool: &Arc<Pool>) -> Self {
         let out = WindowOut::new(pool.clone());
         let scratch = work.scratch(&out);
-        Worker { work, out, scratch, input: Vec::new() }
+        Worker { work, out, scratch }
     }
 
-    fn run(&mut self, file: &File, job: Job<W>) {
+    /// Format `job`'s window of `data` (the guarded map). Its pages were
+    /// faulted in by the walk, so they are read where they are: a copy of
+    /// one's own first (`pread`) costs the kernel's copy of every byte on
+    /// top of the faults. Pages a truncation took read as zeros, and the
+    /// writer, seeing the change, shows nothing of them.
+    fn run(&mut self, data: &[u8], job: Job<W>) {
         let (Some(&(first, _)), Some(&(last, len))) = (job.entries.first(), job.entries.last()) else { return };
-        let n = (last + len as u64 - first) as usize;
-        if self.input.len() < n {
-            self.input.resize(n, 0);
-        }
-        // A file that shrank meanwhile reads as zeros past its new end, as
-        // the guarded map does; the writer sees the change and shows
-        // nothing of it.
-        if read_at(file, &mut self.input[..n], first).is_err() {
-            self.input[..n].fill(0);
-        }
+        let Some(bytes) = data.get(first as usize..(last as usize).saturating_add(len)) else { return };
         self.out.0.borrow_mut().tx = Some(job.tx.clone());
-        let done = self.work.work(&mut self.scratch, &self.input[..n], &job.entries, job.state, &self.out);
+        let done = self.work.work(&mut self.scratch, bytes, &job.entries, job.state, &self.out);
         let sent = {
             let mut s = self.out.0.borrow_mut();
             let sent = s.send();
@@ -286,18 +277,6 @@ impl<'w, W: Work> Worker<'w, W> {
             let _ = job.tx.send(Piece::Done(done));
         }
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
-}
-
-#[cfg(not(unix))]
-fn read_at(mut file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
-    use std::io::{Read, Seek};
-    file.seek(io::SeekFrom::Start(at))?;
-    file.read_exact(buf)
 }
 
 /// Walk `walker` (over `map`'s bytes, already placed and limited) to its end,
@@ -315,7 +294,7 @@ pub fn in_order<W: Work>(
     mut predict: impl FnMut(&W::State, &[(u64, usize)]) -> W::State,
     mut take: impl FnMut(Event<'_, W::Done>) -> io::Result<bool>,
 ) -> io::Result<()> {
-    let file = map.file();
+    let data: &[u8] = map.as_ref();
     let (job_tx, job_rx) = sync_channel::<Job<W>>(plan.threads);
     let job_rx = Mutex::new(job_rx);
     // As many chunks as can be in flight: none is freed and allocated again.
@@ -333,7 +312,7 @@ pub fn in_order<W: Work>(
                     let Ok(rx) = job_rx.lock() else { return };
                     let Ok(job) = rx.recv() else { return };
                     drop(rx);
-                    worker.run(file, job);
+                    worker.run(data, job);
                 }
             });
         }
@@ -374,7 +353,7 @@ pub fn in_order<W: Work>(
                     let (tx, again) = sync_channel(plan.depth);
                     let job = Job::<W> { entries: cut.entries.clone(), state: state.clone(), tx };
                     let pool = &pool;
-                    s.spawn(move || Worker::new(work, pool).run(file, job));
+                    s.spawn(move || Worker::new(work, pool).run(data, job));
                     rx = again;
                 }
                 let mut done = false;
