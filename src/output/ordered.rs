@@ -98,12 +98,14 @@ struct Pool {
 
 impl Pool {
     fn take(&self) -> Vec<u8> {
-        self.free.lock().ok().and_then(|mut f| f.pop()).unwrap_or_else(|| Vec::with_capacity(CHUNK))
+        self.free.lock().ok().and_then(|mut f| f.pop()).unwrap_or_else(|| Vec::with_capacity(CHUNK + CHUNK / 8))
     }
 
     fn give(&self, mut chunk: Vec<u8>) {
         chunk.clear();
-        if let Ok(mut f) = self.free.lock()
+        // A chunk grown for one huge record is not kept.
+        if chunk.capacity() <= 4 * CHUNK
+            && let Ok(mut f) = self.free.lock()
             && f.len() < self.keep
         {
             f.push(chunk);
@@ -167,6 +169,19 @@ impl<D> WindowOut<D> {
         let mut s = self.0.borrow_mut();
         s.send()?;
         s.tx.as_ref().ok_or_else(stopped)?.send(Piece::Err(line)).map_err(|_| stopped())
+    }
+}
+
+/// A writer that collects [`CHUNK`] bytes in a buffer of its own hands
+/// that buffer over: the text is never copied between the formatting and
+/// the write.
+impl<D> crate::output::Out for WindowOut<D> {
+    fn write_vec(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.hand_over(buf)
+    }
+
+    fn batch_bytes(&self) -> usize {
+        CHUNK
     }
 }
 
