@@ -31,8 +31,10 @@ use std::sync::{Arc, Mutex};
 use kseg::files::mmap::Mapped;
 use kseg::format::walk::{Step, Walker};
 
-/// Bytes of output a worker collects before handing them to the writer.
-const CHUNK: usize = 256 << 10;
+/// Bytes of output a worker collects before handing them to the writer:
+/// as much as standard output's buffer holds (`cli::stdout`), so that a
+/// chunk goes past it to the output without a copy.
+pub const CHUNK: usize = 256 << 10;
 /// Bytes of segment in flight at most (all windows together) and of output
 /// waiting for the writer, so that the resident set stays well below
 /// 64 MiB for any number of threads (with each worker's own buffers).
