@@ -16,7 +16,6 @@ use serde::Serialize;
 
 use super::{Encoding, FileStart, Options, Out, Problem, Sink, Summary};
 
-
 pub struct JsonSink<'w> {
     out: Box<dyn Out + 'w>,
     /// Bytes collected in `line` before one write to `out`.

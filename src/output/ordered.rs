@@ -513,4 +513,62 @@ mod tests {
         // nothing after the fourth window's start.
         assert_eq!(got.iter().filter(|l| !l.starts_with("err")).count(), 30, "{got:?}");
     }
+
+    /// Truncates the file at its first window and then reads every byte of
+    /// each window it is given, in windows the walk cut before the
+    /// truncation too.
+    struct Truncating<'a>(&'a std::path::Path, std::sync::atomic::AtomicBool);
+
+    impl Work for Truncating<'_> {
+        type State = ();
+        type Done = u64;
+        type Scratch = ();
+        fn scratch(&self, _: &WindowOut<u64>) {}
+        fn work(&self, _: &mut (), bytes: &[u8], _: &[(u64, usize)], _: (), _: &WindowOut<u64>) -> u64 {
+            if !self.1.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                // Time for the walk to cut the windows after this one.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::fs::OpenOptions::new().write(true).open(self.0).unwrap().set_len(0).unwrap();
+            }
+            bytes.iter().map(|&b| u64::from(b)).sum()
+        }
+        fn end_state(&self, _: &u64) {}
+    }
+
+    /// Workers read the guarded map: pages a truncation took read as zeros
+    /// there, as in the walk, and the map reports the change.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_truncated_while_windows_are_formatted_reads_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("00000000000000000000.log");
+        std::fs::write(&log, segment(20_000)).unwrap();
+        let map = Mapped::open(&log).unwrap();
+        let mut walker = Walker::new(map.as_ref());
+        let work = Truncating(&log, std::sync::atomic::AtomicBool::new(false));
+        let plan = Plan { threads: 2, window_bytes: 26 * 400, depth: 1 };
+        let (mut windows, mut sum) = (0, 0);
+        in_order(
+            plan,
+            &map,
+            &mut walker,
+            &work,
+            (),
+            |_, _| (),
+            |event| {
+                match event {
+                    Event::Done(s) => (windows, sum) = (windows + 1, sum + s),
+                    Event::Step(s) => assert!(matches!(s, Step::ZeroFill { .. }), "{s:?}"),
+                    _ => {}
+                }
+                Ok(true)
+            },
+        )
+        .unwrap();
+        assert!(windows >= 2, "windows cut before the walk met the zeros: {windows}");
+        assert!(matches!(map.change(&log), Some(kseg::files::change::Change::PagesLost { .. })));
+        // Window sums of zero pages (and of the first window, read before).
+        let first_window: u64 = segment(400)[..26 * 400].iter().map(|&b| u64::from(b)).sum();
+        assert!(sum <= windows as u64 * first_window, "{sum}");
+    }
 }
