@@ -3,8 +3,9 @@
 //!
 //! The calling thread walks the entries (a walk of batch headers in the
 //! map, which is cheap) and cuts them into windows at entry boundaries;
-//! `threads` workers each read a whole window into a buffer of their own
-//! and format it into their own output; the calling thread
+//! `threads` workers each format a whole window, read where the walk
+//! mapped it, into their own output, which reaches the writer in the
+//! buffers it was formatted in; the calling thread
 //! writes the outputs in file order, with the steps of the walk that are not
 //! entries (a torn tail, a zero tail, a corrupt size) in their place between
 //! them. The output is therefore the serial one, byte for byte, provided a
@@ -174,11 +175,14 @@ impl<D> WindowOut<D> {
     }
 }
 
-/// A writer that collects [`CHUNK`] bytes in a buffer of its own hands
-/// that buffer over: the text is never copied between the formatting and
-/// the write.
+/// A sink that collects [`CHUNK`] bytes in a buffer of its own hands that
+/// buffer itself to the writer: the text is not copied between its
+/// formatting and the write to standard output.
 impl<D> crate::output::Out for WindowOut<D> {
     fn write_vec(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
         self.hand_over(buf)
     }
 
