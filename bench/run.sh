@@ -26,6 +26,7 @@ CASES=${KSEG_BENCH_CASES:-"none:1024 lz4:1024 none:256 lz4:256"}
 KSEG=$ROOT/target/release/kseg
 GEN=$ROOT/target/release/examples/gen_segment
 CODEC_SPEED=$ROOT/target/release/examples/codec_speed
+PAYLOAD_ZSTD=$ROOT/target/release/examples/payload_zstd
 KAFKA_VERSION=${KSEG_BENCH_KAFKA:-4.4.0}
 if command -v java >/dev/null && command -v mvn >/dev/null; then JAVA_BENCH=${KSEG_BENCH_JAVA:-1}; else JAVA_BENCH=0; fi
 
@@ -55,7 +56,8 @@ setup() {
         log "building release binaries"
         local features=()
         [[ ${KSEG_BENCH_EXPORT:-0} == 1 ]] && features=(--features export)
-        (cd "$ROOT" && cargo build --release --quiet "${features[@]}" --bin kseg --example gen_segment --example codec_speed)
+        (cd "$ROOT" && cargo build --release --quiet "${features[@]}" --bin kseg --example gen_segment --example codec_speed \
+            --example payload_zstd)
     fi
     mkdir -p "$DIR"
 }
@@ -87,6 +89,8 @@ warm() {
 }
 
 RESULTS=()
+# Seconds zstd level 1 alone takes over a segment's payload on one core, by case.
+declare -A ZSTD_FLOOR=()
 
 # measure NAME CMD...
 #   Runs CMD (stdout to /dev/null) KSEG_BENCH_RUNS times pinned to core KSEG_BENCH_CPU under
@@ -195,6 +199,18 @@ check_speed() {
         printf "%-4s %s at %.0f%% of %s wall (%.3f s vs %.3f s), %.0f%% by CPU time (target >= %.0f%%)\n", verdict, n, r * 100, base, s, b, rc * 100, min * 100 }'
 }
 
+# zstd_floor CASE MIN: whether an export compressed with zstd level 1 could reach MIN of the
+# dump's records/s at all on this machine: zstd alone, spread perfectly over every core, against
+# the time that share of the dump's rate allows.
+zstd_floor() {
+    local z="${ZSTD_FLOOR[$1]:-}" b
+    b=$(result "dump $1" seconds)
+    [[ -n $z && -n $b ]] || return 0
+    awk -v n="$1" -v z="$z" -v b="$b" -v cores="$(nproc)" -v min="$2" 'BEGIN {
+        floor = z / cores; allowed = b / min
+        printf "     floor: zstd level 1 alone over the payload of %s takes %.3f s on one core, %.3f s on %d cores; %.0f%% of the dump'"'"'s rate allows %.3f s: %s\n", n, z, floor, cores, min * 100, allowed, (floor > allowed) ? "out of reach with zstd on this machine" : "within reach" }'
+}
+
 # check_rss SMALL LARGE: peak RSS must not grow with the segment (allow 10% + 4 MiB noise).
 check_rss() {
     local a b
@@ -244,6 +260,15 @@ bench_segment() {
         BENCH_ALL_CORES=1 BENCH_BYTES=$bytes BENCH_RECORDS=$recs measure "exportN $codec-$mib" \
             bash -c 'rm -rf "$1"; exec "$0" export -q "$2" --out "$1"' "$KSEG" "$out" "$log"
         rm -rf "$out"
+        # The floor under the default compression: zstd level 1 alone over the records' payload
+        # bytes, on one core, timed by the example itself (best of the runs).
+        local z best= i
+        for ((i = 0; i < RUNS; i++)); do
+            z=$(taskset -c "$CPU" "$PAYLOAD_ZSTD" "$log" | awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "s") print $i }')
+            [[ -z $best ]] || awk -v z="$z" -v b="$best" 'BEGIN { exit !(z < b) }' && best=$z
+        done
+        ZSTD_FLOOR[$codec-$mib]=$best
+        log "zstd level 1 over the payload of $codec-$mib: $best s on one core"
     fi
     if [[ $codec != none ]]; then
         BENCH_BYTES=$bytes measure "codec $codec-$mib" "$CODEC_SPEED" "$log"
@@ -357,6 +382,7 @@ main() {
     # Issue 21: Parquet export at >= half the JSON Lines dump's records/s, under 256 MiB.
     for c in $CASES; do
         check_speed "exportN ${c%%:*}-${c##*:}" "dump ${c%%:*}-${c##*:}" 0.5
+        zstd_floor "${c%%:*}-${c##*:}" 0.5
         check_rss_below "exportN ${c%%:*}-${c##*:}" 256
     done
     for c in $CASES; do ratio "${c%%:*}-${c##*:}"; done

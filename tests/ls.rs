@@ -93,6 +93,21 @@ fn a_damaged_partition_is_an_error_and_sorting() {
 }
 
 #[test]
+fn each_partition_takes_its_own_entry_of_the_shared_checkpoint() {
+    let tmp = log_dir();
+    // Both partitions of one log directory, one checkpoint read for both.
+    std::fs::write(tmp.path().join("log-start-offset-checkpoint"), "0\n3\nzz 0 5\ndemo 1 40\ndemo 0 7\n").unwrap();
+    let (_, v, _) = ls(tmp.path(), &[]);
+    let starts: Vec<(String, Value)> = v["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string(), p["log_start_offset"].clone()))
+        .collect();
+    assert_eq!(starts, [("demo-0".to_string(), Value::from(7)), ("demo-1".to_string(), Value::from(40))]);
+}
+
+#[test]
 fn a_log_start_past_the_log_end_is_an_error() {
     let tmp = log_dir();
     // demo-1 ends at 119: a log start of 120 makes the broker delete all its segments.

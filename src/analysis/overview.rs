@@ -73,12 +73,14 @@ impl PartitionSummary {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug, Default)]
 pub struct Options {
     pub max_decompressed: usize,
     pub mmap: bool,
     /// Check the partition fully ([`verify`]) instead of the quick check.
     pub full: bool,
+    /// The log directories' log start offsets, shared by their partitions.
+    pub log_starts: logdir::LogStarts,
 }
 
 /// `<topic>`, `<n>` of a partition: from its directory's name, or from the
@@ -123,7 +125,7 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
         status: Health::Ok,
         findings: Vec::new(),
     };
-    if let Some((start, from)) = logdir::log_start_offset(&part.segments) {
+    if let Some((start, from)) = opts.log_starts.of(&part.segments) {
         s.log_start_offset = Some(start);
         s.log_start_from_checkpoint = matches!(from, logdir::LogStartSource::Checkpoint(_));
     }

@@ -20,12 +20,40 @@ use std::path::{Path, PathBuf};
 use crate::analysis::verify::{FileReport, Finding, Severity, Status};
 use crate::files::logdir::Partition;
 use crate::files::partition::{self, FileKind};
-use crate::format::checkpoint::{self, Entry, Parsed, TextFormat};
+use crate::format::checkpoint::{self, Entry, Item, MAX_LINE_ISSUES, Parsed, TextFormat};
 use crate::format::problem::ProblemKind;
 
 /// Largest text file read: a broker's checkpoints of even many thousands of
 /// partitions are far smaller.
 const MAX_TEXT: u64 = 64 << 20;
+
+/// Findings of one kind about the lines of one file: the first
+/// [`MAX_LINE_ISSUES`] (offset and message), then only counted.
+#[derive(Default)]
+struct Capped {
+    kept: Vec<(i64, String)>,
+    more: u64,
+}
+
+impl Capped {
+    fn push(&mut self, offset: i64, message: impl FnOnce() -> String) {
+        if self.kept.len() < MAX_LINE_ISSUES {
+            self.kept.push((offset, message()));
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// The kept findings, the last one saying how many more of `what` there are.
+    fn finish(mut self, what: &str) -> Vec<(i64, String)> {
+        if self.more > 0
+            && let Some((_, last)) = self.kept.last_mut()
+        {
+            last.push_str(&format!("; {} more {what} in this file, not listed", self.more));
+        }
+        self.kept
+    }
+}
 
 /// What checking the small files found.
 #[derive(Debug, Default)]
@@ -54,6 +82,18 @@ impl Checked {
     /// Read and parse a text file, report its parse issues (each an error:
     /// Kafka refuses the file) and list it.
     fn text(&mut self, path: &Path, kind: FileKind) -> Option<Parsed> {
+        let mut entries = Vec::new();
+        let mut parsed = self.read_text(path, kind, &mut |item| {
+            if let Item::Entry(e) = item {
+                entries.push(e);
+            }
+        })?;
+        parsed.entries = entries;
+        Some(parsed)
+    }
+
+    /// The same, handing each entry to `on_item` as it is read.
+    fn read_text(&mut self, path: &Path, kind: FileKind, on_item: &mut dyn FnMut(Item)) -> Option<Parsed> {
         let format = kind.text_format()?;
         let mut data = Vec::new();
         let read = std::fs::File::open(path).and_then(|f| f.take(MAX_TEXT + 1).read_to_end(&mut data));
@@ -68,7 +108,7 @@ impl Checked {
             self.list(path, kind, data.len() as u64);
             return None;
         }
-        let parsed = checkpoint::parse(format, &data);
+        let parsed = checkpoint::visit(format, &data, on_item);
         for i in &parsed.issues {
             let msg = match i.line {
                 Some(l) => format!("line {l}: {}", i.message),
@@ -157,9 +197,7 @@ pub fn check_partition(part: &Partition, last_offset: Option<i64>) -> Checked {
                 }
             }
             FileKind::LeaderEpochCheckpoint => {
-                if let Some(p) = out.text(&f.path, f.kind) {
-                    leader_epochs(&mut out, &f.path, &p, leo);
-                }
+                leader_epochs(&mut out, &f.path, leo);
             }
             FileKind::PartitionMetadata => {
                 out.text(&f.path, f.kind);
@@ -173,27 +211,34 @@ pub fn check_partition(part: &Partition, last_offset: Option<i64>) -> Checked {
 /// Epochs strictly increasing, start offsets strictly increasing (Kafka's
 /// cache drops an entry whose epoch or start offset is not above the one
 /// before), none starting past the log end (Kafka truncates those at load).
-fn leader_epochs(out: &mut Checked, path: &Path, p: &Parsed, leo: Option<i64>) {
+fn leader_epochs(out: &mut Checked, path: &Path, leo: Option<i64>) {
     let mut prev: Option<(i32, i64)> = None;
-    for e in &p.entries {
-        let Entry::Epoch { line, epoch, start_offset } = *e else { continue };
+    let (mut not_increasing, mut past_end) = (Capped::default(), Capped::default());
+    out.read_text(path, FileKind::LeaderEpochCheckpoint, &mut |item| {
+        let Item::Entry(Entry::Epoch { line, epoch, start_offset }) = item else { return };
         if let Some((pe, po)) = prev
             && (epoch <= pe || start_offset <= po)
         {
-            let msg = format!(
-                "line {line}: epoch {epoch} from offset {start_offset} does not follow epoch {pe} from offset {po}"
-            );
-            out.add_at(path, ProblemKind::LeaderEpochNotIncreasing, Severity::Error, start_offset, msg);
+            not_increasing.push(start_offset, || {
+                format!("line {line}: epoch {epoch} from offset {start_offset} does not follow epoch {pe} from offset {po}")
+            });
         }
         if let Some(leo) = leo
             && start_offset > leo
         {
-            let msg = format!(
-                "line {line}: epoch {epoch} starts at offset {start_offset}, past the log end offset {leo}; the broker truncates it at load"
-            );
-            out.add_at(path, ProblemKind::LeaderEpochPastEnd, Severity::Warning, start_offset, msg);
+            past_end.push(start_offset, || {
+                format!(
+                    "line {line}: epoch {epoch} starts at offset {start_offset}, past the log end offset {leo}; the broker truncates it at load"
+                )
+            });
         }
         prev = Some((epoch, start_offset));
+    });
+    for (offset, msg) in not_increasing.finish("epochs out of order") {
+        out.add_at(path, ProblemKind::LeaderEpochNotIncreasing, Severity::Error, offset, msg);
+    }
+    for (offset, msg) in past_end.finish("epochs past the log end") {
+        out.add_at(path, ProblemKind::LeaderEpochPastEnd, Severity::Warning, offset, msg);
     }
 }
 
@@ -246,27 +291,36 @@ pub fn check_log_dirs(paths: &[PathBuf], partitions: &[Partition], leos: &[Optio
             if !path.is_file() {
                 continue;
             }
-            let Some(parsed) = out.text(&path, kind) else { continue };
             if kind == FileKind::MetaProperties {
+                out.text(&path, kind);
                 continue;
             }
-            for e in &parsed.entries {
-                let Entry::Offset { line, topic, partition, offset } = e else { continue };
-                match here.get(&(topic.clone(), *partition)) {
-                    None => {
-                        let msg = format!(
-                            "line {line}: {topic}-{partition} has no directory here (the broker ignores the entry; a partial copy of a log directory has such entries)"
-                        );
-                        out.add_at(&path, ProblemKind::CheckpointUnknownPartition, Severity::Note, *offset, msg);
-                    }
-                    Some(Some(leo)) if kind == FileKind::LogStartOffsetCheckpoint && offset > leo => {
-                        let msg = format!(
+            // Entries are checked as they are read, and only so many of each
+            // kind of finding kept (then counted): a checkpoint of a million
+            // partitions costs no more memory than its bytes.
+            let mut unknown = Capped::default();
+            let mut past_end = Capped::default();
+            out.read_text(&path, kind, &mut |item| {
+                let Item::Entry(Entry::Offset { line, topic, partition, offset }) = item else { return };
+                let key = (topic, partition);
+                let (topic, partition) = (&key.0, key.1);
+                match here.get(&key) {
+                    None => unknown.push(offset, || format!(
+                        "line {line}: {topic}-{partition} has no directory here (the broker ignores the entry; a partial copy of a log directory has such entries)"
+                    )),
+                    Some(Some(leo)) if kind == FileKind::LogStartOffsetCheckpoint && offset > *leo => {
+                        past_end.push(offset, || format!(
                             "line {line}: log start offset {offset} of {topic}-{partition} is past its log end offset {leo}: the broker deletes all its segments at load"
-                        );
-                        out.add_at(&path, ProblemKind::LogStartPastEnd, Severity::Error, *offset, msg);
+                        ))
                     }
                     Some(_) => {}
                 }
+            });
+            for (offset, msg) in unknown.finish("entries of partitions without a directory here") {
+                out.add_at(&path, ProblemKind::CheckpointUnknownPartition, Severity::Note, offset, msg);
+            }
+            for (offset, msg) in past_end.finish("log start offsets past their log end") {
+                out.add_at(&path, ProblemKind::LogStartPastEnd, Severity::Error, offset, msg);
             }
         }
     }

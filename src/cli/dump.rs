@@ -754,6 +754,7 @@ impl Dumper<'_> {
     }
 
     fn text(&mut self, f: &DirFile, format: kseg::format::checkpoint::TextFormat) -> std::io::Result<Flow> {
+        use kseg::format::checkpoint::Item;
         use std::io::Read;
         let limit = self.args.max_bytes.unwrap_or(u64::MAX).min(MAX_TEXT);
         let mut data = Vec::new();
@@ -763,13 +764,19 @@ impl Dumper<'_> {
             let msg = format!("larger than {MAX_TEXT} bytes: only the start is read");
             self.problem(&file, MAX_TEXT, ProblemKind::EntryTooLarge, msg)?;
         }
-        let parsed = kseg::format::checkpoint::parse(format, &data);
-        if let Some(h) = &parsed.header {
-            self.sink.checkpoint(&file, h)?;
-        }
-        for e in &parsed.entries {
-            self.sink.checkpoint_entry(&file, e)?;
-        }
+        // Entries go to the sink as they are read: a checkpoint of any size
+        // costs no more memory than its bytes.
+        let mut written: std::io::Result<()> = Ok(());
+        let sink = &mut *self.sink;
+        let parsed = kseg::format::checkpoint::visit(format, &data, &mut |item| {
+            if written.is_ok() {
+                written = match item {
+                    Item::Header(h) => sink.checkpoint(&file, &h),
+                    Item::Entry(e) => sink.checkpoint_entry(&file, &e),
+                };
+            }
+        });
+        written?;
         for i in &parsed.issues {
             self.issue(&file, i)?;
         }

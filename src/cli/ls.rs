@@ -97,8 +97,12 @@ pub fn run(args: LsArgs) -> anyhow::Result<ExitCode> {
     let Some(partitions) = super::common::partitions(&args.paths, args.read.base_offset, true, false) else {
         return Ok(ExitCode::from(exit::ERROR));
     };
-    let opts =
-        overview::Options { max_decompressed: args.read.max_decompressed, mmap: !args.read.no_mmap, full: args.verify };
+    let opts = overview::Options {
+        max_decompressed: args.read.max_decompressed,
+        mmap: !args.read.no_mmap,
+        full: args.verify,
+        log_starts: Default::default(),
+    };
     let pool = args.read.pool()?;
     // Each partition becomes a few numbers: memory holds the partitions in
     // flight, whatever their count.

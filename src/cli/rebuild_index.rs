@@ -216,15 +216,17 @@ fn canonical(path: &Path) -> io::Result<PathBuf> {
 /// those folders are not inside an input directory, no two partitions share
 /// a folder, and (without `force`) no file to write exists already.
 fn plan(out: &Path, paths: &[PathBuf], partitions: &[Partition], force: bool) -> Result<Vec<PathBuf>, String> {
-    let mut inputs = Vec::new();
+    // A set, looked up by a target's ancestors: a broker's thousands of
+    // partitions are checked in linear time.
+    let mut inputs = std::collections::HashSet::new();
     // A stream (`-`, a pipe) has no directory to protect.
     let dirs = paths.iter().filter(|p| !is_stream(p)).map(|p| if p.is_dir() { p.clone() } else { parent_dir(p) });
     for dir in dirs.chain(partitions.iter().filter(|p| !streamed(p)).map(source_dir)) {
-        inputs.push(canonical(&dir).map_err(|e| format!("{}: {e}", dir.display()))?);
+        inputs.insert(canonical(&dir).map_err(|e| format!("{}: {e}", dir.display()))?);
     }
     let inside = |target: &Path| -> Result<(), String> {
         let c = canonical(target).map_err(|e| format!("{}: {e}", target.display()))?;
-        match inputs.iter().find(|i| c.starts_with(i)) {
+        match c.ancestors().find(|a| inputs.contains(*a)) {
             Some(i) => Err(format!(
                 "--out {}: {} is inside the input directory {}; kseg never writes into the data it reads",
                 out.display(),
@@ -235,7 +237,8 @@ fn plan(out: &Path, paths: &[PathBuf], partitions: &[Partition], force: bool) ->
         }
     };
     inside(out)?;
-    let mut folders: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut folders: Vec<PathBuf> = Vec::new();
+    let mut source_of: std::collections::HashMap<PathBuf, PathBuf> = std::collections::HashMap::new();
     for part in partitions {
         let source = if streamed(part) {
             PathBuf::from("-")
@@ -248,7 +251,7 @@ fn plan(out: &Path, paths: &[PathBuf], partitions: &[Partition], force: bool) ->
         };
         let folder = out.join(name);
         // Segment files named one by one from the same directory share it.
-        if folders.iter().any(|(f, s)| *f == folder && *s != source) {
+        if source_of.get(&folder).is_some_and(|s| *s != source) {
             return Err(format!(
                 "two inputs are partitions named {}: rebuild them into different --out directories",
                 folder.file_name().unwrap_or_default().to_string_lossy()
@@ -265,9 +268,11 @@ fn plan(out: &Path, paths: &[PathBuf], partitions: &[Partition], force: bool) ->
                 }
             }
         }
-        folders.push((folder, source));
+        source_of.insert(folder.clone(), source);
+        // One per partition, in their order.
+        folders.push(folder);
     }
-    Ok(folders.into_iter().map(|(f, _)| f).collect())
+    Ok(folders)
 }
 
 /// The directory a file is in (`.` for a bare name).

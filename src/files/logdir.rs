@@ -4,12 +4,13 @@
 //! which segment of a partition is active, and a partition's log start
 //! offset.
 
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::files::input;
 use crate::files::partition::{self, BaseOffsetFrom, FileKind, Segment};
-use crate::format::checkpoint::{self, Entry, TextFormat};
+use crate::format::checkpoint::{self, Entry, Item, TextFormat};
 
 /// How many directory levels below a PATH argument are walked: a log
 /// directory's partitions sit one below it; a few more allow a folder of
@@ -100,32 +101,78 @@ pub enum LogStartSource {
 /// directory's `log-start-offset-checkpoint` when that is higher. `None`
 /// when there is no segment. `segments` are the partition's, in base-offset
 /// order; the partition (`<topic>-<n>`) is named by their directory.
+/// (For many partitions of one log directory, [`LogStarts`] reads the
+/// checkpoint once.)
 pub fn log_start_offset(segments: &[Segment]) -> Option<(i64, LogStartSource)> {
+    log_start_with(segments, &mut |checkpoint, topic, partition| {
+        read_log_starts(checkpoint)?.get(&(topic.to_string(), partition)).copied()
+    })
+}
+
+/// [`log_start_offset`] for many partitions: each log directory's
+/// checkpoint is read once, however many of its partitions ask (`kseg ls`
+/// of a broker's thousands of partitions read it once per partition, a
+/// time that grew with the square of their number). What it keeps is the
+/// checkpoints' entries, at most the bytes kseg reads of a text file.
+#[derive(Debug, Default)]
+pub struct LogStarts {
+    read: std::sync::Mutex<HashMap<PathBuf, Option<std::sync::Arc<StartOffsets>>>>,
+}
+
+type StartOffsets = HashMap<(String, i32), i64>;
+
+impl LogStarts {
+    pub fn of(&self, segments: &[Segment]) -> Option<(i64, LogStartSource)> {
+        log_start_with(segments, &mut |checkpoint, topic, partition| {
+            let offsets = {
+                // Held while a checkpoint is read: the other partitions of
+                // its directory would only read it again.
+                let mut read = self.read.lock().unwrap_or_else(|p| p.into_inner());
+                read.entry(checkpoint.to_path_buf())
+                    .or_insert_with(|| read_log_starts(checkpoint).map(std::sync::Arc::new))
+                    .clone()?
+            };
+            offsets.get(&(topic.to_string(), partition)).copied()
+        })
+    }
+}
+
+/// The log start offset from `lookup(checkpoint, topic, partition)`, or
+/// the first segment's base offset.
+fn log_start_with(
+    segments: &[Segment],
+    lookup: &mut dyn FnMut(&Path, &str, i32) -> Option<i64>,
+) -> Option<(i64, LogStartSource)> {
     let first = segments.first()?;
     let from_checkpoint = (|| {
         let dir = first.log.parent()?;
         let (topic, partition) = dir.file_name()?.to_str()?.rsplit_once('-')?;
         let partition: i32 = partition.parse().ok()?;
         let checkpoint = dir.parent()?.join("log-start-offset-checkpoint");
-        // Bounded like every text file kseg reads: a broker's checkpoint of
-        // even many thousands of partitions is far smaller.
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(std::fs::File::open(&checkpoint).ok()?, 64 << 20),
-            &mut data,
-        )
-        .ok()?;
-        let parsed = checkpoint::parse(TextFormat::OffsetCheckpoint, &data);
-        let offset = parsed.entries.iter().find_map(|e| match e {
-            Entry::Offset { topic: t, partition: p, offset, .. } if t == topic && *p == partition => Some(*offset),
-            _ => None,
-        })?;
+        let offset = lookup(&checkpoint, topic, partition)?;
         Some((offset, checkpoint))
     })();
     Some(match from_checkpoint {
         Some((offset, path)) if offset > first.base_offset => (offset, LogStartSource::Checkpoint(path)),
         _ => (first.base_offset, LogStartSource::FirstSegment),
     })
+}
+
+/// The entries of a `log-start-offset-checkpoint` (the first of two for one
+/// partition counts); `None` when it cannot be read.
+fn read_log_starts(checkpoint: &Path) -> Option<StartOffsets> {
+    // Bounded like every text file kseg reads: a broker's checkpoint of
+    // even many thousands of partitions is far smaller.
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(checkpoint).ok()?, 64 << 20), &mut data)
+        .ok()?;
+    let mut offsets = StartOffsets::new();
+    checkpoint::visit(TextFormat::OffsetCheckpoint, &data, &mut |item| {
+        if let Item::Entry(Entry::Offset { topic, partition, offset, .. }) = item {
+            offsets.entry((topic, partition)).or_insert(offset);
+        }
+    });
+    Some(offsets)
 }
 
 /// The segments of one partition, in base-offset order.

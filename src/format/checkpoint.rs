@@ -74,81 +74,141 @@ pub enum TextFormat {
     CleanShutdown,
 }
 
-/// Read a text file in `format`.
+/// Problems on lines of their own kept per file: Kafka stops reading at
+/// the first, so more say nothing new, and a file of millions of bad
+/// lines must not cost millions of messages (their count is kept).
+pub const MAX_LINE_ISSUES: usize = 100;
+
+/// What [`visit`] hands over, in file order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// A versioned checkpoint's version and count lines, before its entries.
+    Header(Header),
+    Entry(Entry),
+}
+
+/// Read a text file in `format`, its entries collected.
 pub fn parse(format: TextFormat, data: &[u8]) -> Parsed {
+    let mut entries = Vec::new();
+    let mut p = visit(format, data, &mut |item| {
+        if let Item::Entry(e) = item {
+            entries.push(e);
+        }
+    });
+    p.entries = entries;
+    p
+}
+
+/// Read a text file in `format`, handing over its header (when it has
+/// one) and then each entry, so that a checkpoint of any size is read in
+/// bounded memory; the returned `Parsed` holds the header and the
+/// problems, and no entries.
+pub fn visit(format: TextFormat, data: &[u8], on_item: &mut dyn FnMut(Item)) -> Parsed {
     let mut p = match format {
-        TextFormat::LeaderEpochs => versioned(data, 0, epoch_entry),
-        TextFormat::OffsetCheckpoint => versioned(data, 0, offset_entry),
+        TextFormat::LeaderEpochs => versioned(data, 0, epoch_entry, on_item),
+        TextFormat::OffsetCheckpoint => versioned(data, 0, offset_entry, on_item),
         TextFormat::PartitionMetadata => partition_metadata(data),
         TextFormat::MetaProperties => meta_properties(data),
         TextFormat::QuorumState => json(data, false, quorum_state),
         TextFormat::CleanShutdown => json(data, true, clean_shutdown),
     };
+    for e in std::mem::take(&mut p.entries) {
+        on_item(Item::Entry(e));
+    }
     p.issues.sort_by_key(|i| i.position);
     p
 }
 
-/// A line of a file: 1-based number, byte position, and its text.
+/// A line of a file: 1-based number, byte position, and its text (read
+/// lossily when it is not UTF-8: then `not_utf8_at` says where).
 struct Line<'a> {
     number: u64,
     position: u64,
-    text: &'a str,
+    text: std::borrow::Cow<'a, str>,
+    not_utf8_at: Option<u64>,
+    /// The line's bytes, without its terminator.
+    raw: &'a [u8],
+}
+
+impl Line<'_> {
+    fn not_utf8(&self) -> Option<Issue> {
+        let at = self.not_utf8_at?;
+        Some(Issue::on_line(ProblemKind::NotUtf8, at, self.number, "bytes that are not UTF-8 (shown as U+FFFD)"))
+    }
 }
 
 /// Lines as Java's `BufferedReader.readLine` splits them (`\n`, `\r\n` or
-/// `\r`; a final terminator makes no empty line), decoded as UTF-8. Bytes
-/// that are not UTF-8 are an issue; the line is then read lossily.
-fn lines<'a>(data: &'a [u8], issues: &mut Vec<Issue>, keep: &'a mut Vec<String>) -> Vec<Line<'a>> {
-    let mut spans = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < data.len() {
-        match data[i] {
-            b'\n' => {
-                spans.push((start, i));
-                start = i + 1;
-            }
-            b'\r' => {
-                spans.push((start, i));
-                if data.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-                start = i + 1;
-            }
-            _ => {}
+/// `\r`; a final terminator makes no empty line), decoded as UTF-8, one
+/// at a time.
+struct Lines<'a> {
+    data: &'a [u8],
+    at: usize,
+    number: u64,
+}
+
+fn lines(data: &[u8]) -> Lines<'_> {
+    Lines { data, at: 0, number: 0 }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = Line<'a>;
+
+    fn next(&mut self) -> Option<Line<'a>> {
+        let data = self.data;
+        let start = self.at;
+        if start >= data.len() {
+            return None;
         }
-        i += 1;
+        let rest = &data[start..];
+        let (end, next) = match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') => (start + i, start + i + 2),
+            Some(i) => (start + i, start + i + 1),
+            None => (data.len(), data.len()),
+        };
+        self.at = next;
+        self.number += 1;
+        let bytes = &data[start..end];
+        let (text, not_utf8_at) = match std::str::from_utf8(bytes) {
+            Ok(t) => (std::borrow::Cow::Borrowed(t), None),
+            Err(e) => (String::from_utf8_lossy(bytes), Some((start + e.valid_up_to()) as u64)),
+        };
+        Some(Line { number: self.number, position: start as u64, text, not_utf8_at, raw: bytes })
     }
-    if start < data.len() {
-        spans.push((start, data.len()));
+}
+
+/// The problems of one file: those on lines of their own up to
+/// [`MAX_LINE_ISSUES`], then only counted.
+#[derive(Default)]
+struct LineIssues {
+    kept: Vec<Issue>,
+    more: u64,
+    first_more: Option<(u64, u64)>,
+}
+
+impl LineIssues {
+    fn push(&mut self, issue: Issue) {
+        self.push_with(issue.position, issue.line.unwrap_or(0), || issue);
     }
-    // Lossy copies live in `keep` so every line can borrow.
-    let mut bad = Vec::new();
-    for (n, &(s, e)) in spans.iter().enumerate() {
-        if let Err(err) = std::str::from_utf8(&data[s..e]) {
-            let at = (s + err.valid_up_to()) as u64;
-            issues.push(Issue::on_line(
-                ProblemKind::NotUtf8,
-                at,
-                n as u64 + 1,
-                "bytes that are not UTF-8 (shown as U+FFFD)",
-            ));
-            bad.push(n);
-            keep.push(String::from_utf8_lossy(&data[s..e]).into_owned());
+
+    /// The same for an issue at `position` of `line`, made only when kept.
+    fn push_with(&mut self, position: u64, line: u64, issue: impl FnOnce() -> Issue) {
+        if self.kept.len() < MAX_LINE_ISSUES {
+            self.kept.push(issue());
+        } else {
+            self.more += 1;
+            self.first_more.get_or_insert((position, line));
         }
     }
-    let mut lossy = keep.iter();
-    spans
-        .iter()
-        .enumerate()
-        .map(|(n, &(s, e))| {
-            let text = match std::str::from_utf8(&data[s..e]) {
-                Ok(t) => t,
-                Err(_) => lossy.next().map_or("", String::as_str),
-            };
-            Line { number: n as u64 + 1, position: s as u64, text }
-        })
-        .collect()
+
+    /// The kept problems, and one more that counts the rest.
+    fn finish(mut self) -> Vec<Issue> {
+        if let Some((position, line)) = self.first_more {
+            let message =
+                format!("{} more lines with problems from here on, not shown (Kafka stops at the first)", self.more);
+            self.kept.push(Issue::on_line(ProblemKind::MalformedLine, position, line, message));
+        }
+        self.kept
+    }
 }
 
 /// Java's `Pattern.compile("\\s+").split(line)`: a leading run of
@@ -170,7 +230,7 @@ fn malformed(line: &Line<'_>) -> Issue {
 }
 
 fn epoch_entry(line: &Line<'_>) -> Option<Entry> {
-    match java_split_ws(line.text)[..] {
+    match java_split_ws(&line.text)[..] {
         [epoch, offset] => {
             Some(Entry::Epoch { line: line.number, epoch: epoch.parse().ok()?, start_offset: offset.parse().ok()? })
         }
@@ -179,7 +239,7 @@ fn epoch_entry(line: &Line<'_>) -> Option<Entry> {
 }
 
 fn offset_entry(line: &Line<'_>) -> Option<Entry> {
-    match java_split_ws(line.text)[..] {
+    match java_split_ws(&line.text)[..] {
         [topic, partition, offset] => Some(Entry::Offset {
             line: line.number,
             topic: topic.to_string(),
@@ -191,16 +251,21 @@ fn offset_entry(line: &Line<'_>) -> Option<Entry> {
 }
 
 /// Kafka's `CheckpointFile` format: version line, count line, entries.
-fn versioned(data: &[u8], expected_version: i32, entry: fn(&Line<'_>) -> Option<Entry>) -> Parsed {
+fn versioned(
+    data: &[u8],
+    expected_version: i32,
+    entry: fn(&Line<'_>) -> Option<Entry>,
+    on_item: &mut dyn FnMut(Item),
+) -> Parsed {
     let mut out = Parsed::default();
-    let mut keep = Vec::new();
-    let lines = lines(data, &mut out.issues, &mut keep);
-    let mut it = lines.iter();
+    let mut issues = LineIssues::default();
+    let mut it = lines(data);
     let Some(first) = it.next() else { return out };
+    issues.kept.extend(first.not_utf8());
     let version = first.text.parse::<i32>().ok();
     match version {
-        None => out.issues.push(malformed(first)),
-        Some(v) if v != expected_version => out.issues.push(Issue::on_line(
+        None => issues.kept.push(malformed(&first)),
+        Some(v) if v != expected_version => issues.kept.push(Issue::on_line(
             ProblemKind::UnknownVersion,
             first.position,
             first.number,
@@ -209,28 +274,42 @@ fn versioned(data: &[u8], expected_version: i32, entry: fn(&Line<'_>) -> Option<
         Some(_) => {}
     }
     let count_line = it.next();
-    let count = count_line.and_then(|l| l.text.parse::<i32>().ok());
-    out.header = Some(Header { version, count });
-    let Some(count_line) = count_line else { return out };
+    let count = count_line.as_ref().and_then(|l| l.text.parse::<i32>().ok());
+    let header = Header { version, count };
+    on_item(Item::Header(header));
+    out.header = Some(header);
+    let Some(count_line) = count_line else {
+        out.issues = issues.finish();
+        return out;
+    };
+    issues.kept.extend(count_line.not_utf8());
     if count.is_none() {
-        out.issues.push(malformed(count_line));
+        issues.kept.push(malformed(&count_line));
     }
+    let mut entries: u64 = 0;
     for line in it {
-        match entry(line) {
-            Some(e) => out.entries.push(e),
-            None => out.issues.push(malformed(line)),
+        if let Some(i) = line.not_utf8() {
+            issues.push(i);
+        }
+        match entry(&line) {
+            Some(e) => {
+                entries += 1;
+                on_item(Item::Entry(e));
+            }
+            None => issues.push_with(line.position, line.number, || malformed(&line)),
         }
     }
     if let Some(n) = count
-        && n as i64 != out.entries.len() as i64
+        && n as i64 != entries as i64
     {
-        out.issues.push(Issue::on_line(
+        issues.kept.push(Issue::on_line(
             ProblemKind::CountMismatch,
             count_line.position,
             count_line.number,
-            format!("the count line says {n} entries but the file holds {}", out.entries.len()),
+            format!("the count line says {n} entries but the file holds {entries}"),
         ));
     }
+    out.issues = issues.finish();
     out
 }
 
@@ -279,14 +358,13 @@ fn colon_pair(text: &str) -> Option<(&str, &str)> {
 
 fn partition_metadata(data: &[u8]) -> Parsed {
     let mut out = Parsed::default();
-    let mut keep = Vec::new();
-    let lines = lines(data, &mut out.issues, &mut keep);
-    let mut it = lines.iter();
+    let mut it = lines(data);
     let Some(first) = it.next() else {
         out.issues.push(Issue::at(ProblemKind::MalformedLine, 0, "the file is empty: no version line"));
         return out;
     };
-    match colon_pair(first.text) {
+    out.issues.extend(first.not_utf8());
+    match colon_pair(&first.text) {
         Some((key, value)) => {
             if value.parse::<i32>().map_or(true, |v| v < 0) {
                 out.issues.push(Issue::on_line(
@@ -298,14 +376,15 @@ fn partition_metadata(data: &[u8]) -> Parsed {
             }
             out.entries.push(Entry::Property { line: first.number, key: key.into(), value: value.into() });
         }
-        None => out.issues.push(malformed(first)),
+        None => out.issues.push(malformed(&first)),
     }
     let Some(second) = it.next() else {
         let at = data.len() as u64;
         out.issues.push(Issue::on_line(ProblemKind::MalformedLine, at, first.number + 1, "no topic_id line"));
         return out;
     };
-    match colon_pair(second.text) {
+    out.issues.extend(second.not_utf8());
+    match colon_pair(&second.text) {
         Some((key, value)) => {
             let problem = check_uuid(value).or_else(|| {
                 (base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')).ok()
@@ -317,35 +396,30 @@ fn partition_metadata(data: &[u8]) -> Parsed {
             }
             out.entries.push(Entry::Property { line: second.number, key: key.into(), value: value.into() });
         }
-        None => out.issues.push(malformed(second)),
+        None => out.issues.push(malformed(&second)),
     }
+    // Kafka reads two lines and no more; the rest is not looked at either,
+    // but bytes that are not text there are still worth a word.
+    let mut later = LineIssues::default();
+    for line in it {
+        if let Some(i) = line.not_utf8() {
+            later.push(i);
+        }
+    }
+    out.issues.extend(later.finish());
     out
 }
 
 /// Java `Properties.load` over ISO-8859-1 bytes: (line number, byte
 /// position, key, value) of each property.
 fn java_properties(data: &[u8], issues: &mut Vec<Issue>) -> Vec<(u64, u64, String, String)> {
-    // Natural lines, split as readLine does; ISO-8859-1 maps each byte to
-    // the char of the same number.
-    let mut natural: Vec<(u64, u64, String)> = Vec::new();
-    let (mut start, mut i) = (0usize, 0usize);
+    // Natural lines, split as readLine does, one at a time; ISO-8859-1
+    // maps each byte to the char of the same number.
     let latin1 = |b: &[u8]| b.iter().map(|&c| c as char).collect::<String>();
-    while i < data.len() {
-        if data[i] == b'\n' || data[i] == b'\r' {
-            natural.push((natural.len() as u64 + 1, start as u64, latin1(&data[start..i])));
-            if data[i] == b'\r' && data.get(i + 1) == Some(&b'\n') {
-                i += 1;
-            }
-            start = i + 1;
-        }
-        i += 1;
-    }
-    if start < data.len() {
-        natural.push((natural.len() as u64 + 1, start as u64, latin1(&data[start..])));
-    }
+    let mut lines = lines(data).map(|l| (l.number, l.position, latin1(l.raw)));
     let blank = [' ', '\t', '\u{c}'];
     let mut out = Vec::new();
-    let mut lines = natural.into_iter();
+    let mut bad = LineIssues::default();
     while let Some((number, position, raw)) = lines.next() {
         let line = raw.trim_start_matches(blank);
         if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
@@ -373,9 +447,10 @@ fn java_properties(data: &[u8], issues: &mut Vec<Issue>) -> Vec<(u64, u64, Strin
         let (key, value) = split_property(&logical);
         match (unescape(key), unescape(value)) {
             (Ok(k), Ok(v)) => out.push((number, position, k, v)),
-            (Err(e), _) | (_, Err(e)) => issues.push(Issue::on_line(ProblemKind::MalformedLine, position, number, e)),
+            (Err(e), _) | (_, Err(e)) => bad.push(Issue::on_line(ProblemKind::MalformedLine, position, number, e)),
         }
     }
+    issues.extend(bad.finish());
     out
 }
 
@@ -598,6 +673,35 @@ mod tests {
         let p = parse(TextFormat::OffsetCheckpoint, b"0\n1\nt\xff 0 5\n");
         assert_eq!(kinds(&p), [("not_utf8", 5, Some(3))]);
         assert_eq!(p.entries.len(), 1);
+    }
+
+    #[test]
+    fn a_file_of_bad_lines_keeps_the_first_problems_and_counts_the_rest() {
+        // Kafka stops at line 3; kseg names the first problems and counts the rest.
+        let mut data = b"0\n5\n".to_vec();
+        data.extend(std::iter::repeat_n(&b"x\n"[..], 1000).flatten());
+        let p = parse(TextFormat::OffsetCheckpoint, &data);
+        assert_eq!(p.issues.len(), MAX_LINE_ISSUES + 2, "kept, the count mismatch, and the rest counted");
+        assert_eq!(kinds(&p)[..2], [("count_mismatch", 2, Some(2)), ("malformed_line", 4, Some(3))]);
+        let last = p.issues.last().unwrap();
+        let first_not_kept = 3 + MAX_LINE_ISSUES as u64;
+        assert_eq!((last.position, last.line), (4 + 2 * MAX_LINE_ISSUES as u64, Some(first_not_kept)));
+        assert!(last.message.starts_with(&format!("{} more lines", 1000 - MAX_LINE_ISSUES)), "{}", last.message);
+    }
+
+    #[test]
+    fn visit_hands_over_the_header_then_each_entry_in_file_order() {
+        let mut items = Vec::new();
+        let p = visit(TextFormat::OffsetCheckpoint, b"0\n2\na 0 5\nb 1 7\n", &mut |i| items.push(i));
+        assert!(p.entries.is_empty() && p.issues.is_empty());
+        assert_eq!(
+            items,
+            [
+                Item::Header(Header { version: Some(0), count: Some(2) }),
+                Item::Entry(Entry::Offset { line: 3, topic: "a".into(), partition: 0, offset: 5 }),
+                Item::Entry(Entry::Offset { line: 4, topic: "b".into(), partition: 1, offset: 7 }),
+            ]
+        );
     }
 
     #[test]
