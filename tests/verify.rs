@@ -240,3 +240,46 @@ fn segments_that_overlap_are_an_error_unless_the_cleaner_swapped_them_during_the
         [(ChangedDuringRead, Severity::Warning, "00000000000000000000.log".to_string())]
     );
 }
+
+/// An index of garbage (here 2,000 entries, each going back from the one
+/// before) is a finding per entry; a report keeps the first 1,000 of one
+/// kind in one file and counts the rest, in the summary, the exit code
+/// and the table's "… and N more" line, so memory stays bounded however
+/// big the garbage is.
+#[test]
+fn findings_past_a_thousand_of_one_kind_in_one_file_are_counted_not_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo-0");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(
+        root().join("testdata/corrupt/clean_demo/demo-0/00000000000000000000.log"),
+        dir.join("00000000000000000000.log"),
+    )
+    .unwrap();
+    let mut index = Vec::new();
+    for i in 0..2000u32 {
+        // Relative offsets 2000, 1999, …, 1: every entry after the first goes back.
+        index.extend_from_slice(&(2000 - i).to_be_bytes());
+        index.extend_from_slice(&0u32.to_be_bytes());
+    }
+    std::fs::write(dir.join("00000000000000000000.index"), &index).unwrap();
+    let path = dir.to_str().unwrap();
+    let (code, v, _) = verify_json(&[path]);
+    assert_eq!(code, 1);
+    let listed = v["problems"].as_array().unwrap().iter().filter(|p| p["kind"] == "index_not_increasing").count();
+    assert_eq!(listed, 1000);
+    assert_eq!(v["summary"]["by_kind"]["index_not_increasing"], 1999);
+    let all_listed = v["problems"].as_array().unwrap().len() as u64;
+    let s = &v["summary"];
+    let all = ["errors", "warnings", "notes"].iter().map(|k| s[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(s["findings_left_out"].as_u64().unwrap(), all - all_listed);
+    assert!(v["summary"]["findings_left_out"].as_u64().unwrap() >= 999);
+    let out = Command::cargo_bin("kseg").unwrap().args(["verify", path]).output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("… and 1,996 more `index_not_increasing`"), "{table}");
+    // `ls --verify` counts them all too.
+    let out = Command::cargo_bin("kseg").unwrap().args(["ls", "--verify", "--format", "json", path]).output().unwrap();
+    let ls: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts = ls["partitions"][0]["findings"].as_array().unwrap();
+    assert!(counts.iter().any(|c| c[0] == "index_not_increasing" && c[1] == 1999), "{counts:?}");
+}

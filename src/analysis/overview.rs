@@ -93,10 +93,10 @@ fn topic_and_partition(part: &Partition) -> (String, Option<i32>) {
     }
 }
 
-fn count(findings: &mut Vec<(String, usize)>, kind: &str) {
+fn count(findings: &mut Vec<(String, usize)>, kind: &str, more: usize) {
     match findings.iter_mut().find(|(k, _)| k == kind) {
-        Some((_, n)) => *n += 1,
-        None => findings.push((kind.to_string(), 1)),
+        Some((_, n)) => *n += more,
+        None => findings.push((kind.to_string(), more)),
     }
 }
 
@@ -139,13 +139,13 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
             Ok(scan) => scan,
             Err(_) => {
                 worst = worst.max(Health::Unreadable);
-                count(&mut s.findings, "unreadable");
+                count(&mut s.findings, "unreadable", 1);
                 continue;
             }
         };
         if !opts.full && scan.damaged > 0 {
             worst = worst.max(Health::Error);
-            count(&mut s.findings, "unreadable_data");
+            count(&mut s.findings, "unreadable_data", 1);
         }
         if s.first_timestamp.is_none() {
             s.first_timestamp = scan.first_timestamp;
@@ -161,7 +161,7 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
             let active = part.active == Some(i);
             for (kind, severity) in index_tails(seg, scan.last_offset, active) {
                 worst = worst.max(severity);
-                count(&mut s.findings, kind.name());
+                count(&mut s.findings, kind.name(), 1);
             }
         }
     }
@@ -178,17 +178,21 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
     s.producers = report.producers.len();
     s.open_transactions = report.producers.iter().filter(|p| p.open.is_some()).count();
     s.log_end_offset = partition_files::log_end_offset(part, s.last_offset);
-    let findings =
-        if opts.full { full_check(part, opts) } else { partition_files::check_partition(part, s.last_offset).findings };
-    for f in findings {
-        worst = worst.max(match f.severity {
+    let (findings, left_out) = if opts.full {
+        full_check(part, opts)
+    } else {
+        (partition_files::check_partition(part, s.last_offset).findings, Vec::new())
+    };
+    let counted = findings.iter().map(|f| (f.kind, f.severity, 1));
+    for (kind, severity, n) in counted.chain(left_out.iter().map(|l| (l.kind, l.severity, l.count as usize))) {
+        worst = worst.max(match severity {
             Severity::Note => Health::Ok,
             Severity::Warning => Health::Warning,
-            Severity::Error if f.kind == crate::format::problem::ProblemKind::Unreadable => Health::Unreadable,
+            Severity::Error if kind == crate::format::problem::ProblemKind::Unreadable => Health::Unreadable,
             Severity::Error => Health::Error,
         });
-        if f.severity != Severity::Note {
-            count(&mut s.findings, f.kind.name());
+        if severity != Severity::Note {
+            count(&mut s.findings, kind.name(), n);
         }
     }
     // The one log-directory check that concerns a single partition: a log
@@ -197,7 +201,7 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
         && start > end
     {
         worst = worst.max(Health::Error);
-        count(&mut s.findings, crate::format::problem::ProblemKind::LogStartPastEnd.name());
+        count(&mut s.findings, crate::format::problem::ProblemKind::LogStartPastEnd.name(), 1);
     }
     s.status = worst;
     s
@@ -233,8 +237,9 @@ fn index_tails(seg: &Segment, last_offset: Option<i64>, active: bool) -> Vec<(Pr
     out
 }
 
-/// Everything `kseg verify` checks in one partition.
-fn full_check(part: &Partition, opts: &Options) -> Vec<verify::Finding> {
+/// Everything `kseg verify` checks in one partition: the findings kept,
+/// and those only counted.
+fn full_check(part: &Partition, opts: &Options) -> (Vec<verify::Finding>, Vec<verify::LeftOut>) {
     let vopts = verify::Options {
         max_decompressed: opts.max_decompressed,
         reading: if opts.mmap {
@@ -263,8 +268,10 @@ fn full_check(part: &Partition, opts: &Options) -> Vec<verify::Finding> {
     }
     findings.extend(verify::cross_segment(&part.segments, &reports));
     let last_offset = reports.iter().filter_map(|r| r.last_offset).max();
+    let mut left_out = Vec::new();
     for r in reports {
         findings.extend(r.findings);
+        left_out.extend(r.left_out);
     }
     if let Some(dir) = &part.dir {
         for snap in partition::snapshots(dir).unwrap_or_default() {
@@ -274,7 +281,7 @@ fn full_check(part: &Partition, opts: &Options) -> Vec<verify::Finding> {
         }
     }
     findings.extend(partition_files::check_partition(part, last_offset).findings);
-    findings
+    (findings, left_out)
 }
 
 /// Sums over partitions (of one topic, or all).

@@ -61,11 +61,28 @@ pub struct FileReport {
     pub bytes: u64,
 }
 
+/// Findings of one kind in one file kept in a report; the rest are only
+/// counted ([`LeftOut`]), so that a segment or an index of garbage (a
+/// million mismatched entries) costs bounded memory: no reader of a
+/// report needs the millionth copy of one complaint.
+pub const KEPT_PER_KIND: usize = 1000;
+
+/// Findings counted and not kept, past [`KEPT_PER_KIND`] of one kind in one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeftOut {
+    pub file: PathBuf,
+    pub kind: ProblemKind,
+    pub severity: Severity,
+    pub count: u64,
+}
+
 /// What verifying one segment found.
 #[derive(Clone, Debug, Default)]
 pub struct SegmentReport {
     pub files: Vec<FileReport>,
     pub findings: Vec<Finding>,
+    /// Findings past [`KEPT_PER_KIND`], counted.
+    pub left_out: Vec<LeftOut>,
     /// First and last offsets of the batches read, and where the first is.
     pub first_offset: Option<(i64, u64)>,
     pub last_offset: Option<i64>,
@@ -95,9 +112,16 @@ struct Checker<'a> {
     seg: &'a Segment,
     active: bool,
     findings: Vec<Finding>,
+    /// Findings kept by file and kind (a segment has four files and a few kinds).
+    kept: Vec<(PathBuf, ProblemKind, usize)>,
+    left_out: Vec<LeftOut>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(seg: &'a Segment, active: bool) -> Self {
+        Checker { seg, active, findings: Vec::new(), kept: Vec::new(), left_out: Vec::new() }
+    }
+
     fn add(
         &mut self,
         file: &Path,
@@ -107,7 +131,22 @@ impl Checker<'_> {
         offset: Option<i64>,
         message: String,
     ) {
-        self.findings.push(Finding { file: file.to_path_buf(), kind, severity, position, offset, message });
+        let kept = match self.kept.iter_mut().find(|(f, k, _)| *k == kind && f == file) {
+            Some((_, _, n)) => n,
+            None => {
+                self.kept.push((file.to_path_buf(), kind, 0));
+                &mut self.kept.last_mut().expect("just pushed").2
+            }
+        };
+        if *kept < KEPT_PER_KIND {
+            *kept += 1;
+            self.findings.push(Finding { file: file.to_path_buf(), kind, severity, position, offset, message });
+            return;
+        }
+        match self.left_out.iter_mut().find(|l| l.kind == kind && l.severity == severity && l.file == file) {
+            Some(l) => l.count += 1,
+            None => self.left_out.push(LeftOut { file: file.to_path_buf(), kind, severity, count: 1 }),
+        }
     }
 
     fn log(&mut self, kind: ProblemKind, position: u64, offset: Option<i64>, message: String) {
@@ -355,7 +394,7 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
         None => None,
     };
     let mut m = Merge {
-        c: Checker { seg, active, findings: Vec::new() },
+        c: Checker::new(seg, active),
         report: SegmentReport::default(),
         oi: IndexMerge::new(offset_index.as_ref()),
         ti: TimeMerge::new(time_index.as_ref()),
@@ -397,9 +436,15 @@ pub fn verify_segment(seg: &Segment, active: bool, opts: &Options) -> io::Result
 
     let mut report = m.report;
     report.findings = m.c.findings;
+    report.left_out = m.c.left_out;
+    if changes.iter().any(|(_, c)| c.spoils_segment()) {
+        report.left_out.clear();
+    }
     report_changes(&mut report.findings, &changes);
+    let left_out = &report.left_out;
     let status_of = |file: &Path, findings: &[Finding]| {
-        let worst = findings.iter().filter(|f| f.file == file).map(|f| f.severity).max();
+        let kept = findings.iter().filter(|f| f.file == file).map(|f| f.severity);
+        let worst = kept.chain(left_out.iter().filter(|l| l.file == file).map(|l| l.severity)).max();
         match worst {
             None | Some(Severity::Note) => Status::Ok,
             Some(Severity::Warning) => Status::Warning,
@@ -717,7 +762,7 @@ pub fn verify_snapshot(path: &Path) -> io::Result<SegmentReport> {
         records: 0,
         bytes: data.len() as u64,
     };
-    Ok(SegmentReport { files: vec![file], findings, first_offset: None, last_offset: None })
+    Ok(SegmentReport { files: vec![file], findings, left_out: Vec::new(), first_offset: None, last_offset: None })
 }
 
 /// Checks across the segments of one partition, after each was verified:

@@ -13,7 +13,7 @@ pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("KSEG_COMMIT"),
-    ")\ncodecs: gzip (flate2, zlib-rs), snappy (snap), lz4 (lz4_flex), zstd (zstd, libzstd)"
+    ")\ncodecs: gzip (flate2, zlib-rs), snappy (snap), lz4 (lz4, liblz4), zstd (zstd, libzstd)"
 );
 
 #[derive(Debug, Args)]

@@ -44,8 +44,9 @@ pub struct VerifyArgs {
     /// one kind in one file, one line counts the rest).
     #[arg(long, short)]
     pub verbose: bool,
-    /// Show at most N findings (default: 50 in the table, all in JSON,
-    /// where `summary.findings_left_out` counts the rest).
+    /// Show at most N findings (default: 50 in the table; in JSON all, up
+    /// to 1,000 of one kind in one file, and `summary.findings_left_out`
+    /// counts the rest).
     #[arg(long, value_name = "N")]
     pub max_findings: Option<usize>,
     #[command(flatten)]
@@ -114,6 +115,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     // segment in file then position order; cross-segment findings last.
     let mut files = Vec::new();
     let mut problems = Vec::new();
+    let mut left_out: Vec<verify::LeftOut> = Vec::new();
     let mut summary = Summary { partitions: partitions.len(), segments: work.len(), ..Default::default() };
     let mut results = results.into_iter();
     let mut leos = Vec::with_capacity(partitions.len());
@@ -124,6 +126,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             let mut f = rep.findings.clone();
             f.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
             problems.extend(f);
+            left_out.extend(rep.left_out.iter().cloned());
         }
         problems.extend(verify::cross_segment(&part.segments, &reps));
         for snap in &part.snapshots {
@@ -158,9 +161,10 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     // Findings made after a file's own check change its status (by name:
     // a log directory has tens of thousands of files).
     let index: HashMap<PathBuf, usize> = files.iter().enumerate().map(|(i, f)| (f.file.clone(), i)).collect();
-    for p in &problems {
-        if let Some(f) = index.get(&p.file).map(|&i| &mut files[i]) {
-            let s = match p.severity {
+    let severities = problems.iter().map(|p| (&p.file, p.severity));
+    for (file, severity) in severities.chain(left_out.iter().map(|l| (&l.file, l.severity))) {
+        if let Some(f) = index.get(file).map(|&i| &mut files[i]) {
+            let s = match severity {
                 Severity::Error => Status::Error,
                 Severity::Warning => Status::Warning,
                 Severity::Note => Status::Ok,
@@ -179,14 +183,16 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             say!("kseg: {}: {}", p.file.display(), p.message);
         }
     }
-    for p in &problems {
-        match p.severity {
-            Severity::Error => summary.errors += 1,
-            Severity::Warning => summary.warnings += 1,
-            Severity::Note => summary.notes += 1,
+    let counted = problems.iter().map(|p| (p.kind, p.severity, 1));
+    for (kind, severity, n) in counted.chain(left_out.iter().map(|l| (l.kind, l.severity, l.count as usize))) {
+        match severity {
+            Severity::Error => summary.errors += n,
+            Severity::Warning => summary.warnings += n,
+            Severity::Note => summary.notes += n,
         }
-        *summary.by_kind.entry(p.kind.name()).or_default() += 1;
+        *summary.by_kind.entry(kind.name()).or_default() += n;
     }
+    let not_kept: usize = left_out.iter().map(|l| l.count as usize).sum();
     let failed = summary.errors > 0 || (args.strict && summary.warnings > 0);
     let code = exit::status(unreadable, failed);
     let written = (|| -> anyhow::Result<()> {
@@ -197,7 +203,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         match args.format {
             VerifyFormat::Json => {
                 let shown = args.max_findings.map_or(problems.len(), |m| m.min(problems.len()));
-                summary.findings_left_out = problems.len() - shown;
+                summary.findings_left_out = problems.len() - shown + not_kept;
                 serde_json::to_writer_pretty(
                     &mut out,
                     &Report { ok: !failed, files: &files, problems: &problems[..shown], summary: &summary },
@@ -212,7 +218,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     write_file(&mut out, f)?;
                 }
                 let cap = args.max_findings.unwrap_or(TABLE_MAX_FINDINGS);
-                write_findings(&mut out, &problems, cap, if args.verbose { usize::MAX } else { REPEATS_SHOWN })?;
+                let repeats = if args.verbose { usize::MAX } else { REPEATS_SHOWN };
+                write_findings(&mut out, &problems, &left_out, cap, repeats)?;
                 writeln!(
                     out,
                     "\n{} partitions, {} segments, {} files, {} batches, {} records, {} bytes: {} errors, {} warnings, {} notes",
@@ -269,10 +276,21 @@ fn write_file(out: &mut dyn Write, f: &FileReport) -> std::io::Result<()> {
 /// first `repeats` of each kind in a file, then one line counting the rest;
 /// notes, which name one file each (leftover files, checkpoint entries), are
 /// grouped by kind alone, after the rest. At most `cap` finding lines in
-/// all, then one line counting what is left.
-fn write_findings(out: &mut dyn Write, problems: &[Finding], cap: usize, repeats: usize) -> std::io::Result<()> {
+/// all, then one line counting what is left. `left_out` (findings only
+/// counted) add to their group's count.
+fn write_findings(
+    out: &mut dyn Write,
+    problems: &[Finding],
+    left_out: &[verify::LeftOut],
+    cap: usize,
+    repeats: usize,
+) -> std::io::Result<()> {
     if problems.is_empty() {
         return Ok(());
+    }
+    let mut not_kept: HashMap<(&std::path::Path, ProblemKind), u64> = HashMap::new();
+    for l in left_out {
+        *not_kept.entry((l.file.as_path(), l.kind)).or_default() += l.count;
     }
     writeln!(out)?;
     type Key<'a> = (Option<&'a std::path::Path>, ProblemKind);
@@ -305,7 +323,7 @@ fn write_findings(out: &mut dyn Write, problems: &[Finding], cap: usize, repeats
     for (_, gs) in &files {
         for &g in gs {
             let ((file, kind), idx) = &groups[g];
-            let mut left = idx.len();
+            let mut left = idx.len() as u64 + file.and_then(|f| not_kept.get(&(f, *kind))).copied().unwrap_or(0);
             for &i in idx.iter().take(repeats) {
                 if shown >= cap {
                     break;
@@ -316,18 +334,19 @@ fn write_findings(out: &mut dyn Write, problems: &[Finding], cap: usize, repeats
             }
             if left > 0 {
                 match file {
-                    Some(f) => writeln!(out, "  … and {} more `{kind}` in {}", thousands(left as u64), f.display())?,
-                    None => writeln!(out, "  … and {} more `{kind}` notes", thousands(left as u64))?,
+                    Some(f) => writeln!(out, "  … and {} more `{kind}` in {}", thousands(left), f.display())?,
+                    None => writeln!(out, "  … and {} more `{kind}` notes", thousands(left))?,
                 }
             }
         }
     }
-    if shown < problems.len() && shown >= cap {
+    let all = problems.len() as u64 + not_kept.values().sum::<u64>();
+    if (shown as u64) < all && shown >= cap {
         writeln!(
             out,
             "({} of {} findings shown: --max-findings N for more, --format json for all)",
             thousands(shown as u64),
-            thousands(problems.len() as u64)
+            thousands(all)
         )?;
     }
     Ok(())

@@ -251,12 +251,16 @@ fn lz4(input: &[u8], out: &mut Vec<u8>, limit: usize, check_header: bool) -> Res
             if out.len() < filled + room {
                 out.resize(filled + room, 0);
             }
-            match lz4_flex::block::decompress_into(block, &mut out[filled..filled + room]) {
+            // liblz4's LZ4_decompress_safe (the `lz4` crate's safe wrapper):
+            // bounded by `room` and safe on malformed input, and about 10 %
+            // faster than lz4_flex's checked decoder (docs/choices.md).
+            // `room` is at most 4 MiB, so it fits the C int.
+            match lz4::block::decompress_to_buffer(block, Some(room as i32), &mut out[filled..filled + room]) {
                 Ok(n) => filled += n,
                 Err(_) if room == limit.saturating_sub(filled) && room < max_block => {
                     return Err(ErrorKind::DecompressLimit(limit as u64));
                 }
-                Err(e) => return Err(fail(codec, e.to_string())),
+                Err(_) => return Err(fail(codec, format!("malformed block, or one that decodes past {room} bytes"))),
             }
         }
     }

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::{Analyzer, ProducerBatch, Severity, SnapshotCheck, SnapshotFile, finding};
+use super::{Analyzer, FindingKind, ProducerBatch, Severity, SnapshotCheck, SnapshotFile, finding};
 use crate::files::partition::Segment;
 use crate::format::problem::ProblemKind;
 use crate::format::txnindex::{AbortedTxn, ENTRY, TxnIndex};
@@ -45,7 +45,7 @@ impl Analyzer {
             (Severity::Anomaly, "")
         };
         let mut f = finding(
-            "txnindex_extra",
+            FindingKind::TxnindexExtra,
             severity,
             format!(
                 "the .txnindex lists an aborted transaction {}..{} of producer {} with no ABORT marker at offset {}{why}",
@@ -84,7 +84,7 @@ impl Analyzer {
                     None => "the segment has no .txnindex".to_string(),
                 };
                 finding(
-                    "abort_missing_from_txnindex",
+                    FindingKind::AbortMissingFromTxnindex,
                     Severity::Anomaly,
                     format!(
                         "aborted transaction {first}..{} of producer {} (ABORT marker at {}): {where_}; a read_committed consumer would deliver its data",
@@ -122,7 +122,7 @@ impl Analyzer {
                     return;
                 }
                 let mut f = finding(
-                    "txnindex_mismatch",
+                    FindingKind::TxnindexMismatch,
                     Severity::Anomaly,
                     format!("the .txnindex entry for the ABORT marker at {} says {}", b.base_offset, diffs.join(", ")),
                 );
@@ -155,9 +155,9 @@ impl Analyzer {
             // between the two. Kafka skips it and rebuilds from the log.
             let mut f = if snap.byte_len() == 0 {
                 let msg = "empty: a snapshot the broker was about to write (or a crash left unwritten); Kafka skips it";
-                finding("snapshot_invalid", Severity::Note, msg.to_owned())
+                finding(FindingKind::SnapshotInvalid, Severity::Note, msg.to_owned())
             } else {
-                finding("snapshot_invalid", Severity::Anomaly, format!("cannot be used: {}", issue.message))
+                finding(FindingKind::SnapshotInvalid, Severity::Anomaly, format!("cannot be used: {}", issue.message))
             };
             f.file = Some(path);
             self.push(f);
@@ -168,7 +168,7 @@ impl Analyzer {
             && offset > end
         {
             let mut f = finding(
-                "snapshot_ahead",
+                FindingKind::SnapshotAhead,
                 Severity::Note,
                 format!(
                     "the snapshot was taken at offset {offset}, after the log end {end} (later segments are missing, or the log was truncated since)"
@@ -232,7 +232,7 @@ impl Analyzer {
                 (Severity::Anomaly, "")
             };
             let mut f = finding(
-                "snapshot_mismatch",
+                FindingKind::SnapshotMismatch,
                 severity,
                 format!("producer {} in the snapshot: {}{why}", e.producer_id, diffs.join(", ")),
             );

@@ -129,10 +129,56 @@ pub enum Severity {
     Anomaly,
 }
 
+/// What a producer finding is about (docs/stats.md lists them); its name
+/// is the `kind` of the JSON and table output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    SequenceGap,
+    SequenceDuplicate,
+    FencedWriter,
+    EpochBackwards,
+    HangingTransaction,
+    OpenTransaction,
+    TxnindexExtra,
+    AbortMissingFromTxnindex,
+    TxnindexMismatch,
+    SnapshotInvalid,
+    SnapshotAhead,
+    SnapshotMismatch,
+    UnreadableData,
+}
+
+impl FindingKind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            FindingKind::SequenceGap => "sequence_gap",
+            FindingKind::SequenceDuplicate => "sequence_duplicate",
+            FindingKind::FencedWriter => "fenced_writer",
+            FindingKind::EpochBackwards => "epoch_backwards",
+            FindingKind::HangingTransaction => "hanging_transaction",
+            FindingKind::OpenTransaction => "open_transaction",
+            FindingKind::TxnindexExtra => "txnindex_extra",
+            FindingKind::AbortMissingFromTxnindex => "abort_missing_from_txnindex",
+            FindingKind::TxnindexMismatch => "txnindex_mismatch",
+            FindingKind::SnapshotInvalid => "snapshot_invalid",
+            FindingKind::SnapshotAhead => "snapshot_ahead",
+            FindingKind::SnapshotMismatch => "snapshot_mismatch",
+            FindingKind::UnreadableData => "unreadable_data",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One finding, with the offsets it concerns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub kind: &'static str,
+    pub kind: FindingKind,
     pub severity: Severity,
     pub producer_id: Option<i64>,
     pub epoch: Option<i16>,
@@ -346,7 +392,7 @@ pub struct Analyzer {
     tail_extras: Vec<usize>,
 }
 
-fn finding(kind: &'static str, severity: Severity, message: String) -> Finding {
+fn finding(kind: FindingKind, severity: Severity, message: String) -> Finding {
     Finding {
         kind,
         severity,
@@ -464,7 +510,7 @@ impl Analyzer {
             // Data that cannot be read is a finding like any other damage:
             // the exit status says so, as in every subcommand.
             let mut f = finding(
-                "unreadable_data",
+                FindingKind::UnreadableData,
                 Severity::Anomaly,
                 format!(
                     "{} entries could not be read; producer state may be incomplete (run kseg verify)",
@@ -490,14 +536,15 @@ impl Analyzer {
         self.txnindex_extras(&mut cursor, None, compacted_here);
         let read_end = scan.last_offset.unwrap_or(i64::MIN);
         self.tail_extras = (before_extras..self.findings.len())
-            .filter(|&i| self.findings[i].kind == "txnindex_extra" && self.findings[i].last_offset > Some(read_end))
+            .filter(|&i| {
+                self.findings[i].kind == FindingKind::TxnindexExtra && self.findings[i].last_offset > Some(read_end)
+            })
             .collect();
         // `batches` holds only producers' batches: the marker must also end the segment.
         if let Some(last) = scan.batches.last().filter(|b| Some(b.last_offset) == scan.last_offset) {
-            self.tail_abort_missing = self
-                .findings
-                .iter()
-                .rposition(|f| f.kind == "abort_missing_from_txnindex" && f.last_offset == Some(last.base_offset));
+            self.tail_abort_missing = self.findings.iter().rposition(|f| {
+                f.kind == FindingKind::AbortMissingFromTxnindex && f.last_offset == Some(last.base_offset)
+            });
         }
         self.missing = base_missing.saturating_add(scan.missing_between);
         self.missing_within = self.missing_within.saturating_add(scan.missing_within);

@@ -5,7 +5,8 @@
 //! writer or an epoch going backwards.
 
 use super::{
-    Analyzer, BatchRole, EpochRun, Finding, Producer, ProducerBatch, SEQ_SPACE, SeqRange, Severity, finding, seq_of,
+    Analyzer, BatchRole, EpochRun, Finding, FindingKind, Producer, ProducerBatch, SEQ_SPACE, SeqRange, Severity,
+    finding, seq_of,
 };
 use crate::files::partition::Segment;
 
@@ -50,7 +51,7 @@ impl Analyzer {
             return;
         }
         let seen = p.epochs.iter().any(|r| r.epoch == b.epoch);
-        let kind = if seen { "fenced_writer" } else { "epoch_backwards" };
+        let kind = if seen { FindingKind::FencedWriter } else { FindingKind::EpochBackwards };
         let max = p.max_epoch;
         let r = Self::epoch_run(p, b.epoch, b, false);
         r.last_offset = b.last_offset;
@@ -114,7 +115,7 @@ impl Analyzer {
                         format!(" (already written at offsets {}..{})", s.first_offset, s.last_offset)
                     });
                     let mut f = finding(
-                        "sequence_duplicate",
+                        FindingKind::SequenceDuplicate,
                         Severity::Anomaly,
                         format!(
                             "sequences {}..{} in epoch {} written again at offsets {}..{}{where_}; the next expected was {}",
@@ -167,8 +168,8 @@ impl Analyzer {
     }
 }
 
-fn low_epoch_message(kind: &str, epoch: i16, max: i16, first: i64, last: i64) -> String {
-    if kind == "fenced_writer" {
+fn low_epoch_message(kind: FindingKind, epoch: i16, max: i16, first: i64, last: i64) -> String {
+    if kind == FindingKind::FencedWriter {
         format!(
             "epoch {epoch} wrote offsets {first}..{last} after epoch {max} had taken over: a fenced producer (zombie) still writing"
         )
@@ -209,7 +210,7 @@ fn gap_finding(
     } else {
         (Severity::Anomaly, format!(" ({k} missing with no offset removed in between: lost before the broker)"))
     };
-    let mut f = finding("sequence_gap", severity, format!("{what}{why}"));
+    let mut f = finding(FindingKind::SequenceGap, severity, format!("{what}{why}"));
     f.first_offset = Some(prev_offset);
     f.last_offset = Some(b.base_offset);
     f

@@ -46,7 +46,7 @@ fn run(batches: Vec<ProducerBatch>) -> PartitionReport {
 }
 
 fn kinds(r: &PartitionReport) -> Vec<(&'static str, Severity)> {
-    r.findings.iter().map(|f| (f.kind, f.severity)).collect()
+    r.findings.iter().map(|f| (f.kind.name(), f.severity)).collect()
 }
 
 #[test]

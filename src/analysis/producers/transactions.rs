@@ -6,7 +6,7 @@
 //! newest timestamp.
 
 use super::crosscheck::TxnCursor;
-use super::{Analyzer, BatchRole, OpenTxn, ProducerBatch, Severity, finding};
+use super::{Analyzer, BatchRole, FindingKind, OpenTxn, ProducerBatch, Severity, finding};
 use crate::files::partition::Segment;
 use crate::format::txnindex::AbortedTxn;
 
@@ -86,9 +86,9 @@ impl Analyzer {
             let age = max_ts.map_or(0, |m| m.saturating_sub(t.first_time_ms));
             let hanging = age >= self.opts.txn_timeout_ms;
             let (kind, severity, what) = if hanging {
-                ("hanging_transaction", Severity::Anomaly, "hanging")
+                (FindingKind::HangingTransaction, Severity::Anomaly, "hanging")
             } else {
-                ("open_transaction", Severity::Note, "open (in flight)")
+                (FindingKind::OpenTransaction, Severity::Note, "open (in flight)")
             };
             let held = log_end.map_or(0, |e| e.saturating_sub(t.first_offset));
             let mut f = finding(
