@@ -343,7 +343,7 @@ pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     let jobs = if args.print.is_some() { 1 } else { output::ordered::threads(args.jobs) };
     let sink: Box<dyn Sink> = match args.print.take() {
         Some(p) => Box::new(output::print::PrintSink::new(super::stdout(), p.0)),
-        None => output::sink(args.format, super::stdout(), opts),
+        None => output::sink(args.format, Box::new(super::stdout()), opts),
     };
     let times = Times::new(args.from_time, args.to_time);
     let filter = args.record_filter();

@@ -55,11 +55,6 @@ impl Mapped {
         Ok(Mapped { map: Some(GuardedMap::new(map)?), file, opened })
     }
 
-    /// The file mapped, to read parts of it into a buffer of one's own.
-    pub fn file(&self) -> &File {
-        &self.file
-    }
-
     /// How the file (opened from `path`) changed since it was mapped, if it did.
     pub fn change(&self, path: &Path) -> Option<Change> {
         let lost = self.map.as_ref().is_some_and(|m| m.guard.lost());

@@ -27,9 +27,10 @@ use super::log::{batch, end_of_batches};
 use super::{Config, INT_MAX, KafkaDump, group};
 use crate::output::ordered::{self, Event, Plan, WindowOut, Work};
 
-/// Bytes of text a worker collects before handing them on (its buffer
-/// goes to the writer as it is).
-const CHUNK: usize = 240 << 10;
+/// Bytes of text a worker collects before handing them on: its buffer goes
+/// to the writer as it is, and is no smaller than the writer's own buffer,
+/// which then passes it on without copying it.
+const CHUNK: usize = ordered::CHUNK;
 
 /// What a window's worker reports.
 struct Done {

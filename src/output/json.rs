@@ -14,13 +14,12 @@ use kseg::format::txnindex::AbortedTxn;
 use kseg::topics::TopicRecord;
 use serde::Serialize;
 
-use super::{Encoding, FileStart, Options, Problem, Sink, Summary};
-
-/// Bytes collected before one write to the output.
-const FLUSH_AT: usize = 1 << 20;
+use super::{Encoding, FileStart, Options, Out, Problem, Sink, Summary};
 
 pub struct JsonSink<'w> {
-    out: Box<dyn Write + 'w>,
+    out: Box<dyn Out + 'w>,
+    /// Bytes collected in `line` before one write to `out`.
+    flush_at: usize,
     opts: Options,
     lines: bool,
     first: bool,
@@ -49,8 +48,9 @@ struct Tagged<'a, T: Serialize> {
 }
 
 impl<'w> JsonSink<'w> {
-    pub fn new(out: Box<dyn Write + 'w>, opts: Options, lines: bool) -> Self {
+    pub fn new(out: Box<dyn Out + 'w>, opts: Options, lines: bool) -> Self {
         JsonSink {
+            flush_at: out.batch_bytes(),
             out,
             opts,
             lines,
@@ -96,7 +96,7 @@ impl<'w> JsonSink<'w> {
         if self.lines {
             self.line.push(b'\n');
         }
-        if self.line.len() >= FLUSH_AT { self.flush_line() } else { Ok(()) }
+        if self.line.len() >= self.flush_at { self.flush_line() } else { Ok(()) }
     }
 
     /// The current file's topic and partition, for the objects of its contents.
@@ -116,9 +116,10 @@ impl<'w> JsonSink<'w> {
     }
 
     fn flush_line(&mut self) -> io::Result<()> {
-        self.out.write_all(&self.line)?;
-        self.line.clear();
-        Ok(())
+        if self.line.is_empty() {
+            return Ok(());
+        }
+        self.out.write_vec(&mut self.line)
     }
 }
 
@@ -275,9 +276,8 @@ impl JsonSink<'_> {
         if self.lines {
             line.push(b'\n');
         }
-        if line.len() >= FLUSH_AT {
-            self.out.write_all(line)?;
-            line.clear();
+        if line.len() >= self.flush_at {
+            self.out.write_vec(line)?;
         }
         Ok(())
     }

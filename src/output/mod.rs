@@ -172,7 +172,25 @@ pub struct Options {
     pub color: bool,
 }
 
-pub fn sink<'w>(format: Format, out: Box<dyn Write + 'w>, opts: Options) -> Box<dyn Sink + 'w> {
+/// Where a writer's bytes go: any writer, or a window's output on another
+/// thread (`ordered.rs`), which takes a whole buffer as it is instead of a
+/// copy of it.
+pub trait Out: Write {
+    /// Write all of `buf` and leave it empty (perhaps another allocation).
+    fn write_vec(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.write_all(buf)?;
+        buf.clear();
+        Ok(())
+    }
+    /// Bytes worth collecting before one [`Out::write_vec`].
+    fn batch_bytes(&self) -> usize {
+        1 << 20
+    }
+}
+
+impl Out for Box<dyn Write + '_> {}
+
+pub fn sink<'w>(format: Format, out: Box<dyn Out + 'w>, opts: Options) -> Box<dyn Sink + 'w> {
     match format {
         Format::Table => Box::new(table::TableSink::new(out, opts)),
         Format::Json => Box::new(json::JsonSink::new(out, opts, false)),

@@ -3,8 +3,9 @@
 //!
 //! The calling thread walks the entries (a walk of batch headers in the
 //! map, which is cheap) and cuts them into windows at entry boundaries;
-//! `threads` workers each read a whole window into a buffer of their own
-//! and format it into their own output; the calling thread
+//! `threads` workers each format a whole window, read where the walk
+//! mapped it, into their own output, which reaches the writer in the
+//! buffers it was formatted in; the calling thread
 //! writes the outputs in file order, with the steps of the walk that are not
 //! entries (a torn tail, a zero tail, a corrupt size) in their place between
 //! them. The output is therefore the serial one, byte for byte, provided a
@@ -23,7 +24,6 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::{self, Write};
 use std::rc::Rc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -32,8 +32,10 @@ use std::sync::{Arc, Mutex};
 use kseg::files::mmap::Mapped;
 use kseg::format::walk::{Step, Walker};
 
-/// Bytes of output a worker collects before handing them to the writer.
-const CHUNK: usize = 256 << 10;
+/// Bytes of output a worker collects before handing them to the writer:
+/// as much as standard output's buffer holds (`cli::stdout`), so that a
+/// chunk goes past it to the output without a copy.
+pub const CHUNK: usize = 256 << 10;
 /// Bytes of segment in flight at most (all windows together) and of output
 /// waiting for the writer, so that the resident set stays well below
 /// 64 MiB for any number of threads (with each worker's own buffers).
@@ -99,12 +101,14 @@ struct Pool {
 
 impl Pool {
     fn take(&self) -> Vec<u8> {
-        self.free.lock().ok().and_then(|mut f| f.pop()).unwrap_or_else(|| Vec::with_capacity(CHUNK))
+        self.free.lock().ok().and_then(|mut f| f.pop()).unwrap_or_else(|| Vec::with_capacity(CHUNK + CHUNK / 8))
     }
 
     fn give(&self, mut chunk: Vec<u8>) {
         chunk.clear();
-        if let Ok(mut f) = self.free.lock()
+        // A chunk grown for one huge record is not kept.
+        if chunk.capacity() <= 4 * CHUNK
+            && let Ok(mut f) = self.free.lock()
             && f.len() < self.keep
         {
             f.push(chunk);
@@ -168,6 +172,22 @@ impl<D> WindowOut<D> {
         let mut s = self.0.borrow_mut();
         s.send()?;
         s.tx.as_ref().ok_or_else(stopped)?.send(Piece::Err(line)).map_err(|_| stopped())
+    }
+}
+
+/// A sink that collects [`CHUNK`] bytes in a buffer of its own hands that
+/// buffer itself to the writer: the text is not copied between its
+/// formatting and the write to standard output.
+impl<D> crate::output::Out for WindowOut<D> {
+    fn write_vec(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.hand_over(buf)
+    }
+
+    fn batch_bytes(&self) -> usize {
+        CHUNK
     }
 }
 
@@ -241,38 +261,30 @@ struct Cut<W: Work> {
     last_step: Option<Step<'static>>,
 }
 
-/// A worker: one writer, scratch and input buffer for every window it takes.
+/// A worker: one writer and scratch for every window it takes.
 struct Worker<'w, W: Work> {
     work: &'w W,
     out: WindowOut<W::Done>,
     scratch: W::Scratch,
-    /// The window's bytes, read from the file: a copy of one's own in
-    /// cache is faster to decode and format than the mapped page cache
-    /// (about twice, measured), and the read runs on every core too.
-    input: Vec<u8>,
 }
 
 impl<'w, W: Work> Worker<'w, W> {
     fn new(work: &'w W, pool: &Arc<Pool>) -> Self {
         let out = WindowOut::new(pool.clone());
         let scratch = work.scratch(&out);
-        Worker { work, out, scratch, input: Vec::new() }
+        Worker { work, out, scratch }
     }
 
-    fn run(&mut self, file: &File, job: Job<W>) {
+    /// Format `job`'s window of `data` (the guarded map). Its pages were
+    /// faulted in by the walk, so they are read where they are: a copy of
+    /// one's own first (`pread`) costs the kernel's copy of every byte on
+    /// top of the faults. Pages a truncation took read as zeros, and the
+    /// writer, seeing the change, shows nothing of them.
+    fn run(&mut self, data: &[u8], job: Job<W>) {
         let (Some(&(first, _)), Some(&(last, len))) = (job.entries.first(), job.entries.last()) else { return };
-        let n = (last + len as u64 - first) as usize;
-        if self.input.len() < n {
-            self.input.resize(n, 0);
-        }
-        // A file that shrank meanwhile reads as zeros past its new end, as
-        // the guarded map does; the writer sees the change and shows
-        // nothing of it.
-        if read_at(file, &mut self.input[..n], first).is_err() {
-            self.input[..n].fill(0);
-        }
+        let Some(bytes) = data.get(first as usize..(last as usize).saturating_add(len)) else { return };
         self.out.0.borrow_mut().tx = Some(job.tx.clone());
-        let done = self.work.work(&mut self.scratch, &self.input[..n], &job.entries, job.state, &self.out);
+        let done = self.work.work(&mut self.scratch, bytes, &job.entries, job.state, &self.out);
         let sent = {
             let mut s = self.out.0.borrow_mut();
             let sent = s.send();
@@ -286,18 +298,6 @@ impl<'w, W: Work> Worker<'w, W> {
             let _ = job.tx.send(Piece::Done(done));
         }
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
-}
-
-#[cfg(not(unix))]
-fn read_at(mut file: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
-    use std::io::{Read, Seek};
-    file.seek(io::SeekFrom::Start(at))?;
-    file.read_exact(buf)
 }
 
 /// Walk `walker` (over `map`'s bytes, already placed and limited) to its end,
@@ -315,7 +315,7 @@ pub fn in_order<W: Work>(
     mut predict: impl FnMut(&W::State, &[(u64, usize)]) -> W::State,
     mut take: impl FnMut(Event<'_, W::Done>) -> io::Result<bool>,
 ) -> io::Result<()> {
-    let file = map.file();
+    let data: &[u8] = map.as_ref();
     let (job_tx, job_rx) = sync_channel::<Job<W>>(plan.threads);
     let job_rx = Mutex::new(job_rx);
     // As many chunks as can be in flight: none is freed and allocated again.
@@ -333,7 +333,7 @@ pub fn in_order<W: Work>(
                     let Ok(rx) = job_rx.lock() else { return };
                     let Ok(job) = rx.recv() else { return };
                     drop(rx);
-                    worker.run(file, job);
+                    worker.run(data, job);
                 }
             });
         }
@@ -374,7 +374,7 @@ pub fn in_order<W: Work>(
                     let (tx, again) = sync_channel(plan.depth);
                     let job = Job::<W> { entries: cut.entries.clone(), state: state.clone(), tx };
                     let pool = &pool;
-                    s.spawn(move || Worker::new(work, pool).run(file, job));
+                    s.spawn(move || Worker::new(work, pool).run(data, job));
                     rx = again;
                 }
                 let mut done = false;
@@ -516,5 +516,63 @@ mod tests {
         // Three whole windows of ten entries (and their stderr lines), and
         // nothing after the fourth window's start.
         assert_eq!(got.iter().filter(|l| !l.starts_with("err")).count(), 30, "{got:?}");
+    }
+
+    /// Truncates the file at its first window and then reads every byte of
+    /// each window it is given, in windows the walk cut before the
+    /// truncation too.
+    struct Truncating<'a>(&'a std::path::Path, std::sync::atomic::AtomicBool);
+
+    impl Work for Truncating<'_> {
+        type State = ();
+        type Done = u64;
+        type Scratch = ();
+        fn scratch(&self, _: &WindowOut<u64>) {}
+        fn work(&self, _: &mut (), bytes: &[u8], _: &[(u64, usize)], _: (), _: &WindowOut<u64>) -> u64 {
+            if !self.1.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                // Time for the walk to cut the windows after this one.
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::fs::OpenOptions::new().write(true).open(self.0).unwrap().set_len(0).unwrap();
+            }
+            bytes.iter().map(|&b| u64::from(b)).sum()
+        }
+        fn end_state(&self, _: &u64) {}
+    }
+
+    /// Workers read the guarded map: pages a truncation took read as zeros
+    /// there, as in the walk, and the map reports the change.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_truncated_while_windows_are_formatted_reads_zeros() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("00000000000000000000.log");
+        std::fs::write(&log, segment(20_000)).unwrap();
+        let map = Mapped::open(&log).unwrap();
+        let mut walker = Walker::new(map.as_ref());
+        let work = Truncating(&log, std::sync::atomic::AtomicBool::new(false));
+        let plan = Plan { threads: 2, window_bytes: 26 * 400, depth: 1 };
+        let (mut windows, mut sum) = (0, 0);
+        in_order(
+            plan,
+            &map,
+            &mut walker,
+            &work,
+            (),
+            |_, _| (),
+            |event| {
+                match event {
+                    Event::Done(s) => (windows, sum) = (windows + 1, sum + s),
+                    Event::Step(s) => assert!(matches!(s, Step::ZeroFill { .. }), "{s:?}"),
+                    _ => {}
+                }
+                Ok(true)
+            },
+        )
+        .unwrap();
+        assert!(windows >= 2, "windows cut before the walk met the zeros: {windows}");
+        assert!(matches!(map.change(&log), Some(kseg::files::change::Change::PagesLost { .. })));
+        // Window sums of zero pages (and of the first window, read before).
+        let first_window: u64 = segment(400)[..26 * 400].iter().map(|&b| u64::from(b)).sum();
+        assert!(sum <= windows as u64 * first_window, "{sum}");
     }
 }
