@@ -66,17 +66,30 @@ struct Run {
 }
 
 fn kseg(args: &[&str]) -> Run {
-    let o = Command::new(KSEG).args(args).output().unwrap();
+    kseg_windows(args, None)
+}
+
+/// `kseg args`, with windows of `window_bytes` when given (KSEG_WINDOW_BYTES:
+/// a segment smaller than one window is read on one thread).
+fn kseg_windows(args: &[&str], window_bytes: Option<&str>) -> Run {
+    let mut cmd = Command::new(KSEG);
+    cmd.args(args);
+    if let Some(b) = window_bytes {
+        cmd.env("KSEG_WINDOW_BYTES", b);
+    }
+    let o = cmd.output().unwrap();
     Run { stdout: o.stdout, stderr: String::from_utf8_lossy(&o.stderr).into_owned(), status: o.status.code() }
 }
 
-/// `args` with `-j 1` and with each of `jobs` give the same output.
+/// `args` with `-j 1` and with each of `jobs` give the same output, with
+/// the windows' own size and with windows of about a batch (so that the
+/// small real segments of testdata go through many windows too).
 fn same_on_every_core(args: &[&str], jobs: &[&str]) {
     let one = kseg(&[args, &["-j", "1"]].concat());
     assert!(matches!(one.status, Some(0..=2)), "{args:?}: {}", one.stderr);
-    for j in jobs {
-        let many = kseg(&[args, &["-j", j]].concat());
-        let what = format!("kseg {} -j {j}", args.join(" "));
+    for (j, windows) in jobs.iter().flat_map(|j| [(j, None), (j, Some("1024"))]) {
+        let many = kseg_windows(&[args, &["-j", j]].concat(), windows);
+        let what = format!("kseg {} -j {j} (windows of {} bytes)", args.join(" "), windows.unwrap_or("default"));
         assert_eq!(many.status, one.status, "{what}: {}", many.stderr);
         assert_eq!(many.stderr, one.stderr, "{what}");
         assert!(

@@ -28,6 +28,7 @@ use super::java::{
     parse_int, parse_long, utf8_lossy,
 };
 use super::{Config, FLUSH_AT, INT_MAX, KafkaDump, Parser, group, open_records, topics};
+use crate::output::ordered::Plan;
 use crate::output::simd::Fixed;
 
 impl<W: Write> KafkaDump<W> {
@@ -79,7 +80,7 @@ impl<W: Write> KafkaDump<W> {
                 };
                 // Every core, in file order (a stream, `--no-mmap` and
                 // `--jobs 1` are read one batch after another).
-                if self.cfg.jobs > 1 && self.cfg.mmap && self.cfg.max_bytes >= 0 {
+                if self.cfg.mmap && self.cfg.max_bytes >= 0 && Plan::new(self.cfg.jobs).worth_it(len) {
                     return self.dump_log_windows(file, f, len);
                 }
                 match LogSource::from_file(f, self.cfg.mmap) {

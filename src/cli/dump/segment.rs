@@ -283,7 +283,10 @@ fn digits(v: i64) -> usize {
 impl Dumper<'_> {
     pub(super) fn log(&mut self, decoder: &mut Decoder, f: &DirFile, from: i64, to: i64) -> io::Result<Flow> {
         let parallel = self.jobs > 1 && self.args.limit.is_none() && !input::is_stream(&f.path);
-        if parallel && let Input::File(file) = input::open(&f.path)? {
+        if parallel
+            && let Input::File(file) = input::open(&f.path)?
+            && Plan::new(self.jobs).worth_it(file.metadata()?.len())
+        {
             return self.log_windows(Mapped::from_file(file)?, f, from, to);
         }
         self.log_serial(decoder, f, from, to)
