@@ -15,7 +15,10 @@ mod common;
 mod simd;
 #[path = "../../src/output/ordered.rs"]
 mod ordered;
+#[path = "../../src/output/out.rs"]
+mod out;
 mod output {
+    pub(crate) use super::out::Out;
     pub(crate) use super::{ordered, simd};
 }
 #[path = "../../src/kafka_compat/mod.rs"]

@@ -8,11 +8,14 @@ pub mod grid;
 pub mod json;
 pub mod json_value;
 pub mod ordered;
+mod out;
 pub mod print;
 pub mod simd;
 pub mod table;
 
-use std::io::{self, Write};
+pub use out::Out;
+
+use std::io;
 
 use clap::ValueEnum;
 use kseg::BatchInfo;
@@ -171,24 +174,6 @@ pub struct Options {
     /// Tables: ANSI colours.
     pub color: bool,
 }
-
-/// Where a writer's bytes go: any writer, or a window's output on another
-/// thread (`ordered.rs`), which takes a whole buffer as it is instead of a
-/// copy of it.
-pub trait Out: Write {
-    /// Write all of `buf` and leave it empty (perhaps another allocation).
-    fn write_vec(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
-        self.write_all(buf)?;
-        buf.clear();
-        Ok(())
-    }
-    /// Bytes worth collecting before one [`Out::write_vec`].
-    fn batch_bytes(&self) -> usize {
-        1 << 20
-    }
-}
-
-impl Out for Box<dyn Write + '_> {}
 
 pub fn sink<'w>(format: Format, out: Box<dyn Out + 'w>, opts: Options) -> Box<dyn Sink + 'w> {
     match format {
