@@ -200,15 +200,18 @@ check_speed() {
 }
 
 # zstd_floor CASE MIN: whether an export compressed with zstd level 1 could reach MIN of the
-# dump's records/s at all on this machine: zstd alone, spread perfectly over every core, against
-# the time that share of the dump's rate allows.
+# dump's records/s at all on this machine: zstd alone (and the segment's own decompression, for a
+# compressed one), spread perfectly over every core, against the time that share of the dump's
+# rate allows.
 zstd_floor() {
-    local z="${ZSTD_FLOOR[$1]:-}" b
+    local z="${ZSTD_FLOOR[$1]:-}" b c
     b=$(result "dump $1" seconds)
+    # A compressed segment's batches must be decompressed too (the codec row).
+    c=$(result "codec $1" seconds)
     [[ -n $z && -n $b ]] || return 0
-    awk -v n="$1" -v z="$z" -v b="$b" -v cores="$(nproc)" -v min="$2" 'BEGIN {
-        floor = z / cores; allowed = b / min
-        printf "     floor: zstd level 1 alone over the payload of %s takes %.3f s on one core, %.3f s on %d cores; %.0f%% of the dump'"'"'s rate allows %.3f s: %s\n", n, z, floor, cores, min * 100, allowed, (floor > allowed) ? "out of reach with zstd on this machine" : "within reach" }'
+    awk -v n="$1" -v z="$z" -v c="${c:-0}" -v b="$b" -v cores="$(nproc)" -v min="$2" 'BEGIN {
+        floor = (z + c) / cores; allowed = b / min
+        printf "     floor: zstd level 1 alone over the payload of %s takes %.3f s on one core%s, %.3f s on %d cores; %.0f%% of the dump'"'"'s rate allows %.3f s: %s\n", n, z, (c > 0) ? sprintf(", %.3f s with the segment'"'"'s own decompression", z + c) : "", floor, cores, min * 100, allowed, (floor > allowed) ? "out of reach with zstd on this machine" : "within reach" }'
 }
 
 # check_rss SMALL LARGE: peak RSS must not grow with the segment (allow 10% + 4 MiB noise).

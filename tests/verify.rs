@@ -283,3 +283,23 @@ fn findings_past_a_thousand_of_one_kind_in_one_file_are_counted_not_kept() {
     let counts = ls["partitions"][0]["findings"].as_array().unwrap();
     assert!(counts.iter().any(|c| c[0] == "index_not_increasing" && c[1] == 1999), "{counts:?}");
 }
+
+/// A checkpoint's entries for partitions the log directory does not hold
+/// are notes; past the first 100 of a file they are counted, not listed.
+#[test]
+fn checkpoint_findings_past_a_hundred_are_counted_not_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::copy_dir(&root().join("testdata/corrupt/clean_demo/demo-0"), &tmp.path().join("demo-0"));
+    let mut checkpoint = String::from("0\n150\n");
+    for p in 0..150 {
+        checkpoint.push_str(&format!("gone {p} 0\n"));
+    }
+    std::fs::write(tmp.path().join("log-start-offset-checkpoint"), checkpoint).unwrap();
+    let (code, v, _) = verify_json(&[tmp.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "notes only");
+    let listed =
+        v["problems"].as_array().unwrap().iter().filter(|p| p["kind"] == "checkpoint_unknown_partition").count();
+    assert_eq!(listed, 100);
+    assert_eq!(v["summary"]["by_kind"]["checkpoint_unknown_partition"], 150);
+    assert_eq!(v["summary"]["findings_left_out"], 50);
+}

@@ -181,7 +181,8 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
     let (findings, left_out) = if opts.full {
         full_check(part, opts)
     } else {
-        (partition_files::check_partition(part, s.last_offset).findings, Vec::new())
+        let checked = partition_files::check_partition(part, s.last_offset);
+        (checked.findings, checked.left_out)
     };
     let counted = findings.iter().map(|f| (f.kind, f.severity, 1));
     for (kind, severity, n) in counted.chain(left_out.iter().map(|l| (l.kind, l.severity, l.count as usize))) {
@@ -280,7 +281,9 @@ fn full_check(part: &Partition, opts: &Options) -> (Vec<verify::Finding>, Vec<ve
             }
         }
     }
-    findings.extend(partition_files::check_partition(part, last_offset).findings);
+    let checked = partition_files::check_partition(part, last_offset);
+    findings.extend(checked.findings);
+    left_out.extend(checked.left_out);
     (findings, left_out)
 }
 

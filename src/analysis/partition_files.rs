@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::analysis::verify::{FileReport, Finding, Severity, Status};
+use crate::analysis::verify::{FileReport, Finding, LeftOut, Severity, Status};
 use crate::files::logdir::Partition;
 use crate::files::partition::{self, FileKind};
 use crate::format::checkpoint::{self, Entry, Item, MAX_LINE_ISSUES, Parsed, TextFormat};
@@ -44,14 +44,15 @@ impl Capped {
         }
     }
 
-    /// The kept findings, the last one saying how many more of `what` there are.
-    fn finish(mut self, what: &str) -> Vec<(i64, String)> {
-        if self.more > 0
-            && let Some((_, last)) = self.kept.last_mut()
-        {
-            last.push_str(&format!("; {} more {what} in this file, not listed", self.more));
+    /// Into `out`: the kept findings of `kind` about `file`, and the count
+    /// of the rest (in the summary's counts and the table's "… and N more").
+    fn finish(self, out: &mut Checked, file: &Path, kind: ProblemKind, severity: Severity) {
+        for (offset, msg) in self.kept {
+            out.add_at(file, kind, severity, offset, msg);
         }
-        self.kept
+        if self.more > 0 {
+            out.left_out.push(LeftOut { file: file.to_path_buf(), kind, severity, count: self.more });
+        }
     }
 }
 
@@ -60,6 +61,8 @@ impl Capped {
 pub struct Checked {
     pub files: Vec<FileReport>,
     pub findings: Vec<Finding>,
+    /// Findings past [`MAX_LINE_ISSUES`] of one kind in one file, counted.
+    pub left_out: Vec<LeftOut>,
 }
 
 impl Checked {
@@ -234,12 +237,8 @@ fn leader_epochs(out: &mut Checked, path: &Path, leo: Option<i64>) {
         }
         prev = Some((epoch, start_offset));
     });
-    for (offset, msg) in not_increasing.finish("epochs out of order") {
-        out.add_at(path, ProblemKind::LeaderEpochNotIncreasing, Severity::Error, offset, msg);
-    }
-    for (offset, msg) in past_end.finish("epochs past the log end") {
-        out.add_at(path, ProblemKind::LeaderEpochPastEnd, Severity::Warning, offset, msg);
-    }
+    not_increasing.finish(out, path, ProblemKind::LeaderEpochNotIncreasing, Severity::Error);
+    past_end.finish(out, path, ProblemKind::LeaderEpochPastEnd, Severity::Warning);
 }
 
 /// Check what spans partitions: the same topic id in every partition of a
@@ -316,12 +315,8 @@ pub fn check_log_dirs(paths: &[PathBuf], partitions: &[Partition], leos: &[Optio
                     Some(_) => {}
                 }
             });
-            for (offset, msg) in unknown.finish("entries of partitions without a directory here") {
-                out.add_at(&path, ProblemKind::CheckpointUnknownPartition, Severity::Note, offset, msg);
-            }
-            for (offset, msg) in past_end.finish("log start offsets past their log end") {
-                out.add_at(&path, ProblemKind::LogStartPastEnd, Severity::Error, offset, msg);
-            }
+            unknown.finish(&mut out, &path, ProblemKind::CheckpointUnknownPartition, Severity::Note);
+            past_end.finish(&mut out, &path, ProblemKind::LogStartPastEnd, Severity::Error);
         }
     }
     out

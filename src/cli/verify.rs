@@ -147,11 +147,13 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         let meta = partition_files::check_partition(part, last_offset);
         files.extend(meta.files);
         problems.extend(meta.findings);
+        left_out.extend(meta.left_out);
         leos.push(partition_files::log_end_offset(part, last_offset));
     }
     let meta = partition_files::check_log_dirs(&args.paths, &partitions, &leos);
     files.extend(meta.files);
     problems.extend(meta.findings);
+    left_out.extend(meta.left_out);
     for f in &files {
         summary.files += 1;
         summary.batches += f.batches;
