@@ -302,4 +302,8 @@ fn checkpoint_findings_past_a_hundred_are_counted_not_listed() {
     assert_eq!(listed, 100);
     assert_eq!(v["summary"]["by_kind"]["checkpoint_unknown_partition"], 150);
     assert_eq!(v["summary"]["findings_left_out"], 50);
+    // The table's count line counts them too: 3 shown of 150.
+    let out = Command::cargo_bin("kseg").unwrap().arg("verify").arg(tmp.path()).output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("… and 147 more `checkpoint_unknown_partition` notes"), "{table}");
 }

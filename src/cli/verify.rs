@@ -290,9 +290,11 @@ fn write_findings(
     if problems.is_empty() {
         return Ok(());
     }
-    let mut not_kept: HashMap<(&std::path::Path, ProblemKind), u64> = HashMap::new();
+    // Keyed as the groups are: notes by kind alone.
+    let mut not_kept: HashMap<(Option<&std::path::Path>, ProblemKind), u64> = HashMap::new();
     for l in left_out {
-        *not_kept.entry((l.file.as_path(), l.kind)).or_default() += l.count;
+        let file = (l.severity != Severity::Note).then_some(l.file.as_path());
+        *not_kept.entry((file, l.kind)).or_default() += l.count;
     }
     writeln!(out)?;
     type Key<'a> = (Option<&'a std::path::Path>, ProblemKind);
@@ -325,7 +327,7 @@ fn write_findings(
     for (_, gs) in &files {
         for &g in gs {
             let ((file, kind), idx) = &groups[g];
-            let mut left = idx.len() as u64 + file.and_then(|f| not_kept.get(&(f, *kind))).copied().unwrap_or(0);
+            let mut left = idx.len() as u64 + not_kept.get(&(*file, *kind)).copied().unwrap_or(0);
             for &i in idx.iter().take(repeats) {
                 if shown >= cap {
                     break;
