@@ -126,8 +126,23 @@ struct Line<'a> {
     position: u64,
     text: std::borrow::Cow<'a, str>,
     not_utf8_at: Option<u64>,
-    /// The line's bytes, without its terminator.
-    raw: &'a [u8],
+}
+
+impl<'a> Line<'a> {
+    fn decode(raw: RawLine<'a>) -> Self {
+        let (text, not_utf8_at) = match std::str::from_utf8(raw.bytes) {
+            Ok(t) => (std::borrow::Cow::Borrowed(t), None),
+            Err(e) => (String::from_utf8_lossy(raw.bytes), Some(raw.position + e.valid_up_to() as u64)),
+        };
+        Line { number: raw.number, position: raw.position, text, not_utf8_at }
+    }
+}
+
+/// A line's bytes, without its terminator, with its number and position.
+struct RawLine<'a> {
+    number: u64,
+    position: u64,
+    bytes: &'a [u8],
 }
 
 impl Line<'_> {
@@ -138,22 +153,27 @@ impl Line<'_> {
 }
 
 /// Lines as Java's `BufferedReader.readLine` splits them (`\n`, `\r\n` or
-/// `\r`; a final terminator makes no empty line), decoded as UTF-8, one
-/// at a time.
-struct Lines<'a> {
+/// `\r`; a final terminator makes no empty line), one at a time, as bytes
+/// ([`raw_lines`]: `meta.properties` reads them as ISO-8859-1) or decoded
+/// as UTF-8 ([`lines`]).
+struct RawLines<'a> {
     data: &'a [u8],
     at: usize,
     number: u64,
 }
 
-fn lines(data: &[u8]) -> Lines<'_> {
-    Lines { data, at: 0, number: 0 }
+fn raw_lines(data: &[u8]) -> RawLines<'_> {
+    RawLines { data, at: 0, number: 0 }
 }
 
-impl<'a> Iterator for Lines<'a> {
-    type Item = Line<'a>;
+fn lines(data: &[u8]) -> impl Iterator<Item = Line<'_>> {
+    raw_lines(data).map(Line::decode)
+}
 
-    fn next(&mut self) -> Option<Line<'a>> {
+impl<'a> Iterator for RawLines<'a> {
+    type Item = RawLine<'a>;
+
+    fn next(&mut self) -> Option<RawLine<'a>> {
         let data = self.data;
         let start = self.at;
         if start >= data.len() {
@@ -167,12 +187,7 @@ impl<'a> Iterator for Lines<'a> {
         };
         self.at = next;
         self.number += 1;
-        let bytes = &data[start..end];
-        let (text, not_utf8_at) = match std::str::from_utf8(bytes) {
-            Ok(t) => (std::borrow::Cow::Borrowed(t), None),
-            Err(e) => (String::from_utf8_lossy(bytes), Some((start + e.valid_up_to()) as u64)),
-        };
-        Some(Line { number: self.number, position: start as u64, text, not_utf8_at, raw: bytes })
+        Some(RawLine { number: self.number, position: start as u64, bytes: &data[start..end] })
     }
 }
 
@@ -416,7 +431,7 @@ fn java_properties(data: &[u8], issues: &mut Vec<Issue>) -> Vec<(u64, u64, Strin
     // Natural lines, split as readLine does, one at a time; ISO-8859-1
     // maps each byte to the char of the same number.
     let latin1 = |b: &[u8]| b.iter().map(|&c| c as char).collect::<String>();
-    let mut lines = lines(data).map(|l| (l.number, l.position, latin1(l.raw)));
+    let mut lines = raw_lines(data).map(|l| (l.number, l.position, latin1(l.bytes)));
     let blank = [' ', '\t', '\u{c}'];
     let mut out = Vec::new();
     let mut bad = LineIssues::default();
