@@ -301,17 +301,11 @@ struct Input {
 /// A problem's line on stderr: on a terminal (and with colour), problems
 /// stand out in red.
 fn problem_line(red: (&str, &str), p: &Problem) -> String {
-    match p.line {
-        Some(line) => {
-            format!("{}{}{}", red.0, terminal_line(&format!("kseg: {}: line {line}: {}", p.file, p.message)), red.1)
-        }
-        None => format!(
-            "{}{}{}",
-            red.0,
-            terminal_line(&format!("kseg: {}: at byte {}: {}", p.file, p.position, p.message)),
-            red.1
-        ),
-    }
+    let at = match p.line {
+        Some(line) => format!("line {line}"),
+        None => format!("at byte {}", p.position),
+    };
+    format!("{}{}{}", red.0, terminal_line(&format!("kseg: {}: {at}: {}", p.file, p.message)), red.1)
 }
 
 /// Read-ahead of a walk that may end early (--limit, --to-offset): about
