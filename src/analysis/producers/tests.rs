@@ -31,17 +31,20 @@ fn data(pid: i64, epoch: i16, base: i64, n: i32, seq: i32) -> ProducerBatch {
     }
 }
 
-fn run(batches: Vec<ProducerBatch>) -> PartitionReport {
-    let last = batches.iter().map(|b| b.last_offset).max();
-    let scan = SegmentScan {
+/// A segment's scan of `batches`: offsets from first to last, newest timestamp 5000.
+fn scan_of(batches: Vec<ProducerBatch>) -> SegmentScan {
+    SegmentScan {
         first_offset: batches.first().map(|b| b.base_offset),
-        last_offset: last,
+        last_offset: batches.iter().map(|b| b.last_offset).max(),
         max_timestamp: Some(5000),
         batches,
         ..SegmentScan::default()
-    };
+    }
+}
+
+fn run(batches: Vec<ProducerBatch>) -> PartitionReport {
     let mut a = Analyzer::new(Options::default());
-    a.segment(&seg(), &scan, TxnIndex::new(&[]));
+    a.segment(&seg(), &scan_of(batches), TxnIndex::new(&[]));
     a.finish(None)
 }
 
@@ -113,13 +116,8 @@ fn transactions_open_close_and_hang() {
     assert_eq!(r.last_stable_offset, Some(3));
     // Begun 3997 ms before the newest timestamp: open, not hanging, by default.
     assert_eq!(kinds(&r), [("open_transaction", Severity::Note)]);
-    let scan = SegmentScan {
-        first_offset: Some(0),
-        last_offset: Some(4),
-        max_timestamp: Some(10_000_000),
-        batches: vec![txn(0, 2, 0), marker(2, false), txn(3, 2, 2)],
-        ..SegmentScan::default()
-    };
+    let scan =
+        SegmentScan { max_timestamp: Some(10_000_000), ..scan_of(vec![txn(0, 2, 0), marker(2, false), txn(3, 2, 2)]) };
     let mut a = Analyzer::new(Options::default());
     a.segment(&seg(), &scan, TxnIndex::new(&[]));
     let r = a.finish(None);
@@ -134,31 +132,13 @@ fn transactions_open_close_and_hang() {
     assert_eq!(kinds(&r), [("abort_missing_from_txnindex", Severity::Note)]);
     assert_eq!(r.producers[0].anomalies, 0);
     // A batch of no producer after the marker (not in the scan's batches) ends the log instead.
-    let scan = SegmentScan {
-        first_offset: Some(0),
-        last_offset: Some(3),
-        max_timestamp: Some(5000),
-        batches: vec![txn(0, 2, 0), marker(2, true)],
-        ..SegmentScan::default()
-    };
+    let scan = SegmentScan { last_offset: Some(3), ..scan_of(vec![txn(0, 2, 0), marker(2, true)]) };
     let mut a = Analyzer::new(Options::default());
     a.segment(&seg(), &scan, TxnIndex::new(&[]));
     assert_eq!(kinds(&a.finish(None)), [("abort_missing_from_txnindex", Severity::Anomaly)]);
     // The last batch of a segment another segment follows is not the tail.
-    let first = SegmentScan {
-        first_offset: Some(0),
-        last_offset: Some(2),
-        max_timestamp: Some(5000),
-        batches: vec![txn(0, 2, 0), marker(2, true)],
-        ..SegmentScan::default()
-    };
-    let second = SegmentScan {
-        first_offset: Some(3),
-        last_offset: Some(4),
-        max_timestamp: Some(5000),
-        batches: vec![txn(3, 2, 2)],
-        ..SegmentScan::default()
-    };
+    let first = scan_of(vec![txn(0, 2, 0), marker(2, true)]);
+    let second = scan_of(vec![txn(3, 2, 2)]);
     let mut a = Analyzer::new(Options::default());
     a.segment(&seg(), &first, TxnIndex::new(&[]));
     a.segment(&Segment { base_offset: 3, ..seg() }, &second, TxnIndex::new(&[]));
@@ -184,13 +164,7 @@ fn txnindex_entries_past_the_log_as_read_are_a_note_only_at_its_tail() {
     let txn = |base, n, seq| ProducerBatch { kind: BatchRole::TxnData, ..data(7, 0, base, n, seq) };
     // The log as read ends at offset 2; the broker has since appended an
     // ABORT marker at 5 and listed it.
-    let scan = SegmentScan {
-        first_offset: Some(0),
-        last_offset: Some(2),
-        max_timestamp: Some(5000),
-        batches: vec![txn(0, 3, 0)],
-        ..SegmentScan::default()
-    };
+    let scan = scan_of(vec![txn(0, 3, 0)]);
     let idx = txnindex_entry(7, 0, 5, 0);
     let mut a = Analyzer::new(Options::default());
     a.segment(&seg(), &scan, TxnIndex::new(&idx));
