@@ -160,8 +160,9 @@ live_loop() {
             if [ "$name" = verify ] && [ ! -e "$dir/verify-$phase.txt" ]; then
                 cp "$dir/last.out" "$dir/verify-$phase.txt"; cat "$dir/last.err" >> "$dir/verify-$phase.txt"
             fi
-            if [ "$rc" -gt 2 ] || { [ "$rc" = 1 ] && [ "$kept" -lt 60 ] && case $name in verify*|stats|producers) true ;; *) false ;; esac; }; then
-                [ "$rc" = 1 ] && kept=$((kept + 1))
+            # every signal; the first 60 of: could not run (2), and a finding (1) of verify, stats, producers
+            if [ "$rc" -gt 2 ] || { [ "$kept" -lt 60 ] && { [ "$rc" = 2 ] || { [ "$rc" = 1 ] && case $name in verify*|stats|producers) true ;; *) false ;; esac; }; }; }; then
+                [ "$rc" -le 2 ] && kept=$((kept + 1))
                 cp "$dir/last.out" "$dir/rc$rc-$phase-$n-$name.out"; cp "$dir/last.err" "$dir/rc$rc-$phase-$n-$name.err"
             fi
         done
@@ -232,16 +233,24 @@ if [ -z "$FROM" ]; then
         if [ "$RECOVER" = 1 ]; then
             # The index files of every partition but the KRaft metadata log's are deleted; the
             # broker's recovery (LogLoader -> LogSegment.recover) writes them again at start-up.
-            say "third run: index files deleted, the broker rebuilds them in recovery; kill -9 once it is up"
+            say "third run: index files deleted, the broker rebuilds them in recovery; two transactions, then kill -9"
             mkdir -p "$OUT/recovered"
             : > "$OUT/recovered/partitions.txt"
+            : > "$OUT/recovered/active-sizes.txt"
             for part in "$DATA"/*-[0-9]*; do
                 [ -d "$part" ] || continue
                 case $(basename "$part") in __cluster_metadata-*|*-delete|*-stray) continue ;; esac
                 basename "$part" >> "$OUT/recovered/partitions.txt"
                 find "$part" -maxdepth 1 -type f \( -name '*.index' -o -name '*.timeindex' -o -name '*.txnindex' \) -delete
+                # The active segment's size before recovery: the transactions after it append to
+                # some, and the broker indexes those appends from the end of its recovery, not as
+                # a rebuild of the whole segment would (compare.py, appended_after_recovery).
+                active=$(find "$part" -maxdepth 1 -name '*.log' | sort | tail -n 1)
+                [ -n "$active" ] && printf '%s %s\n' "$(basename "$part")/$(basename "$active")" "$(stat -c %s "$active")" \
+                    >> "$OUT/recovered/active-sizes.txt"
             done
             start_broker "$WORK/server.properties" "$OUT/broker/run3.log" "$BPORT"
+            "${CLIENT[@]}" kseg.interop.Workload "$BOOT" after-recovery >> "$OUT/workload.log" 2>&1
             stop_broker KILL
             say "broker killed with -9 after recovery"
             cp -a "$DATA" "$OUT/recovered/data"

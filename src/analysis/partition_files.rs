@@ -70,6 +70,19 @@ impl Checked {
         self.findings.push(Finding { file: file.to_path_buf(), kind, severity, position, offset: None, message });
     }
 
+    /// A file or directory that could not be read: gone (`NotFound`: listed,
+    /// then removed or renamed by a live broker, as a deleted topic's
+    /// partition is) is a change seen while reading, a warning; anything
+    /// else is an error.
+    fn unreadable(&mut self, path: &Path, e: &std::io::Error) {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            let msg = "removed while being read (a live broker deleted or renamed it)".to_string();
+            self.add(path, ProblemKind::ChangedDuringRead, Severity::Warning, None, msg);
+        } else {
+            self.add(path, ProblemKind::Unreadable, Severity::Error, None, e.to_string());
+        }
+    }
+
     /// A finding about one line of a text file: its offset, the line number in the message.
     fn add_at(&mut self, file: &Path, kind: ProblemKind, severity: Severity, offset: i64, msg: String) {
         self.findings.push(Finding {
@@ -101,7 +114,7 @@ impl Checked {
         let mut data = Vec::new();
         let read = std::fs::File::open(path).and_then(|f| f.take(MAX_TEXT + 1).read_to_end(&mut data));
         if let Err(e) = read {
-            self.add(path, ProblemKind::Unreadable, Severity::Error, None, e.to_string());
+            self.unreadable(path, &e);
             self.list(path, kind, 0);
             return None;
         }
@@ -159,7 +172,7 @@ pub fn check_partition(part: &Partition, last_offset: Option<i64>) -> Checked {
     let files = match partition::files(dir) {
         Ok(f) => f,
         Err(e) => {
-            out.add(dir, ProblemKind::Unreadable, Severity::Error, None, e.to_string());
+            out.unreadable(dir, &e);
             return out;
         }
     };
@@ -360,5 +373,27 @@ fn topic_ids(out: &mut Checked, partitions: &[Partition]) {
             }
             Some(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A partition directory listed, then renamed away by a live broker (a
+    /// deleted topic) before its files are checked: a warning that it
+    /// changed while being read, not an unreadable-file error (exit 2).
+    #[test]
+    fn a_partition_directory_gone_before_its_check_is_a_change_not_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let part = Partition {
+            dir: Some(root.path().join("orders-0")),
+            segments: Vec::new(),
+            active: None,
+            snapshots: Vec::new(),
+        };
+        let checked = check_partition(&part, None);
+        let kinds: Vec<_> = checked.findings.iter().map(|f| (f.kind, f.severity)).collect();
+        assert_eq!(kinds, [(ProblemKind::ChangedDuringRead, Severity::Warning)]);
     }
 }

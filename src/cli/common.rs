@@ -85,6 +85,9 @@ pub fn partitions(
                 for (dir, reason) in &found.left_out {
                     note_left_out(dir, reason);
                 }
+                for dir in &found.vanished {
+                    note_dir_vanished(dir);
+                }
                 for seg in found.partitions.iter().flat_map(|p| &p.segments) {
                     if seg.base_from == BaseOffsetFrom::FirstBatch {
                         say!(
@@ -113,6 +116,15 @@ pub fn note_left_out(dir: &std::path::Path, reason: &str) {
 /// roll, truncation, cleaning or retention).
 pub fn warn_changed(file: &std::path::Path, change: kseg::files::change::Change) {
     say!("kseg: warning: {}: {change}", file.display());
+}
+
+/// The note for a directory listed but gone when read (a live broker
+/// renamed a deleted topic's partition): not an error, as for a file.
+pub fn note_dir_vanished(dir: &std::path::Path) {
+    say!(
+        "kseg: note: {}: removed while being read (a deleted topic's partition, renamed to …-delete by the broker)",
+        dir.display()
+    );
 }
 
 /// The note for a file listed but gone by the time it was opened (a live

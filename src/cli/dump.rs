@@ -484,6 +484,10 @@ fn expand(path: &Path) -> std::io::Result<(Vec<Input>, Vec<Failed>)> {
                 }
             }
             Err(e) if dir == path => return Err(e),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                super::common::note_dir_vanished(dir);
+                return Ok(Descend::No);
+            }
             Err(e) => {
                 report(dir, e);
                 return Ok(Descend::No);
@@ -504,6 +508,9 @@ impl<F: Fn(&Path, std::io::Error)> logdir::WalkReport for Noted<'_, F> {
     }
     fn left_out(&mut self, dir: &Path, reason: &'static str) {
         super::common::note_left_out(dir, reason);
+    }
+    fn vanished(&mut self, dir: &Path) {
+        super::common::note_dir_vanished(dir);
     }
 }
 

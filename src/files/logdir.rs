@@ -32,32 +32,63 @@ pub trait WalkReport {
     fn failed(&mut self, dir: &Path, error: io::Error);
     /// A subdirectory that is not one of the broker's logs ([`left_out_dir`]).
     fn left_out(&mut self, dir: &Path, reason: &'static str);
+    /// A subdirectory that was listed but was gone when visited: on a live
+    /// broker, a deleted topic's partition renamed to `…-delete`, or a
+    /// stray one removed (the walk goes on).
+    fn vanished(&mut self, dir: &Path);
 }
 
 /// Visit `root` and then, depth-first in listing order ([`partition::subdirs`]),
 /// the directories below it, at most `max_depth` levels down, for as long as
 /// `visit` says [`Descend::Yes`]. Subdirectories that are not the broker's logs
 /// are left out (named on the command line, as `root`, they are walked like
-/// any other). An error from `visit` ends the walk.
+/// any other). A subdirectory gone by the time it is visited (`NotFound`) is
+/// [`WalkReport::vanished`]; any other error from `visit` ends the walk, as
+/// does any error from `visit(root)`.
 pub fn walk_dirs(
     root: &Path,
     max_depth: u32,
     visit: &mut dyn FnMut(&Path) -> io::Result<Descend>,
     report: &mut dyn WalkReport,
 ) -> io::Result<()> {
-    if visit(root)? == Descend::No || max_depth == 0 {
+    if visit(root)? == Descend::No {
         return Ok(());
     }
-    match partition::subdirs(root) {
-        Ok(subs) => {
-            for sub in subs {
-                match left_out_dir(&sub) {
-                    Some(reason) => report.left_out(&sub, reason),
-                    None => walk_dirs(&sub, max_depth - 1, visit, report)?,
-                }
-            }
+    walk_below(root, true, max_depth, visit, report)
+}
+
+fn walk_below(
+    dir: &Path,
+    is_root: bool,
+    max_depth: u32,
+    visit: &mut dyn FnMut(&Path) -> io::Result<Descend>,
+    report: &mut dyn WalkReport,
+) -> io::Result<()> {
+    if max_depth == 0 {
+        return Ok(());
+    }
+    let subs = match partition::subdirs(dir) {
+        Ok(subs) => subs,
+        Err(e) if !is_root && e.kind() == io::ErrorKind::NotFound => {
+            report.vanished(dir);
+            return Ok(());
         }
-        Err(e) => report.failed(root, e),
+        Err(e) => {
+            report.failed(dir, e);
+            return Ok(());
+        }
+    };
+    for sub in subs {
+        if let Some(reason) = left_out_dir(&sub) {
+            report.left_out(&sub, reason);
+            continue;
+        }
+        match visit(&sub) {
+            Ok(Descend::Yes) => walk_below(&sub, false, max_depth - 1, visit, report)?,
+            Ok(Descend::No) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => report.vanished(&sub),
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
@@ -244,12 +275,15 @@ pub struct Found {
     /// Subdirectories that are not the broker's logs, and segment names
     /// that are not regular files, and why.
     pub left_out: Vec<(PathBuf, &'static str)>,
+    /// Subdirectories listed but gone when read ([`WalkReport::vanished`]).
+    pub vanished: Vec<PathBuf>,
 }
 
 #[derive(Default)]
 struct Collect {
     failure: Option<io::Error>,
     left_out: Vec<(PathBuf, &'static str)>,
+    vanished: Vec<PathBuf>,
 }
 
 impl WalkReport for Collect {
@@ -258,6 +292,9 @@ impl WalkReport for Collect {
     }
     fn left_out(&mut self, dir: &Path, reason: &'static str) {
         self.left_out.push((dir.to_path_buf(), reason));
+    }
+    fn vanished(&mut self, dir: &Path) {
+        self.vanished.push(dir.to_path_buf());
     }
 }
 
@@ -331,5 +368,50 @@ pub fn partitions_with_base(
     }
     let mut left_out = report.left_out;
     left_out.extend(not_regular.into_iter().map(|p| (p, "not a regular file (a FIFO or a device), never opened")));
-    Ok(Found { partitions: out, left_out })
+    Ok(Found { partitions: out, left_out, vanished: report.vanished })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A partition directory a live broker renames away (a deleted topic)
+    /// between the listing of its log directory and its visit: noted as
+    /// vanished, and the partitions after it are still walked.
+    #[test]
+    fn a_directory_gone_before_its_visit_is_vanished_and_the_walk_goes_on() {
+        let root = tempfile::tempdir().unwrap();
+        for name in ["a-0", "b-0", "c-0"] {
+            std::fs::create_dir(root.path().join(name)).unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut visit = |dir: &Path| -> io::Result<Descend> {
+            if dir.ends_with("a-0") {
+                std::fs::rename(root.path().join("b-0"), root.path().join("b-0.0123-delete"))?;
+            }
+            std::fs::read_dir(dir)?;
+            seen.push(dir.file_name().unwrap().to_string_lossy().into_owned());
+            Ok(if dir == root.path() { Descend::Yes } else { Descend::No })
+        };
+        let mut report = Collect::default();
+        walk_dirs(root.path(), MAX_DEPTH, &mut visit, &mut report).unwrap();
+        let root_name = root.path().file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(seen, [root_name.as_str(), "a-0", "c-0"]);
+        assert_eq!(report.vanished, [root.path().join("b-0")]);
+        assert!(report.failure.is_none());
+    }
+
+    /// The directory named on the command line is not a live broker's to
+    /// remove: gone, it is an error (exit 2), not a note.
+    #[test]
+    fn the_root_gone_is_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let gone = root.path().join("gone");
+        let mut visit = |dir: &Path| -> io::Result<Descend> {
+            std::fs::read_dir(dir)?;
+            Ok(Descend::Yes)
+        };
+        let err = walk_dirs(&gone, MAX_DEPTH, &mut visit, &mut Collect::default()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
 }

@@ -90,6 +90,7 @@ public final class Workload {
                 case "main" -> w.runMain();
                 case "hang" -> w.hang();
                 case "crash" -> w.crash();
+                case "after-recovery" -> w.afterRecovery();
                 case "freeze" -> w.freeze();
                 case "goldens" -> w.goldens();
                 case "churn" -> w.churn(Integer.parseInt(args[2]));
@@ -568,6 +569,26 @@ public final class Workload {
                 log("writer ended: " + e);
             }
         }
+    }
+
+    /**
+     * The third run, once the broker has recovered the segments whose indexes were deleted: a
+     * committed and an aborted transaction append to recovered active segments (data batches and
+     * markers to "txn", the coordinator's records to __transaction_state), which the broker indexes
+     * from the end of its recovery (interop/compare.py, appended_after_recovery).
+     */
+    void afterRecovery() throws Exception {
+        Random r = new Random(700);
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(txnProps("recovered-txn", "none"))) {
+            p.initTransactions();
+            for (int n = 0; n < 2; n++) {
+                p.beginTransaction();
+                for (int i = 0; i < 6; i++) p.send(record("txn", i % 3, null, r, i, true));
+                if (n == 1) p.abortTransaction();
+                else p.commitTransaction();
+            }
+        }
+        log("after-recovery transactions done");
     }
 
     // ---------------------------------------------------------------- goldens
