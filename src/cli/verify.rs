@@ -344,11 +344,19 @@ fn write_findings(
             }
         }
     }
-    let all = problems.len() as u64 + not_kept.values().sum::<u64>();
+    let counted_only = not_kept.values().sum::<u64>();
+    let all = problems.len() as u64 + counted_only;
     if (shown as u64) < all && shown >= cap {
+        // JSON lists every finding verify kept; past KEPT_PER_KIND of a kind
+        // in one file, it too only counts them.
+        let json = if counted_only == 0 {
+            "--format json for all".to_string()
+        } else {
+            format!("--format json for the first {} of each kind in a file", thousands(verify::KEPT_PER_KIND as u64))
+        };
         writeln!(
             out,
-            "({} of {} findings shown: --max-findings N for more, --format json for all)",
+            "({} of {} findings shown: --max-findings N for more, {json})",
             thousands(shown as u64),
             thousands(all)
         )?;
