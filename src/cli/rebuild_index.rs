@@ -315,27 +315,51 @@ fn on_disk(seg: &Segment, kind: IndexKind) -> Option<&Path> {
 /// after `from` (its base offset): what the newest producer snapshot at or
 /// before `from` says is open (segments before it may have been deleted
 /// with transactions open in them), then the segments of `dir` before
-/// `first`, replayed as recovery does.
-fn state_at(dir: &Path, from: i64, first: i64, opts: &Options, mmap: bool) -> anyhow::Result<TxnState> {
+/// `first`, replayed as recovery does. `None` when `dir` is gone (a live
+/// broker renamed a deleted topic's partition after it was listed); a
+/// snapshot or segment removed after the listing is noted and passed over.
+fn state_at(dir: &Path, from: i64, first: i64, opts: &Options, mmap: bool) -> anyhow::Result<Option<TxnState>> {
     let mut state = TxnState::default();
-    let newest = partition::snapshots(dir)?
+    let snapshots = match partition::snapshots(dir) {
+        Ok(s) => s,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| dir.display().to_string()),
+    };
+    let newest = snapshots
         .into_iter()
         .filter_map(|p| partition::base_offset_from_name(&p).map(|o| (o, p)))
         .filter(|&(o, _)| o > 0 && o <= from)
         .max();
     if let Some((_, path)) = newest {
-        let map = Mapped::open(&path).with_context(|| path.display().to_string())?;
-        if let Some(s) = TxnState::from_snapshot(&kseg::format::snapshot::parse(map.as_ref())) {
-            state = s;
+        match Mapped::open(&path) {
+            Ok(map) => {
+                if let Some(s) = TxnState::from_snapshot(&kseg::format::snapshot::parse(map.as_ref())) {
+                    state = s;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => super::common::note_vanished(&path),
+            Err(e) => return Err(e).with_context(|| path.display().to_string()),
         }
     }
     let quiet = Options { explain: false, ..*opts };
-    for before in partition::segments(dir)?.into_iter().filter(|s| s.base_offset >= from && s.base_offset < first) {
-        let src = LogSource::open(&before.log, mmap).with_context(|| before.log.display().to_string())?;
+    let segments = match partition::segments(dir) {
+        Ok(s) => s,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| dir.display().to_string()),
+    };
+    for before in segments.into_iter().filter(|s| s.base_offset >= from && s.base_offset < first) {
+        let src = match LogSource::open(&before.log, mmap) {
+            Ok(src) => src,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                super::common::note_vanished(&before.log);
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| before.log.display().to_string()),
+        };
         rebuild::rebuild_segment(src, before.base_offset, &quiet, &mut state)
             .with_context(|| before.log.display().to_string())?;
     }
-    Ok(state)
+    Ok(Some(state))
 }
 
 fn partition_run(
@@ -353,9 +377,18 @@ fn partition_run(
             // A segment named alone: from the directory's first segment.
             let from = match part.dir {
                 Some(_) => seg.base_offset,
-                None => partition::segments(&dir)?.first().map_or(seg.base_offset, |s| s.base_offset),
+                None => partition::segments(&dir)
+                    .with_context(|| dir.display().to_string())?
+                    .first()
+                    .map_or(seg.base_offset, |s| s.base_offset),
             };
-            state_at(&dir, from, seg.base_offset, opts, mmap)?
+            match state_at(&dir, from, seg.base_offset, opts, mmap)? {
+                Some(state) => state,
+                None => {
+                    super::common::note_dir_vanished(&dir);
+                    return Ok(Vec::new());
+                }
+            }
         }
         None => TxnState::default(),
     };
@@ -679,4 +712,21 @@ fn explain(out: &mut dyn Write, format: Format, s: &SegmentOut) -> anyhow::Resul
         writeln!(out, "{}: {}", f.kind.extension(), describe(&f.comparison))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A partition directory listed, then renamed away by a live broker (a
+    /// deleted topic): no producer state, and no error naming no file.
+    #[test]
+    fn a_partition_directory_gone_before_its_replay_is_none_not_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let gone = root.path().join("orders-0");
+        for mmap in [true, false] {
+            let state = state_at(&gone, 0, 100, &Options::default(), mmap).unwrap();
+            assert!(state.is_none());
+        }
+    }
 }

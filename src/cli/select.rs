@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use kseg::analysis::find::{self, TimeTarget};
 use kseg::files::mmap::Mapped;
 use kseg::files::partition::{self, Segment};
@@ -94,8 +95,11 @@ impl Times {
         if let Some(r) = self.cache.get(&key) {
             return Ok(*r);
         }
-        let segments: Vec<Segment> =
-            if listed { partition::segments(&key)? } else { super::find::segments_for(file, None)? };
+        let segments: Vec<Segment> = if listed {
+            partition::segments(&key).with_context(|| key.display().to_string())?
+        } else {
+            super::find::segments_for(file, None)?
+        };
         let mut range = Some((i64::MIN, i64::MAX));
         if let Some(t) = self.from {
             let a = find::find_time(&segments, t)?;
