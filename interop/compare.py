@@ -647,11 +647,14 @@ def rebuild(a, rep, data, which):
                 ok = ob is None if (fj["kind"] == "txnindex" and not tb) else tb == ob
             if seg["failure"] is not None:
                 ok = False
-            if not ok and seg["failure"] is None and theirs and before is not None \
+            if not ok and fj["kind"] in SLOTS and seg["failure"] is None and theirs and before is not None \
                     and before < os.path.getsize(log):
                 if prefix is None:
                     prefix = rebuilt_before_appends(a, log, before, METADATA_INDEX_INTERVAL if dk == "metadata" else INDEX_INTERVAL)
-                ok = appended_after_recovery(prefix.get(fj["kind"]), theirs, fj["kind"])
+                ours = prefix.get(fj["kind"])
+                # kseg writes an .index and a .timeindex for every segment it rebuilds: none
+                # means the rebuild of the cut segment failed, which is a difference
+                ok = ours is not None and appended_after_recovery(ours, theirs, fj["kind"])
                 if ok:
                     appended.add(log)
             if ok:
@@ -692,7 +695,7 @@ def rebuilt_before_appends(a, log, size, interval):
             j = json.loads(line)
             if j.get("type") == "segment" and os.path.basename(j["log"]) == os.path.basename(log):
                 return {fj["kind"]: fj.get("written") for fj in j["files"]}
-    return {}
+    return {}  # failed: no file to compare with, so the segment's files differ
 
 
 # Slot widths and where each slot's relative offset sits (LogSegment's OffsetIndex and TimeIndex).
@@ -700,23 +703,21 @@ SLOTS = {"index": (8, 0), "timeindex": (12, 8)}
 
 
 def appended_after_recovery(ours, theirs, kind):
-    """Whether the broker's file is what its recovery wrote followed by entries for appends after
-    it: kseg's rebuild of the segment as it was before the start (`ours`, None when kseg wrote no
-    file) is a byte prefix of the broker's file (its preallocated zero slots left out), and every
-    entry after it names a later offset than the one before. Kafka's recovery does not carry the
-    bytes counted since the last index entry into the appends that follow (LogSegment.recover),
-    so those entries are not where a rebuild of the whole segment puts them, and recovery's last
-    time-index entry stays in the file though a later batch has a larger timestamp."""
+    """Whether the broker's .index or .timeindex (`kind`) is what its recovery wrote followed by
+    entries for appends after it: kseg's rebuild of the segment as it was before the start
+    (`ours`) is a byte prefix of the broker's file (its preallocated zero slots left out), and
+    every entry after it names a later offset than the one before. Kafka's recovery does not
+    carry the bytes counted since the last index entry into the appends that follow
+    (LogSegment.recover), so those entries are not where a rebuild of the whole segment puts
+    them, and recovery's last time-index entry stays in the file though a later batch has a
+    larger timestamp. (A .txnindex does not depend on those bytes: it is compared whole.)"""
     tb = open(theirs, "rb").read()
-    ob = open(ours, "rb").read() if ours else b""
-    width, at = SLOTS.get(kind, (0, 0))
-    if width:
-        # up to the last slot holding a byte that is not zero
-        tb = tb[:-(-len(tb.rstrip(b"\0")) // width) * width]
+    ob = open(ours, "rb").read()
+    width, at = SLOTS[kind]
+    # up to the last slot holding a byte that is not zero
+    tb = tb[:-(-len(tb.rstrip(b"\0")) // width) * width]
     if not tb.startswith(ob):
         return False
-    if not width:
-        return True
     if len(tb) % width or len(ob) % width:
         return False
     offsets = [int.from_bytes(tb[i + at:i + at + 4], "big", signed=True) for i in range(0, len(tb), width)]

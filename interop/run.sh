@@ -8,7 +8,7 @@
 #   KSEG=/path/to/kseg          kseg binary (default: cargo build --release, target/release/kseg)
 #   INTEROP_DUMP_VERSION=4.4.0  Kafka version of the DumpLogSegments the files are compared with
 #                               (4.1.1, 4.3.1, ...: its own classpath, fetched into the cache)
-#   INTEROP_OUT=dir             report directory (default: a new temp dir; printed)
+#   INTEROP_OUT=dir             report directory, new or empty (default: a new temp dir; printed)
 #   INTEROP_FROM=dir            reuse the broker files of an earlier run's INTEROP_OUT: no broker,
 #                               only the file comparisons (dump-log, verify); e.g. with another
 #                               INTEROP_DUMP_VERSION
@@ -41,6 +41,12 @@ if [ -z "${INTEROP_OUT:-}" ]; then
     OUT=$(mktemp -d "${TMPDIR:-/tmp}/kseg-interop.XXXXXX")
 else
     OUT=$INTEROP_OUT
+    # A broker run copies its log directories into OUT and appends to OUT/live/runs.tsv: an
+    # earlier run's files there would be compared as this run's.
+    if [ -z "$FROM" ] && [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ]; then
+        echo "interop: INTEROP_OUT=$OUT is not empty: give a new directory (or INTEROP_FROM to compare an earlier run's)" >&2
+        exit 2
+    fi
     mkdir -p "$OUT"
 fi
 OUT=$(cd "$OUT" && pwd)

@@ -69,7 +69,7 @@ fn walk_below(
     }
     let subs = match partition::subdirs(dir) {
         Ok(subs) => subs,
-        Err(e) if !is_root && e.kind() == io::ErrorKind::NotFound => {
+        Err(e) if !is_root && gone(dir, &e) => {
             report.vanished(dir);
             return Ok(());
         }
@@ -86,11 +86,18 @@ fn walk_below(
         match visit(&sub) {
             Ok(Descend::Yes) => walk_below(&sub, false, max_depth - 1, visit, report)?,
             Ok(Descend::No) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => report.vanished(&sub),
+            Err(e) if gone(&sub, &e) => report.vanished(&sub),
             Err(e) => return Err(e),
         }
     }
     Ok(())
+}
+
+/// Whether `error`, met reading `dir`, is `dir` itself gone (not a file in
+/// it removed between its listing and a look at it).
+fn gone(dir: &Path, error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::NotFound
+        && dir.symlink_metadata().is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
 }
 
 /// Why a partition directory found in a log directory is not part of the

@@ -248,9 +248,14 @@ pub fn segments_and_strays(dir: &Path) -> io::Result<(Vec<Segment>, Vec<PathBuf>
         if classify(&path) != (FileKind::Log, None) {
             continue;
         }
-        if !path.metadata().is_ok_and(|m| m.is_file()) {
-            strays.push(path);
-            continue;
+        match path.metadata() {
+            Ok(m) if m.is_file() => {}
+            // Listed, then deleted (a live broker's retention or cleaner).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            _ => {
+                strays.push(path);
+                continue;
+            }
         }
         if let Some(seg) = Segment::for_log(&path) {
             out.push(seg);
@@ -317,7 +322,14 @@ pub fn files(dir: &Path) -> io::Result<Vec<DirFile>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        if entry.file_type()?.is_dir() || entry.path().is_dir() {
+        let file_type = match entry.file_type() {
+            Ok(t) => t,
+            // Listed, then deleted: on file systems whose listing gives no
+            // type, asking for it reads the file's metadata.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if file_type.is_dir() || entry.path().is_dir() {
             continue;
         }
         out.push(DirFile::new(entry.path()));
