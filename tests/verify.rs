@@ -289,25 +289,52 @@ fn findings_past_a_thousand_of_one_kind_in_one_file_are_counted_not_kept() {
 }
 
 /// A checkpoint's entries for partitions the log directory does not hold
-/// are notes; past the first 100 of a file they are counted, not listed.
+/// are notes; past the first 1,000 of a file they are counted, not listed.
+/// Its lines that Kafka cannot parse, the same, per kind.
 #[test]
-fn checkpoint_findings_past_a_hundred_are_counted_not_listed() {
+fn checkpoint_findings_past_a_thousand_are_counted_not_listed() {
     let tmp = tempfile::tempdir().unwrap();
     common::copy_dir(&root().join("testdata/corrupt/clean_demo/demo-0"), &tmp.path().join("demo-0"));
-    let mut checkpoint = String::from("0\n150\n");
-    for p in 0..150 {
+    let mut checkpoint = String::from("0\n1500\n");
+    for p in 0..1500 {
         checkpoint.push_str(&format!("gone {p} 0\n"));
     }
     std::fs::write(tmp.path().join("log-start-offset-checkpoint"), checkpoint).unwrap();
+    // 1,200 lines Kafka cannot parse, and a count line that says 5.
+    let mut bad = String::from("0\n5\n");
+    bad.push_str(&"x\n".repeat(1200));
+    std::fs::write(tmp.path().join("recovery-point-offset-checkpoint"), bad).unwrap();
     let (code, v, _) = verify_json(&[tmp.path().to_str().unwrap()]);
-    assert_eq!(code, 0, "notes only");
-    let listed =
-        v["problems"].as_array().unwrap().iter().filter(|p| p["kind"] == "checkpoint_unknown_partition").count();
-    assert_eq!(listed, 100);
-    assert_eq!(v["summary"]["by_kind"]["checkpoint_unknown_partition"], 150);
-    assert_eq!(v["summary"]["findings_left_out"], 50);
-    // The table's count line counts them too: 3 shown of 150.
+    assert_eq!(code, 1, "the bad lines are errors");
+    let listed = |kind: &str| v["problems"].as_array().unwrap().iter().filter(|p| p["kind"] == kind).count();
+    assert_eq!(listed("checkpoint_unknown_partition"), 1000);
+    assert_eq!(v["summary"]["by_kind"]["checkpoint_unknown_partition"], 1500);
+    assert_eq!(listed("malformed_line"), 1000);
+    assert_eq!(v["summary"]["by_kind"]["malformed_line"], 1200);
+    assert_eq!(v["summary"]["findings_left_out"], 500 + 200);
+    assert_eq!(v["summary"]["errors"], 1200 + 1, "every bad line, and the count mismatch");
+    // The table's count lines count them too: 3 shown of each.
     let out = Command::cargo_bin("kseg").unwrap().arg("verify").arg(tmp.path()).output().unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.contains("… and 147 more `checkpoint_unknown_partition` notes"), "{table}");
+    assert!(table.contains("… and 1,197 more `malformed_line` in"), "{table}");
+    assert!(table.contains("… and 1,497 more `checkpoint_unknown_partition` notes"), "{table}");
+}
+
+/// `meta.properties` holds a few lines and is parsed whole: one larger than
+/// the 1 MiB kseg reads of it is an error, not gigabytes of parsed lines.
+#[test]
+fn a_meta_properties_past_a_mebibyte_is_too_large_not_parsed() {
+    let tmp = tempfile::tempdir().unwrap();
+    common::copy_dir(&root().join("testdata/corrupt/clean_demo/demo-0"), &tmp.path().join("demo-0"));
+    std::fs::write(tmp.path().join("meta.properties"), "a\n".repeat(600 << 10)).unwrap();
+    let (code, v, _) = verify_json(&[tmp.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let kinds: Vec<_> = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["file"].as_str().unwrap().ends_with("meta.properties"))
+        .map(|p| p["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["entry_too_large"]);
 }

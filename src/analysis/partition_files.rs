@@ -20,15 +20,12 @@ use std::path::{Path, PathBuf};
 use crate::analysis::verify::{FileReport, Finding, LeftOut, Severity, Status};
 use crate::files::logdir::Partition;
 use crate::files::partition::{self, FileKind};
-use crate::format::checkpoint::{self, Entry, Item, MAX_LINE_ISSUES, Parsed, TextFormat};
+use crate::format::checkpoint::{self, Entry, Item, Parsed, TextFormat};
+use crate::format::problem::KEPT_PER_KIND;
 use crate::format::problem::ProblemKind;
 
-/// Largest text file read: a broker's checkpoints of even many thousands of
-/// partitions are far smaller.
-const MAX_TEXT: u64 = 64 << 20;
-
 /// Findings of one kind about the lines of one file: the first
-/// [`MAX_LINE_ISSUES`] (offset and message), then only counted.
+/// [`KEPT_PER_KIND`] (offset and message), then only counted.
 #[derive(Default)]
 struct Capped {
     kept: Vec<(i64, String)>,
@@ -37,7 +34,7 @@ struct Capped {
 
 impl Capped {
     fn push(&mut self, offset: i64, message: impl FnOnce() -> String) {
-        if self.kept.len() < MAX_LINE_ISSUES {
+        if self.kept.len() < KEPT_PER_KIND {
             self.kept.push((offset, message()));
         } else {
             self.more += 1;
@@ -61,7 +58,7 @@ impl Capped {
 pub struct Checked {
     pub files: Vec<FileReport>,
     pub findings: Vec<Finding>,
-    /// Findings past [`MAX_LINE_ISSUES`] of one kind in one file, counted.
+    /// Findings past [`KEPT_PER_KIND`] of one kind in one file, counted.
     pub left_out: Vec<LeftOut>,
 }
 
@@ -112,14 +109,15 @@ impl Checked {
     fn read_text(&mut self, path: &Path, kind: FileKind, on_item: &mut dyn FnMut(Item)) -> Option<Parsed> {
         let format = kind.text_format()?;
         let mut data = Vec::new();
-        let read = std::fs::File::open(path).and_then(|f| f.take(MAX_TEXT + 1).read_to_end(&mut data));
+        let max = format.max_bytes();
+        let read = std::fs::File::open(path).and_then(|f| f.take(max + 1).read_to_end(&mut data));
         if let Err(e) = read {
             self.unreadable(path, &e);
             self.list(path, kind, 0);
             return None;
         }
-        if data.len() as u64 > MAX_TEXT {
-            let msg = format!("larger than the {MAX_TEXT} bytes kseg reads of a text file");
+        if data.len() as u64 > max {
+            let msg = format!("larger than the {max} bytes kseg reads of a {}", kind.name());
             self.add(path, ProblemKind::EntryTooLarge, Severity::Error, None, msg);
             self.list(path, kind, data.len() as u64);
             return None;
@@ -131,6 +129,14 @@ impl Checked {
                 None => i.message.clone(),
             };
             self.add(path, i.kind, Severity::Error, Some(i.position), msg);
+        }
+        for n in &parsed.not_kept {
+            self.left_out.push(LeftOut {
+                file: path.to_path_buf(),
+                kind: n.kind,
+                severity: Severity::Error,
+                count: n.count,
+            });
         }
         self.list(path, kind, data.len() as u64);
         Some(parsed)
@@ -345,7 +351,7 @@ fn topic_ids(out: &mut Checked, partitions: &[Partition]) {
         let path = dir.join("partition.metadata");
         let Ok(data) = std::fs::File::open(&path).and_then(|f| {
             let mut d = Vec::new();
-            f.take(MAX_TEXT).read_to_end(&mut d).map(|_| d)
+            f.take(TextFormat::PartitionMetadata.max_bytes()).read_to_end(&mut d).map(|_| d)
         }) else {
             continue;
         };

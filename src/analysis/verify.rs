@@ -61,11 +61,7 @@ pub struct FileReport {
     pub bytes: u64,
 }
 
-/// Findings of one kind in one file kept in a report; the rest are only
-/// counted ([`LeftOut`]), so that a segment or an index of garbage (a
-/// million mismatched entries) costs bounded memory: no reader of a
-/// report needs the millionth copy of one complaint.
-pub const KEPT_PER_KIND: usize = 1000;
+pub use crate::format::problem::KEPT_PER_KIND;
 
 /// Findings counted and not kept, past [`KEPT_PER_KIND`] of one kind in one file.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -312,10 +312,6 @@ fn problem_line(red: (&str, &str), p: &Problem) -> String {
 /// one index interval, so a short dump reads little more than it shows.
 const SHORT_READ: usize = 4 << 10;
 
-/// Largest text file read (checkpoints of a log directory with very many
-/// partitions stay far below).
-const MAX_TEXT: u64 = 64 << 20;
-
 pub fn run(mut args: DumpArgs) -> anyhow::Result<ExitCode> {
     if let (Some(from), Some(to)) = (args.from_offset, args.to_offset)
         && from > to
@@ -757,13 +753,14 @@ impl Dumper<'_> {
     fn text(&mut self, f: &DirFile, format: kseg::format::checkpoint::TextFormat) -> std::io::Result<Flow> {
         use kseg::format::checkpoint::Item;
         use std::io::Read;
-        let limit = self.args.max_bytes.unwrap_or(u64::MAX).min(MAX_TEXT);
+        let max = format.max_bytes();
+        let limit = self.args.max_bytes.unwrap_or(u64::MAX).min(max);
         let mut data = Vec::new();
         let size = std::fs::File::open(&f.path)?.take(limit).read_to_end(&mut data)?;
         let file = self.start(f, f.kind.name(), size as u64, None)?;
-        if size as u64 == MAX_TEXT && std::fs::metadata(&f.path)?.len() > MAX_TEXT {
-            let msg = format!("larger than {MAX_TEXT} bytes: only the start is read");
-            self.problem(&file, MAX_TEXT, ProblemKind::EntryTooLarge, msg)?;
+        if size as u64 == max && std::fs::metadata(&f.path)?.len() > max {
+            let msg = format!("larger than {max} bytes: only the start is read");
+            self.problem(&file, max, ProblemKind::EntryTooLarge, msg)?;
         }
         // Entries go to the sink as they are read: a checkpoint of any size
         // costs no more memory than its bytes.
@@ -780,6 +777,9 @@ impl Dumper<'_> {
         written?;
         for i in &parsed.issues {
             self.issue(&file, i)?;
+        }
+        for n in &parsed.not_kept {
+            self.issue(&file, &n.summary())?;
         }
         self.sink.end_file()?;
         Ok(Flow::Continue)

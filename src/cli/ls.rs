@@ -101,7 +101,7 @@ pub fn run(args: LsArgs) -> anyhow::Result<ExitCode> {
         max_decompressed: args.read.max_decompressed,
         mmap: !args.read.no_mmap,
         full: args.verify,
-        log_starts: Default::default(),
+        log_starts: kseg::files::logdir::LogStarts::for_partitions(&partitions),
     };
     let pool = args.read.pool()?;
     // Each partition becomes a few numbers: memory holds the partitions in

@@ -143,23 +143,42 @@ pub enum LogStartSource {
 /// checkpoint once.)
 pub fn log_start_offset(segments: &[Segment]) -> Option<(i64, LogStartSource)> {
     log_start_with(segments, &mut |checkpoint, topic, partition| {
-        read_log_starts(checkpoint)?.get(&(topic.to_string(), partition)).copied()
+        read_log_starts(checkpoint, &|t, p| t == topic && p == partition)?.get(&(topic.to_string(), partition)).copied()
     })
 }
 
 /// [`log_start_offset`] for many partitions: each log directory's
 /// checkpoint is read once, however many of its partitions ask (`kseg ls`
 /// of a broker's thousands of partitions read it once per partition, a
-/// time that grew with the square of their number). What it keeps is the
-/// checkpoints' entries, at most the bytes kseg reads of a text file.
+/// time that grew with the square of their number). What it keeps of a
+/// checkpoint is the entries of the partitions it was made for, however
+/// many the file names.
 #[derive(Debug, Default)]
 pub struct LogStarts {
     read: std::sync::Mutex<HashMap<PathBuf, Option<std::sync::Arc<StartOffsets>>>>,
+    /// (topic, partition) of the partitions asked about.
+    wanted: std::collections::HashSet<(String, i32)>,
 }
 
 type StartOffsets = HashMap<(String, i32), i64>;
 
 impl LogStarts {
+    /// For `partitions` (named by their directories); the others' entries
+    /// in a checkpoint are passed over.
+    pub fn for_partitions(partitions: &[Partition]) -> LogStarts {
+        let wanted = partitions
+            .iter()
+            .filter_map(|p| p.dir.as_deref())
+            .filter_map(|d| {
+                let (topic, n) = d.file_name()?.to_str()?.rsplit_once('-')?;
+                Some((topic.to_string(), n.parse().ok()?))
+            })
+            .collect();
+        LogStarts { wanted, ..LogStarts::default() }
+    }
+
+    /// `segments`' log start offset; their partition must be one of those
+    /// this was made for, else the first segment's base offset it is.
     pub fn of(&self, segments: &[Segment]) -> Option<(i64, LogStartSource)> {
         log_start_with(segments, &mut |checkpoint, topic, partition| {
             let offsets = {
@@ -167,7 +186,10 @@ impl LogStarts {
                 // its directory would only read it again.
                 let mut read = self.read.lock().unwrap_or_else(|p| p.into_inner());
                 read.entry(checkpoint.to_path_buf())
-                    .or_insert_with(|| read_log_starts(checkpoint).map(std::sync::Arc::new))
+                    .or_insert_with(|| {
+                        read_log_starts(checkpoint, &|t, p| self.wanted.contains(&(t.to_string(), p)))
+                            .map(std::sync::Arc::new)
+                    })
                     .clone()?
             };
             offsets.get(&(topic.to_string(), partition)).copied()
@@ -196,17 +218,22 @@ fn log_start_with(
     })
 }
 
-/// The entries of a `log-start-offset-checkpoint` (the first of two for one
-/// partition counts); `None` when it cannot be read.
-fn read_log_starts(checkpoint: &Path) -> Option<StartOffsets> {
-    // Bounded like every text file kseg reads: a broker's checkpoint of
-    // even many thousands of partitions is far smaller.
+/// The entries of a `log-start-offset-checkpoint` of the partitions
+/// `wanted` says (the first of two for one partition counts); `None` when
+/// it cannot be read or is larger than kseg reads of one (verify says so).
+fn read_log_starts(checkpoint: &Path, wanted: &dyn Fn(&str, i32) -> bool) -> Option<StartOffsets> {
+    let max = TextFormat::OffsetCheckpoint.max_bytes();
     let mut data = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(checkpoint).ok()?, 64 << 20), &mut data)
+    std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(checkpoint).ok()?, max + 1), &mut data)
         .ok()?;
+    if data.len() as u64 > max {
+        return None;
+    }
     let mut offsets = StartOffsets::new();
     checkpoint::visit(TextFormat::OffsetCheckpoint, &data, &mut |item| {
-        if let Item::Entry(Entry::Offset { topic, partition, offset, .. }) = item {
+        if let Item::Entry(Entry::Offset { topic, partition, offset, .. }) = item
+            && wanted(&topic, partition)
+        {
             offsets.entry((topic, partition)).or_insert(offset);
         }
     });

@@ -19,7 +19,7 @@
 //! * `.kafka_cleanshutdown`: empty (older brokers) or a JSON object with
 //!   `version` 0 and `brokerEpoch`.
 
-use crate::format::problem::ProblemKind;
+use crate::format::problem::{KEPT_PER_KIND, ProblemKind};
 use base64::Engine;
 use serde::Serialize;
 
@@ -55,6 +55,9 @@ pub struct Parsed {
     pub entries: Vec<Entry>,
     /// Problems, in file order.
     pub issues: Vec<Issue>,
+    /// Problems counted past [`KEPT_PER_KIND`] of a kind, in the order
+    /// their kinds first went past it.
+    pub not_kept: Vec<NotKept>,
 }
 
 /// The text formats of a log directory's small files.
@@ -74,10 +77,47 @@ pub enum TextFormat {
     CleanShutdown,
 }
 
-/// Problems on lines of their own kept per file: Kafka stops reading at
-/// the first, so more say nothing new, and a file of millions of bad
-/// lines must not cost millions of messages (their count is kept).
-pub const MAX_LINE_ISSUES: usize = 100;
+/// Problems of one kind on lines of their own, past [`KEPT_PER_KIND`] in
+/// one file: counted, not kept (Kafka stops reading at the first, so more
+/// say nothing new, and a file of millions of bad lines must not cost
+/// millions of messages).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotKept {
+    pub kind: ProblemKind,
+    pub count: u64,
+    /// Where the first of them is: byte position and 1-based line.
+    pub position: u64,
+    pub line: u64,
+}
+
+impl NotKept {
+    /// The one problem that stands for them where problems are listed
+    /// one by one (`dump`).
+    pub fn summary(&self) -> Issue {
+        let message = format!(
+            "{} more `{}` problems from here on, not shown (Kafka stops at the first)",
+            self.count,
+            self.kind.name()
+        );
+        Issue::on_line(self.kind, self.position, self.line, message)
+    }
+}
+
+impl TextFormat {
+    /// The most bytes of a file in this format kseg reads. A versioned
+    /// checkpoint is streamed and a broker of very many partitions writes
+    /// large ones; the others hold a few lines (or one JSON object) and are
+    /// parsed whole, so a larger one is no broker's file.
+    pub fn max_bytes(self) -> u64 {
+        match self {
+            TextFormat::LeaderEpochs | TextFormat::OffsetCheckpoint => 64 << 20,
+            TextFormat::PartitionMetadata
+            | TextFormat::MetaProperties
+            | TextFormat::QuorumState
+            | TextFormat::CleanShutdown => 1 << 20,
+        }
+    }
+}
 
 /// What [`visit`] hands over, in file order.
 #[derive(Clone, Debug, PartialEq)]
@@ -192,37 +232,50 @@ impl<'a> Iterator for RawLines<'a> {
 }
 
 /// The problems of one file: those on lines of their own up to
-/// [`MAX_LINE_ISSUES`], then only counted.
+/// [`KEPT_PER_KIND`] of a kind, then only counted.
 #[derive(Default)]
 struct LineIssues {
     kept: Vec<Issue>,
-    more: u64,
-    first_more: Option<(u64, u64)>,
+    kept_per_kind: Vec<(ProblemKind, usize)>,
+    not_kept: Vec<NotKept>,
 }
 
 impl LineIssues {
     fn push(&mut self, issue: Issue) {
-        self.push_with(issue.position, issue.line.unwrap_or(0), || issue);
+        self.push_with(issue.kind, issue.position, issue.line.unwrap_or(0), || issue);
     }
 
-    /// The same for an issue at `position` of `line`, made only when kept.
-    fn push_with(&mut self, position: u64, line: u64, issue: impl FnOnce() -> Issue) {
-        if self.kept.len() < MAX_LINE_ISSUES {
+    fn extend(&mut self, issues: impl IntoIterator<Item = Issue>) {
+        for i in issues {
+            self.push(i);
+        }
+    }
+
+    /// The same for an issue of `kind` at `position` of `line`, made only
+    /// when kept.
+    fn push_with(&mut self, kind: ProblemKind, position: u64, line: u64, issue: impl FnOnce() -> Issue) {
+        let at = match self.kept_per_kind.iter().position(|(k, _)| *k == kind) {
+            Some(at) => at,
+            None => {
+                self.kept_per_kind.push((kind, 0));
+                self.kept_per_kind.len() - 1
+            }
+        };
+        if self.kept_per_kind[at].1 < KEPT_PER_KIND {
+            self.kept_per_kind[at].1 += 1;
             self.kept.push(issue());
         } else {
-            self.more += 1;
-            self.first_more.get_or_insert((position, line));
+            match self.not_kept.iter_mut().find(|n| n.kind == kind) {
+                Some(n) => n.count += 1,
+                None => self.not_kept.push(NotKept { kind, count: 1, position, line }),
+            }
         }
     }
 
-    /// The kept problems, and one more that counts the rest.
-    fn finish(mut self) -> Vec<Issue> {
-        if let Some((position, line)) = self.first_more {
-            let message =
-                format!("{} more lines with problems from here on, not shown (Kafka stops at the first)", self.more);
-            self.kept.push(Issue::on_line(ProblemKind::MalformedLine, position, line, message));
-        }
-        self.kept
+    /// Into `out`: the kept problems, and the counts of the rest.
+    fn finish(self, out: &mut Parsed) {
+        out.issues.extend(self.kept);
+        out.not_kept.extend(self.not_kept);
     }
 }
 
@@ -276,11 +329,11 @@ fn versioned(
     let mut issues = LineIssues::default();
     let mut it = lines(data);
     let Some(first) = it.next() else { return out };
-    issues.kept.extend(first.not_utf8());
+    issues.extend(first.not_utf8());
     let version = first.text.parse::<i32>().ok();
     match version {
-        None => issues.kept.push(malformed(&first)),
-        Some(v) if v != expected_version => issues.kept.push(Issue::on_line(
+        None => issues.push(malformed(&first)),
+        Some(v) if v != expected_version => issues.push(Issue::on_line(
             ProblemKind::UnknownVersion,
             first.position,
             first.number,
@@ -294,12 +347,12 @@ fn versioned(
     on_item(Item::Header(header));
     out.header = Some(header);
     let Some(count_line) = count_line else {
-        out.issues = issues.finish();
+        issues.finish(&mut out);
         return out;
     };
-    issues.kept.extend(count_line.not_utf8());
+    issues.extend(count_line.not_utf8());
     if count.is_none() {
-        issues.kept.push(malformed(&count_line));
+        issues.push(malformed(&count_line));
     }
     let mut entries: u64 = 0;
     for line in it {
@@ -311,20 +364,20 @@ fn versioned(
                 entries += 1;
                 on_item(Item::Entry(e));
             }
-            None => issues.push_with(line.position, line.number, || malformed(&line)),
+            None => issues.push_with(ProblemKind::MalformedLine, line.position, line.number, || malformed(&line)),
         }
     }
     if let Some(n) = count
         && n as i64 != entries as i64
     {
-        issues.kept.push(Issue::on_line(
+        issues.push(Issue::on_line(
             ProblemKind::CountMismatch,
             count_line.position,
             count_line.number,
             format!("the count line says {n} entries but the file holds {entries}"),
         ));
     }
-    out.issues = issues.finish();
+    issues.finish(&mut out);
     out
 }
 
@@ -421,13 +474,13 @@ fn partition_metadata(data: &[u8]) -> Parsed {
             later.push(i);
         }
     }
-    out.issues.extend(later.finish());
+    later.finish(&mut out);
     out
 }
 
 /// Java `Properties.load` over ISO-8859-1 bytes: (line number, byte
 /// position, key, value) of each property.
-fn java_properties(data: &[u8], issues: &mut Vec<Issue>) -> Vec<(u64, u64, String, String)> {
+fn java_properties(data: &[u8], parsed: &mut Parsed) -> Vec<(u64, u64, String, String)> {
     // Natural lines, split as readLine does, one at a time; ISO-8859-1
     // maps each byte to the char of the same number.
     let latin1 = |b: &[u8]| b.iter().map(|&c| c as char).collect::<String>();
@@ -465,7 +518,7 @@ fn java_properties(data: &[u8], issues: &mut Vec<Issue>) -> Vec<(u64, u64, Strin
             (Err(e), _) | (_, Err(e)) => bad.push(Issue::on_line(ProblemKind::MalformedLine, position, number, e)),
         }
     }
-    issues.extend(bad.finish());
+    bad.finish(parsed);
     out
 }
 
@@ -526,7 +579,7 @@ fn unescape(s: &str) -> Result<String, String> {
 
 fn meta_properties(data: &[u8]) -> Parsed {
     let mut out = Parsed::default();
-    let props = java_properties(data, &mut out.issues);
+    let props = java_properties(data, &mut out);
     let find = |k: &str| props.iter().rev().find(|p| p.2 == k);
     let version_line = find("version");
     let version = match version_line {
@@ -691,17 +744,24 @@ mod tests {
     }
 
     #[test]
-    fn a_file_of_bad_lines_keeps_the_first_problems_and_counts_the_rest() {
-        // Kafka stops at line 3; kseg names the first problems and counts the rest.
+    fn a_file_of_bad_lines_keeps_the_first_problems_of_each_kind_and_counts_the_rest() {
+        // Kafka stops at line 3; kseg names the first 1,000 problems of a kind and counts the rest.
         let mut data = b"0\n5\n".to_vec();
-        data.extend(std::iter::repeat_n(&b"x\n"[..], 1000).flatten());
+        data.extend(std::iter::repeat_n(&b"x\n"[..], 1500).flatten());
         let p = parse(TextFormat::OffsetCheckpoint, &data);
-        assert_eq!(p.issues.len(), MAX_LINE_ISSUES + 2, "kept, the count mismatch, and the rest counted");
+        assert_eq!(p.issues.len(), 1001, "1,000 bad lines kept, and the count mismatch");
         assert_eq!(kinds(&p)[..2], [("count_mismatch", 2, Some(2)), ("malformed_line", 4, Some(3))]);
-        let last = p.issues.last().unwrap();
-        let first_not_kept = 3 + MAX_LINE_ISSUES as u64;
-        assert_eq!((last.position, last.line), (4 + 2 * MAX_LINE_ISSUES as u64, Some(first_not_kept)));
-        assert!(last.message.starts_with(&format!("{} more lines", 1000 - MAX_LINE_ISSUES)), "{}", last.message);
+        // The 1,001st bad line is line 1,003, at byte 4 + 2 × 1,000.
+        let rest = NotKept { kind: ProblemKind::MalformedLine, count: 500, position: 2004, line: 1003 };
+        assert_eq!(p.not_kept, [rest]);
+        // Lines that are two problems each (bytes that are not UTF-8, and no
+        // entry) are counted per kind.
+        let mut data = b"0\n5\n".to_vec();
+        data.extend(std::iter::repeat_n(&b"\xff\n"[..], 1200).flatten());
+        let p = parse(TextFormat::OffsetCheckpoint, &data);
+        assert_eq!(p.issues.len(), 2000 + 1, "1,000 of each kind, and the count mismatch");
+        let counted: Vec<_> = p.not_kept.iter().map(|n| (n.kind.name(), n.count, n.line)).collect();
+        assert_eq!(counted, [("not_utf8", 200, 1003), ("malformed_line", 200, 1003)]);
     }
 
     #[test]

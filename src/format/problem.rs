@@ -7,6 +7,13 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+/// Problems of one kind in one file kept, by every reader (verify, the
+/// small files' checks, a checkpoint's lines); the rest are only counted,
+/// so that a segment, an index or a checkpoint of garbage (a million
+/// mismatched entries) costs bounded memory: no reader of a report needs
+/// the millionth copy of one complaint.
+pub const KEPT_PER_KIND: usize = 1000;
+
 macro_rules! problem_kinds {
     ($($(#[doc = $doc:literal])+ $variant:ident => $name:literal,)+) => {
         /// A kind of problem, with a stable machine name ([`ProblemKind::name`]).
