@@ -337,4 +337,7 @@ fn a_meta_properties_past_a_mebibyte_is_too_large_not_parsed() {
         .map(|p| p["kind"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(kinds, ["entry_too_large"]);
+    let listed =
+        v["files"].as_array().unwrap().iter().find(|f| f["file"].as_str().unwrap().ends_with("meta.properties"));
+    assert_eq!(listed.unwrap()["bytes"], 2 * (600 << 10), "the file's size, not what was read of it");
 }

@@ -119,7 +119,8 @@ impl Checked {
         if data.len() as u64 > max {
             let msg = format!("larger than the {max} bytes kseg reads of a {}", kind.name());
             self.add(path, ProblemKind::EntryTooLarge, Severity::Error, None, msg);
-            self.list(path, kind, data.len() as u64);
+            let size = std::fs::metadata(path).map_or(data.len() as u64, |m| m.len());
+            self.list(path, kind, size);
             return None;
         }
         let parsed = checkpoint::visit(format, &data, on_item);
