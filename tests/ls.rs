@@ -107,6 +107,15 @@ fn each_partition_takes_its_own_entry_of_the_shared_checkpoint() {
     assert_eq!(starts, [("demo-0".to_string(), Value::from(7)), ("demo-1".to_string(), Value::from(40))]);
 }
 
+/// A segment named alone takes its partition's entry too (its directory
+/// names the partition).
+#[test]
+fn a_segment_named_alone_takes_its_partitions_entry() {
+    let tmp = log_dir();
+    let (_, v, _) = ls(&tmp.path().join("demo-1/00000000000000000000.log"), &[]);
+    assert_eq!(v["partitions"][0]["log_start_offset"], 40);
+}
+
 #[test]
 fn a_log_start_past_the_log_end_is_an_error() {
     let tmp = log_dir();

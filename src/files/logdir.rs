@@ -163,12 +163,13 @@ pub struct LogStarts {
 type StartOffsets = HashMap<(String, i32), i64>;
 
 impl LogStarts {
-    /// For `partitions` (named by their directories); the others' entries
-    /// in a checkpoint are passed over.
+    /// For `partitions`, named as [`log_start_offset`] names them, by the
+    /// directory of their first segment (also for a segment file named
+    /// alone); the others' entries in a checkpoint are passed over.
     pub fn for_partitions(partitions: &[Partition]) -> LogStarts {
         let wanted = partitions
             .iter()
-            .filter_map(|p| p.dir.as_deref())
+            .filter_map(|p| p.segments.first()?.log.parent())
             .filter_map(|d| {
                 let (topic, n) = d.file_name()?.to_str()?.rsplit_once('-')?;
                 Some((topic.to_string(), n.parse().ok()?))
