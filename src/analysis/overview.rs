@@ -169,11 +169,12 @@ pub fn summarize(part: &Partition, opts: &Options) -> PartitionSummary {
         .dir
         .as_deref()
         .and_then(|d| partition::newest_snapshot(d).ok().flatten())
-        .and_then(|(path, offset)| std::fs::read(&path).ok().map(|b| (path, offset, b)));
+        // Mapped: a snapshot of any size costs no allocation.
+        .and_then(|(path, offset)| crate::files::mmap::Mapped::open(&path).ok().map(|b| (path, offset, b)));
     let report = analyzer.finish(snapshot.as_ref().map(|(path, offset, bytes)| SnapshotFile {
         path: path.clone(),
         offset: *offset,
-        snapshot: crate::format::snapshot::parse(bytes),
+        snapshot: crate::format::snapshot::parse(bytes.as_ref()),
     }));
     s.producers = report.producers.len();
     s.open_transactions = report.producers.iter().filter(|p| p.open.is_some()).count();

@@ -201,7 +201,7 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                 let snapshot = newest.as_ref().map(|(path, offset, bytes)| SnapshotFile {
                     path: path.clone(),
                     offset: *offset,
-                    snapshot: kseg::format::snapshot::parse(bytes),
+                    snapshot: kseg::format::snapshot::parse(bytes.as_ref()),
                 });
                 reports.push(analyzer.take().expect("set above").finish(snapshot));
             }
@@ -285,12 +285,12 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The newest producer snapshot of a partition directory: its path, its
-/// offset and its bytes.
-fn read_newest_snapshot(dir: &Path) -> std::io::Result<Option<(PathBuf, i64, Vec<u8>)>> {
+/// offset and its bytes (mapped: a file of any size costs no allocation).
+fn read_newest_snapshot(dir: &Path) -> std::io::Result<Option<(PathBuf, i64, Mapped)>> {
     let Some((path, offset)) = partition::newest_snapshot(dir)? else { return Ok(None) };
     // The broker deletes old snapshots as the log start moves: one listed
     // but gone is no snapshot, as it would be a moment later.
-    let bytes = match std::fs::read(&path) {
+    let bytes = match Mapped::open(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),

@@ -11,6 +11,7 @@
 
 use std::io::{self, Write};
 
+use kseg::files::mmap::Mapped;
 use kseg::files::read::PreadSource;
 use kseg::format::batch::BatchV2;
 use kseg::format::compression;
@@ -84,9 +85,11 @@ impl<W: Write> KafkaDump<W> {
         let log = file.sibling(&format!("{}.log", name.split('.').next().unwrap_or("")));
         let (log_file, log_len) = open_records(&log)?;
         // Kafka creates a missing index file here; kseg never writes.
-        let data = std::fs::read(&file.path).map_err(|e| Exception::io(e, &file.shown))?;
+        // Mapped, as Kafka maps it: an index of any size costs no allocation.
+        let map = Mapped::open(&file.path).map_err(|e| Exception::io(e, &file.shown))?;
+        let data = map.as_ref();
         // DumpLogSegments stops at the first slot after 0 holding the base offset.
-        let index = OffsetIndex::new_exact(&data[..], base);
+        let index = OffsetIndex::new_exact(data, base);
         if index.slots() == 0 {
             self.line(&format!("{} is empty.", file.shown));
             return Ok(());
@@ -155,13 +158,14 @@ impl<W: Write> KafkaDump<W> {
         let (log_file, log_len) = open_records(&log)?;
         // Kafka creates a missing .index here (and then fails); kseg reads
         // the log from position 0 instead, which finds the same batches.
-        let offsets = match std::fs::read(file.sibling(&format!("{stem}.index")).path) {
+        let offsets = match Mapped::open(&file.sibling(&format!("{stem}.index")).path) {
             Ok(d) => Some(d),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(Exception::io(e, &format!("{stem}.index"))),
         };
-        let data = std::fs::read(&file.path).map_err(|e| Exception::io(e, &file.shown))?;
-        let times = TimeIndex::new_exact(&data[..], base);
+        let map = Mapped::open(&file.path).map_err(|e| Exception::io(e, &file.shown))?;
+        let data = map.as_ref();
+        let times = TimeIndex::new_exact(data, base);
         let abs = file.absolute();
         if self.cfg.index_sanity {
             if let Some(last_slot) = times.slots().checked_sub(1) {
@@ -188,7 +192,7 @@ impl<W: Write> KafkaDump<W> {
             self.line(&format!("{} passed sanity check.", file.shown));
             return Ok(());
         }
-        let offsets = offsets.as_deref().map(|d| OffsetIndex::new(d, base));
+        let offsets = offsets.as_ref().map(|d| OffsetIndex::new(d.as_ref(), base));
         let mut src = lookup_source(log_file, TIME_INDEX_READ_AHEAD, &log.shown)?;
         let mut chain: Option<Chain> = None;
         let mut prev_ts: i64 = -1;

@@ -7,6 +7,7 @@
 
 use std::io::{self, Write};
 
+use kseg::files::mmap::Mapped;
 use kseg::format::snapshot::{self, ENTRY, HEADER, ProducerEntry, VERSION};
 use kseg::format::txnindex::TxnIndex;
 
@@ -21,12 +22,12 @@ impl<W: Write> KafkaDump<W> {
             return Ok(Err(e));
         }
         // Kafka opens the file read-write; kseg reads it.
-        let data = match std::fs::read(&file.path) {
+        let data = match Mapped::open(&file.path) {
             Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Ok(())),
             Err(e) => return Ok(Err(Exception::io(e, &file.shown))),
         };
-        for t in TxnIndex::new(&data).entries() {
+        for t in TxnIndex::new(data.as_ref()).entries() {
             // Kafka's AbortedTxn.version() reads the first byte of the field.
             let version = t.kafka_version() as i8;
             if version > 0 {
@@ -48,11 +49,11 @@ impl<W: Write> KafkaDump<W> {
     }
 
     pub(super) fn dump_snapshot(&mut self, file: &JFile) -> io::Result<KResult<()>> {
-        let data = match std::fs::read(&file.path) {
+        let data = match Mapped::open(&file.path) {
             Ok(d) => d,
             Err(e) => return Ok(Err(Exception::io(e, &file.shown))),
         };
-        match read_snapshot(&data) {
+        match read_snapshot(data.as_ref()) {
             Ok(entries) => {
                 for e in entries {
                     let mut l = format!(
