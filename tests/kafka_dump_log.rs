@@ -1440,3 +1440,19 @@ fn corpus_internal_topics_decode_without_errors() {
         assert!(got.stdout.lines().filter(|l| l.starts_with("| ")).all(|l| !l.contains("Error at")), "{}", f.display());
     }
 }
+
+/// A directory named as an index or a snapshot: Java's read of it throws
+/// `java.io.IOException: Is a directory`, and so does the drop-in (the
+/// files are mapped, and a map of a directory fails otherwise).
+#[test]
+fn a_directory_named_as_an_index_or_snapshot_is_a_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(demo("00000000000000000000.log"), tmp.path().join("00000000000000000000.log")).unwrap();
+    for name in ["00000000000000000000.index", "00000000000000000000.timeindex", "00000000000000000000.snapshot"] {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        let out = kseg(&["--files", dir.to_str().unwrap()]);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(all.contains("java.io.IOException: Is a directory"), "{name}: {all}");
+    }
+}

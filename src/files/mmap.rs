@@ -41,8 +41,13 @@ impl Mapped {
         Self::from_file(File::open(path)?)
     }
 
-    /// Map a file already opened read-only; its length is taken now.
+    /// Map a file already opened read-only; its length is taken now. A
+    /// directory is refused as reading it is ("Is a directory"), not with
+    /// the map's "No such device".
     pub fn from_file(file: File) -> io::Result<Mapped> {
+        if file.metadata()?.is_dir() {
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        }
         let opened = Opened::of(&file)?;
         if opened.len == 0 {
             return Ok(Mapped { map: None, file, opened });
