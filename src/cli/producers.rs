@@ -110,6 +110,8 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
     let chunk = pool.current_num_threads() * 2;
     let mut reports: Vec<PartitionReport> = Vec::new();
     let mut analyzer: Option<Analyzer> = None;
+    // The highest offset read so far in the partition being read.
+    let mut last_read: Option<i64> = None;
     for window in work.chunks(chunk.max(1)) {
         let (max, mmap) = (args.read.max_decompressed, !args.read.no_mmap);
         let scans: Vec<_> = pool.install(|| {
@@ -137,7 +139,10 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
         for (&(p, s), scan) in window.iter().zip(scans) {
             let part = &partitions[p];
             let seg = &part.segments[s];
-            let scan = match scan {
+            if s == 0 {
+                last_read = None;
+            }
+            let (scan, change) = match scan {
                 Ok((scan, change)) => {
                     let mut scan = scan.unwrap_or_default();
                     match change {
@@ -149,13 +154,17 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
                     if change.is_some_and(Change::spoils_reading) {
                         scan.damaged = 0;
                     }
-                    scan
+                    (scan, change)
                 }
                 Err(e) => {
                     say!("kseg: {}: {e}", seg.log.display());
                     return Ok(ExitCode::from(exit::ERROR));
                 }
             };
+            let stale = read_again(part, s, change, last_read, scan.first_offset);
+            if let Some(last) = scan.last_offset {
+                last_read = Some(last_read.map_or(last, |b| b.max(last)));
+            }
             // Kafka creates a segment's `.txnindex` with its first entry, just
             // after the ABORT marker is in the log: on a live broker one can
             // appear after the directory was listed and before the scan read
@@ -182,7 +191,16 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
             };
             let a = analyzer.get_or_insert_with(|| Analyzer::new(opts));
             let seg = &kseg::files::partition::Segment { txnindex: txnindex_path.clone(), ..seg.clone() };
-            if gone {
+            if stale {
+                if !args.quiet {
+                    say!(
+                        "kseg: warning: {}: removed or replaced since the partition was listed (the broker's cleaner): \
+                         its offsets from {} were already read in the segment before it; not read again",
+                        seg.log.display(),
+                        scan.first_offset.unwrap_or_default()
+                    );
+                }
+            } else if gone {
                 a.segment_txnindex_gone(seg, &scan);
             } else {
                 a.segment(seg, &scan, TxnIndex::new(txnindex.as_ref().map_or(&[], AsRef::as_ref)));
@@ -282,6 +300,28 @@ pub fn run(args: ProducersArgs) -> anyhow::Result<ExitCode> {
         Ok(())
     })();
     super::common::verdict_after_writing(written, code)
+}
+
+/// Whether segment `s` of `part`, whose first offset is `first`, holds
+/// batches already read from the segments before it (up to offset
+/// `before`) because the broker's cleaner changed them while they were read:
+/// it merges segments into the first of them and deletes the others, so a
+/// reader that got the merged segment and then one it replaced reads the
+/// same batches twice. Offsets at or below those read before, where this
+/// segment (`change`, or since the listing) or the one before it changed,
+/// are that, not duplicates a producer wrote; the segment is passed over
+/// (verify's overlap check makes the same exception).
+fn read_again(
+    part: &kseg::files::logdir::Partition,
+    s: usize,
+    change: Option<Change>,
+    before: Option<i64>,
+    first: Option<i64>,
+) -> bool {
+    let moved = change.is_some()
+        || part.segments[s].changed_since_listing()
+        || s.checked_sub(1).is_some_and(|prev| part.segments[prev].changed_since_listing());
+    moved && matches!((before, first), (Some(before), Some(first)) if first <= before)
 }
 
 /// The newest producer snapshot of a partition directory: its path, its
@@ -427,4 +467,43 @@ fn write_partition(out: &mut dyn Write, name: &Path, r: &PartitionReport) -> std
         writeln!(out, "{sev}:{at}: {}: {}", f.kind, f.message)?;
     }
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A log directory of one partition with demo-0's first two segments
+    /// (offsets 0..39 and 40..94), listed.
+    fn listed() -> (tempfile::TempDir, kseg::files::logdir::Partition) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("demo-0");
+        std::fs::create_dir(&dir).unwrap();
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corrupt/clean_demo/demo-0");
+        for name in ["00000000000000000000.log", "00000000000000000040.log"] {
+            std::fs::copy(demo.join(name), dir.join(name)).unwrap();
+        }
+        let found = kseg::files::logdir::partitions(&[dir], false).unwrap();
+        (tmp, found.partitions.into_iter().next().unwrap())
+    }
+
+    #[test]
+    fn offsets_read_before_are_read_again_only_where_a_segment_moved() {
+        let (tmp, part) = listed();
+        // Nothing moved: a segment that repeats offsets is the data's
+        // (a producer's duplicates, or damage), analysed as it is.
+        assert!(!read_again(&part, 1, None, Some(60), Some(40)));
+        // The cleaner swapped the first segment in after the listing (a
+        // merged copy that holds the second's offsets too).
+        let first = tmp.path().join("demo-0/00000000000000000000.log");
+        std::fs::copy(&first, tmp.path().join("swap")).unwrap();
+        std::fs::rename(tmp.path().join("swap"), &first).unwrap();
+        assert!(read_again(&part, 1, None, Some(60), Some(40)));
+        // ... but offsets above those read before are new.
+        assert!(!read_again(&part, 1, None, Some(39), Some(40)));
+        // This segment removed while being read.
+        let (_tmp, part) = listed();
+        assert!(read_again(&part, 1, Some(Change::Removed { before: 1 }), Some(60), Some(40)));
+        assert!(!read_again(&part, 0, None, None, Some(0)));
+    }
 }
