@@ -327,7 +327,14 @@ fn read_again(
 /// The newest producer snapshot of a partition directory: its path, its
 /// offset and its bytes (mapped: a file of any size costs no allocation).
 fn read_newest_snapshot(dir: &Path) -> std::io::Result<Option<(PathBuf, i64, Mapped)>> {
-    let Some((path, offset)) = partition::newest_snapshot(dir)? else { return Ok(None) };
+    let newest = match partition::newest_snapshot(dir) {
+        Ok(newest) => newest,
+        // The directory renamed away after the listing (a deleted topic):
+        // its segments were noted as removed; it has no snapshot to compare.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let Some((path, offset)) = newest else { return Ok(None) };
     // The broker deletes old snapshots as the log start moves: one listed
     // but gone is no snapshot, as it would be a moment later.
     let bytes = match Mapped::open(&path) {
@@ -505,5 +512,13 @@ mod tests {
         let (_tmp, part) = listed();
         assert!(read_again(&part, 1, Some(Change::Removed { before: 1 }), Some(60), Some(40)));
         assert!(!read_again(&part, 0, None, None, Some(0)));
+    }
+
+    /// A partition directory renamed away by a live broker (a deleted topic)
+    /// after it was listed: no snapshot, not an error naming no file.
+    #[test]
+    fn a_partition_directory_gone_has_no_snapshot() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(read_newest_snapshot(&tmp.path().join("orders-0")).unwrap().is_none());
     }
 }
